@@ -1,0 +1,106 @@
+# cvmm - one build for the programs, tests, fuzzers and benchmarks.
+#   make            build/cvmm, build/cvmm-agent
+#   make demo       install deps, build, run the main job
+#   make check      install deps, build, unit tests (plain and ASan+UBSan), nested KVM tests
+#   make fuzz       libFuzzer targets, each run FUZZ_SECONDS
+#   make bench      benchmarks (ratios against a baseline measured in the same run)
+# Sources are discovered: every .c under a module directory goes into
+# libcvmm.a except the program mains; tests/test_*.c, tests/fuzz/fuzz_*.c and
+# bench/bench_*.c each become one program.
+
+CC       ?= gcc
+FUZZ_CC  ?= clang
+O        ?= build
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCVMM_VERSION=\"$(VERSION)\" -I. -I/usr/include/tss2
+LDLIBS   := -lssl -lcrypto -ljansson -lmicrohttpd -lcurl -ltss2-esys -ltss2-mu -ltss2-rc \
+            -ltss2-tctildr -lfdt -lseccomp -lselinux -lcap-ng -lpthread
+ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
+MODULES  := common firmware sev tdx measured-boot attestation vmm
+MAINS    := vmm/main.c attestation/agent_main.c
+LIB_SRCS := $(filter-out $(MAINS),$(shell find $(MODULES) -name '*.c' | sort))
+HDRS     := $(shell find $(MODULES) -name '*.h')
+TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+BENCHES  := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
+
+.PHONY: all demo check unit unit-asan nested fuzz bench deps clean
+all: $(O)/cvmm $(O)/cvmm-agent
+
+deps:
+	@scripts/deps
+
+# ---- objects, per build flavour ----
+$(O)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(O)/asan/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -c $< -o $@
+$(O)/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) -Wno-unused-command-line-argument -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(O)/libcvmm.a: $(LIB_SRCS:%.c=$(O)/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+$(O)/asan/libcvmm.a: $(LIB_SRCS:%.c=$(O)/asan/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+$(O)/fuzz/libcvmm.a: $(LIB_SRCS:%.c=$(O)/fuzz/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+
+# ---- programs ----
+$(O)/cvmm: $(O)/obj/vmm/main.o $(O)/libcvmm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# The agent runs inside minimal guests (busybox initrd): link it statically.
+$(O)/cvmm-agent: attestation/agent_main.c $(HDRS)
+	@mkdir -p $(O)
+	$(CC) $(CFLAGS) -static -o $@ attestation/agent_main.c
+
+# ---- tests ----
+$(O)/tests/%: tests/%.c $(O)/libcvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(O)/asan/tests/%: tests/%.c $(O)/asan/libcvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS) -lcmocka
+$(O)/asan/cvmm: $(O)/asan/obj/vmm/main.o $(O)/asan/libcvmm.a
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
+
+unit: all $(TESTS:%=$(O)/tests/%)
+	@scripts/run-tests $(O) $(TESTS)
+unit-asan: $(TESTS:%=$(O)/asan/tests/%) $(O)/asan/cvmm
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CVMM=$(O)/asan/cvmm scripts/run-tests $(O)/asan $(TESTS)
+
+nested: all
+	@tests/nested/run --build $(O)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory nested
+
+# ---- fuzzing ----
+$(O)/fuzz/%: tests/fuzz/%.c $(O)/fuzz/libcvmm.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+fuzz: deps $(FUZZERS:%=$(O)/fuzz/%)
+	@scripts/run-fuzzers $(O)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+# ---- benchmarks ----
+$(O)/bench/%: bench/%.c $(O)/libcvmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bench: deps all $(BENCHES:%=$(O)/bench/%)
+	@for b in $(BENCHES); do $(O)/bench/$$b || exit 1; done
+	@if [ -x bench/nested-boot ]; then bench/nested-boot --build $(O); fi
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo $(O)
+
+clean:
+	rm -rf $(O)

@@ -1,0 +1,56 @@
+/* cvmm - confidential-computing VMM: one binary, one subcommand per job.
+ * Each subcommand lives in the module that owns it; this file only
+ * dispatches and prints the error recorded by err_set() once. */
+#include <stdio.h>
+#include <string.h>
+
+#include "attestation/attestation.h"
+#include "measured-boot/measured_boot.h"
+#include "sev/sev.h"
+#include "vmm/vmm.h"
+
+struct command {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "measure", sev_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD)" },
+	{ "run", vmm_cli_run, "launch a guest" },
+	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
+	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },
+	{ "fetch-certs", att_cli_fetch_certs, "fetch VCEK/ASK/ARK or PCK collateral over HTTPS" },
+	{ "eventlog", mb_cli_eventlog, "show or replay a TCG event log (TPM or CCEL)" },
+	{ "tpm", mb_cli_tpm, "host TPM 2.0: quote the launch PCR" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cvmm COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'cvmm COMMAND --help' lists the options of a command.\n"
+		   "Exit status: 0 success, 1 evidence invalid or policy failed, 2 usage or input error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("cvmm " CVMM_VERSION "\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "cvmm: unknown command '%s' (try cvmm --help)\n", argv[1]);
+	return 2;
+}
