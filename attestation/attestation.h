@@ -6,9 +6,69 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
+#include <jansson.h>
+
+/* ---------------- CLI entry points ---------------- */
 int att_cli_verify(int argc, char **argv);
 int att_cli_show(int argc, char **argv);
 int att_cli_fetch_certs(int argc, char **argv);
+
+/* ---------------- verification result (shared by SNP and TDX) ----------------
+ * Every check that runs is recorded, failed or not: nothing is silently
+ * accepted. The class of a check decides what its failure means:
+ *   ATT_AUTH     authenticity (signature, chain, CRL, binding): failure -> evidence invalid
+ *   ATT_POLICY   a requirement of the policy/flags: failure -> contraindicated
+ *   ATT_ADVISORY a property a policy would likely reject (DEBUG allowed, TCB out
+ *                of date, collateral expired) with no policy saying so: failure -> warning */
+enum att_class { ATT_AUTH, ATT_POLICY, ATT_ADVISORY };
+enum att_status { ATT_AFFIRMING, ATT_WARNING, ATT_CONTRAINDICATED };
+
+struct att_result {
+	const char *platform; /* "snp" | "tdx" */
+	json_t *checks;       /* array of {"name", "ok", "detail"} */
+	json_t *claims;       /* object: platform claims, lowercase hex for byte fields */
+	bool auth_failed;     /* some ATT_AUTH check failed */
+	bool policy_failed;   /* some ATT_POLICY check failed */
+	bool warned;          /* some ATT_ADVISORY check failed */
+};
+
+int att_result_init(struct att_result *r, const char *platform);
+void att_result_free(struct att_result *r);
+/* Record one check; returns ok. */
+bool att_check(struct att_result *r, enum att_class cls, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+enum att_status att_result_status(const struct att_result *r);
+const char *att_status_name(enum att_status s);
+/* claims helpers */
+void att_claim_hex(struct att_result *r, const char *name, const uint8_t *p, size_t n);
+
+/* ---------------- verification inputs ----------------
+ * policy: the parsed policy JSON (file merged with command-line flags), or
+ * NULL. Its "snp" and "tdx" objects hold the per-platform requirements
+ * (docs/verify.md). */
+struct att_options {
+	const char *certs_dir;      /* SNP: vcek.der/vlek.der, ask.pem, asvk.pem, ark.pem, crl */
+	const char *collateral_dir; /* TDX: tcbinfo.json, qe_identity.json, pckcrl.der, rootcrl.der */
+	json_t *policy;
+	time_t at;                  /* evaluation time (0 = now) */
+	bool allow_sim;             /* trust cvmm's simulated roots */
+};
+
+/* Verify evidence and fill r. Returns 0 when the evidence could be judged
+ * (r says how), negative errno when it cannot be read/parsed at all (the
+ * CLI exits 2 then, with err_msg()). */
+int att_snp_verify(const uint8_t *report, size_t len, const struct att_options *o, struct att_result *r);
+int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o, struct att_result *r);
+
+/* `cvmm show`: print evidence field by field (text or JSON). */
+int att_snp_show(const uint8_t *report, size_t len, bool json, FILE *out);
+int att_tdx_show(const uint8_t *quote, size_t len, bool json, FILE *out);
+
+/* report_data that cvmm's endpoint and agent bind a relying party's nonce
+ * into: SHA-512(nonce), 64 bytes, for SNP and TDX alike. */
+int att_nonce_report_data(const uint8_t *nonce, size_t len, uint8_t out[64]);
 
 #endif
