@@ -13,7 +13,7 @@ FUZZ_CC  ?= clang
 O        ?= build
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCVMM_VERSION=\"$(VERSION)\" -I. -I/usr/include/tss2
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I/usr/include/tss2
 LDLIBS   := -lssl -lcrypto -ljansson -lmicrohttpd -lcurl -ltss2-esys -ltss2-mu -ltss2-rc \
             -ltss2-tctildr -lfdt -lseccomp -lselinux -lcap-ng -lpthread
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -52,6 +52,7 @@ $(O)/fuzz/libcvmm.a: $(LIB_SRCS:%.c=$(O)/fuzz/obj/%.o)
 	@rm -f $@; ar rcs $@ $^
 
 # ---- programs ----
+$(O)/obj/vmm/main.o $(O)/asan/obj/vmm/main.o: CFLAGS += -DCVMM_VERSION=\"$(VERSION)\"
 $(O)/cvmm: $(O)/obj/vmm/main.o $(O)/libcvmm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 # The agent runs inside minimal guests (busybox initrd): link it statically.
