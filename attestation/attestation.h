@@ -71,4 +71,20 @@ int att_tdx_show(const uint8_t *quote, size_t len, bool json, FILE *out);
  * into: SHA-512(nonce), 64 bytes, for SNP and TDX alike. */
 int att_nonce_report_data(const uint8_t *nonce, size_t len, uint8_t out[64]);
 
+/* ---------------- fetch-certs: what it reads from evidence (fetch_*.c) ----------------
+ * Only the few fields needed to build the AMD KDS / Intel PCS requests. */
+struct att_fetch_snp_id {
+	uint32_t version;
+	bool vlek;              /* SIGNING_KEY = 1: signed by a VLEK, not a VCEK */
+	bool chip_id_masked;    /* MASK_CHIP_ID = 1: CHIP_ID reads as zero */
+	uint64_t reported_tcb;
+	uint8_t chip_id[64];
+	const char *product;    /* "Milan" | "Genoa" | "Turin" from CPUID (v3+), else NULL */
+};
+int att_fetch_snp_id(const uint8_t *report, size_t len, const char *what, struct att_fetch_snp_id *id);
+/* The PEM PCK certificate chain inside a TDX quote v4/v5 (certification data
+ * type 6 -> 5); *pem points into quote, trailing NULs trimmed. */
+int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, const uint8_t **pem,
+			    size_t *pem_len);
+
 #endif

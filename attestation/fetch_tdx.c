@@ -1,0 +1,316 @@
+/* fetch_tdx.c - `cvmm fetch-certs --quote`: the collateral that verifies an
+ * Intel TDX quote, from Intel's Provisioning Certification Service (PCS v4).
+ *
+ * The PCK certificate chain travels inside the quote; it is found by walking
+ * the quote with the bounds-checked reader (Intel TDX DCAP Quoting Library
+ * API, Appendix A "Quote Format": v4 header 48 bytes, TD report body 584
+ * bytes, then the signature data; v5 puts a body descriptor (type u16, size
+ * u32) before the body. Signature data: ECDSA signature 64, attestation key
+ * 64, certification data (type u16, size u32); type 6 = QE report
+ * certification data: QE report 384, its signature 64, QE authentication
+ * data (size u16), then certification data type 5 = PEM PCK chain).
+ * The PCK certificate names the FMSPC (Intel SGX PCK Certificate and CRL
+ * Profile: SGX extension 1.2.840.113741.1.13.1, FMSPC .4) and, by its issuer,
+ * which PCK CRL (platform or processor CA) applies. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "attestation/attestation.h"
+#include "attestation/fetch_internal.h"
+#include "common/common.h"
+
+#define TDX_HEADER_SIZE 48
+#define TDX_BODY_V4_SIZE 584
+#define TDX_TEE_TYPE 0x81
+#define TDX_CERT_PCK_CHAIN 5
+#define TDX_CERT_QE_REPORT 6
+#define TDX_QE_REPORT_SIZE 384
+#define TDX_SIG_SIZE 64
+#define TDX_KEY_SIZE 64
+
+#define OID_SGX_EXTENSIONS "1.2.840.113741.1.13.1"
+#define OID_SGX_FMSPC "1.2.840.113741.1.13.1.4"
+
+int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, const uint8_t **pem,
+			    size_t *pem_len)
+{
+	struct reader r;
+	uint16_t version, key_type, cert_type;
+	uint32_t tee_type, sig_len, cert_len;
+	const uint8_t *sig;
+
+	rd_init(&r, quote, len, what);
+	if (rd_u16(&r, "header.version", &version) || rd_u16(&r, "header.att_key_type", &key_type) ||
+	    rd_u32(&r, "header.tee_type", &tee_type))
+		return -EINVAL;
+	if (version != 4 && version != 5)
+		return err_set(EINVAL, "%s: quote version %u, expected 4 or 5", what, version);
+	if (tee_type != TDX_TEE_TYPE)
+		return err_set(EINVAL, "%s: tee_type 0x%x is not TDX (0x81)", what, tee_type);
+	if (rd_seek(&r, "body", TDX_HEADER_SIZE))
+		return -EINVAL;
+	if (version == 4) {
+		if (rd_skip(&r, "body", TDX_BODY_V4_SIZE))
+			return -EINVAL;
+	} else {
+		uint16_t body_type;
+		uint32_t body_size;
+
+		if (rd_u16(&r, "body.type", &body_type) || rd_u32(&r, "body.size", &body_size) ||
+		    rd_skip(&r, "body", body_size))
+			return -EINVAL;
+	}
+	if (rd_u32(&r, "signature_data_len", &sig_len) || rd_ptr(&r, "signature_data", sig_len, &sig))
+		return -EINVAL;
+
+	/* Walk the signature data on its own reader: its length bounds it. */
+	rd_init(&r, sig, sig_len, what);
+	if (rd_skip(&r, "signature", TDX_SIG_SIZE) || rd_skip(&r, "attestation_key", TDX_KEY_SIZE) ||
+	    rd_u16(&r, "certification_data.type", &cert_type) || rd_u32(&r, "certification_data.size", &cert_len))
+		return -EINVAL;
+	if (cert_type == TDX_CERT_QE_REPORT) {
+		uint16_t auth_len;
+
+		if (rd_skip(&r, "qe_report", TDX_QE_REPORT_SIZE) || rd_skip(&r, "qe_report_signature", TDX_SIG_SIZE) ||
+		    rd_u16(&r, "qe_auth_data.size", &auth_len) || rd_skip(&r, "qe_auth_data", auth_len) ||
+		    rd_u16(&r, "qe_certification_data.type", &cert_type) ||
+		    rd_u32(&r, "qe_certification_data.size", &cert_len))
+			return -EINVAL;
+	}
+	if (cert_type != TDX_CERT_PCK_CHAIN)
+		return err_set(EINVAL, "%s: certification data type %u, expected 5 (PCK chain) or 6 -> 5: the quote "
+				       "carries no PCK certificate chain",
+			       what, cert_type);
+	if (rd_ptr(&r, "pck_chain", cert_len, pem))
+		return -EINVAL;
+	*pem_len = cert_len;
+	while (*pem_len && (*pem)[*pem_len - 1] == 0)
+		(*pem_len)--;
+	if (!*pem_len)
+		return err_set(EINVAL, "%s: the PCK certificate chain is empty", what);
+	return 0;
+}
+
+/* FMSPC from the PCK certificate's SGX extension: a SEQUENCE of
+ * SEQUENCE { OID, value }, read with OpenSSL's ASN.1 decoders. */
+static int tdx_pck_fmspc(X509 *pck, const char *what, uint8_t fmspc[6])
+{
+	ASN1_OBJECT *ext_oid = OBJ_txt2obj(OID_SGX_EXTENSIONS, 1), *fmspc_oid = OBJ_txt2obj(OID_SGX_FMSPC, 1);
+	ASN1_SEQUENCE_ANY *seq = NULL;
+	const unsigned char *p;
+	ASN1_OCTET_STRING *os;
+	int idx, ret = -EINVAL;
+
+	if (!ext_oid || !fmspc_oid) {
+		ret = err_set(ENOMEM, "out of memory");
+		goto out;
+	}
+	idx = X509_get_ext_by_OBJ(pck, ext_oid, -1);
+	if (idx < 0) {
+		ret = err_set(EINVAL, "%s: the PCK certificate has no SGX extension (%s)", what, OID_SGX_EXTENSIONS);
+		goto out;
+	}
+	os = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
+	p = ASN1_STRING_get0_data(os);
+	seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, ASN1_STRING_length(os));
+	for (int i = 0; seq && i < sk_ASN1_TYPE_num(seq); i++) {
+		ASN1_TYPE *t = sk_ASN1_TYPE_value(seq, i);
+		ASN1_SEQUENCE_ANY *pair;
+		const unsigned char *q;
+
+		if (t->type != V_ASN1_SEQUENCE)
+			continue;
+		q = t->value.sequence->data;
+		pair = d2i_ASN1_SEQUENCE_ANY(NULL, &q, t->value.sequence->length);
+		if (pair && sk_ASN1_TYPE_num(pair) == 2) {
+			ASN1_TYPE *k = sk_ASN1_TYPE_value(pair, 0), *v = sk_ASN1_TYPE_value(pair, 1);
+
+			if (k->type == V_ASN1_OBJECT && !OBJ_cmp(k->value.object, fmspc_oid) &&
+			    v->type == V_ASN1_OCTET_STRING && v->value.octet_string->length == 6) {
+				memcpy(fmspc, v->value.octet_string->data, 6);
+				ret = 0;
+			}
+		}
+		sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+		if (!ret)
+			break;
+	}
+	if (ret)
+		err_set(EINVAL, "%s: the PCK certificate's SGX extension has no 6-byte FMSPC (%s)", what, OID_SGX_FMSPC);
+out:
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	ASN1_OBJECT_free(ext_oid);
+	ASN1_OBJECT_free(fmspc_oid);
+	return ret;
+}
+
+/* Which PCK CRL: the PCK certificate's issuer CN (PCK Certificate and CRL
+ * Profile: "Intel SGX PCK Platform CA" or "Intel SGX PCK Processor CA"). */
+static int tdx_pck_ca(X509 *pck, const char *what, const char **ca)
+{
+	X509_NAME *issuer = X509_get_issuer_name(pck);
+	int idx = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+	const ASN1_STRING *cn;
+
+	if (idx >= 0) {
+		cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, idx));
+		if (cn->length == 25 && !memcmp(cn->data, "Intel SGX PCK Platform CA", 25)) {
+			*ca = "platform";
+			return 0;
+		}
+		if (cn->length == 26 && !memcmp(cn->data, "Intel SGX PCK Processor CA", 26)) {
+			*ca = "processor";
+			return 0;
+		}
+	}
+	return err_set(EINVAL, "%s: the PCK certificate's issuer is neither Intel SGX PCK Platform CA nor Processor CA",
+		       what);
+}
+
+/* Count the PEM certificates in text; 0 when none parse. */
+static size_t pem_cert_count(const char *text, size_t len, X509 **first)
+{
+	BIO *in = BIO_new_mem_buf(text, (int)len);
+	size_t n = 0;
+	X509 *x;
+
+	if (first)
+		*first = NULL;
+	while (in && (x = PEM_read_bio_X509(in, NULL, NULL, NULL))) {
+		if (first && !n)
+			*first = x;
+		else
+			X509_free(x);
+		n++;
+	}
+	BIO_free(in);
+	return n;
+}
+
+/* A signed PCS JSON document: keep the exact bytes (the signature covers the
+ * text of the inner object), but check that it is the document asked for. */
+static int tdx_fetch_json(struct att_fetch_ctx *c, const char *url, const char *header, const char *member,
+			  const char *fmspc_hex, const char *name, const char *chain_name, struct att_fetch_out *o)
+{
+	struct att_fetch_resp resp = { 0 };
+	json_error_t jerr;
+	json_t *doc = NULL, *inner;
+	int ret = att_fetch_get(c, url, header, true, &resp);
+
+	if (ret)
+		return ret;
+	doc = json_loadb((const char *)resp.body, resp.len, 0, &jerr);
+	inner = doc ? json_object_get(doc, member) : NULL;
+	if (!doc)
+		ret = err_set(EINVAL, "%s: response is not JSON: %s (line %d)", url, jerr.text, jerr.line);
+	else if (!json_is_object(inner))
+		ret = err_set(EINVAL, "%s: response has no \"%s\" object", url, member);
+	else if (fmspc_hex) {
+		const char *f = json_string_value(json_object_get(inner, "fmspc"));
+
+		if (!f || strcasecmp(f, fmspc_hex))
+			ret = err_set(EINVAL, "%s: TCB info is for FMSPC %s, not the quote's %s", url, f ? f : "(none)",
+				      fmspc_hex);
+	}
+	json_decref(doc);
+	if (!ret && !pem_cert_count(resp.header, strlen(resp.header), NULL))
+		ret = err_set(EINVAL, "%s: the %s header holds no PEM certificate", url, header);
+	if (!ret)
+		ret = att_fetch_out_add_copy(o, chain_name, resp.header, strlen(resp.header));
+	if (!ret) {
+		ret = att_fetch_out_add(o, name, resp.body, resp.len);
+		resp.body = NULL;
+	}
+	att_fetch_resp_free(&resp);
+	return ret;
+}
+
+/* A CRL, written as DER. PCS v4 serves PEM unless asked for DER; both are
+ * accepted (converted with OpenSSL), anything else is refused. */
+static int tdx_fetch_crl(struct att_fetch_ctx *c, const char *url, const char *name, struct att_fetch_out *o)
+{
+	struct att_fetch_resp resp = { 0 };
+	const unsigned char *p;
+	unsigned char *der = NULL;
+	X509_CRL *crl;
+	int ret = att_fetch_get(c, url, NULL, true, &resp), dlen;
+
+	if (ret)
+		return ret;
+	p = resp.body;
+	crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
+	if (crl && p == resp.body + resp.len) {
+		X509_CRL_free(crl);
+		ret = att_fetch_out_add(o, name, resp.body, resp.len);
+		resp.body = NULL;
+		att_fetch_resp_free(&resp);
+		return ret;
+	}
+	X509_CRL_free(crl);
+	crl = NULL;
+	if (resp.len > 10 && !memcmp(resp.body, "-----BEGIN", 10)) {
+		BIO *in = BIO_new_mem_buf(resp.body, (int)resp.len);
+
+		crl = in ? PEM_read_bio_X509_CRL(in, NULL, NULL, NULL) : NULL;
+		BIO_free(in);
+	}
+	dlen = crl ? i2d_X509_CRL(crl, &der) : -1;
+	X509_CRL_free(crl);
+	if (dlen <= 0)
+		ret = err_set(EINVAL, "%s: response is not an X.509 CRL (DER or PEM)", url);
+	else
+		ret = att_fetch_out_add_copy(o, name, der, (size_t)dlen);
+	OPENSSL_free(der);
+	att_fetch_resp_free(&resp);
+	return ret;
+}
+
+int att_fetch_tdx(struct att_fetch_ctx *c, const uint8_t *quote, size_t len, const char *what,
+		  const struct att_fetch_tdx_args *a, struct att_fetch_out *o)
+{
+	const uint8_t *pem;
+	size_t pem_len;
+	X509 *pck = NULL;
+	uint8_t fmspc[6];
+	char fmspc_hex[13], url[1024];
+	const char *ca = NULL;
+	int ret = att_fetch_tdx_pck_chain(quote, len, what, &pem, &pem_len);
+
+	if (ret)
+		return ret;
+	if (!pem_cert_count((const char *)pem, pem_len, &pck))
+		return err_set(EINVAL, "%s: the quote's PCK certificate chain holds no PEM certificate", what);
+	if ((ret = tdx_pck_fmspc(pck, what, fmspc)) || (ret = tdx_pck_ca(pck, what, &ca)))
+		goto out;
+	hex_encode(fmspc, sizeof(fmspc), fmspc_hex);
+	if ((ret = att_fetch_out_add_copy(o, "pck_chain.pem", pem, pem_len)))
+		goto out;
+
+	snprintf(url, sizeof(url), "%s/tdx/certification/v4/tcb?fmspc=%s", a->pcs_url, fmspc_hex);
+	ret = tdx_fetch_json(c, url, "TCB-Info-Issuer-Chain", "tcbInfo", fmspc_hex, "tcbinfo.json",
+			     "tcb_signing_chain.pem", o);
+	if (ret)
+		goto out;
+	snprintf(url, sizeof(url), "%s/tdx/certification/v4/qe/identity", a->pcs_url);
+	ret = tdx_fetch_json(c, url, "SGX-Enclave-Identity-Issuer-Chain", "enclaveIdentity", NULL, "qe_identity.json",
+			     "qe_identity_chain.pem", o);
+	if (ret)
+		goto out;
+	snprintf(url, sizeof(url), "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", a->pcs_url, ca);
+	if ((ret = tdx_fetch_crl(c, url, "pckcrl.der", o)))
+		goto out;
+	snprintf(url, sizeof(url), "%s/IntelSGXRootCA.der", a->certs_url);
+	ret = tdx_fetch_crl(c, url, "rootcrl.der", o);
+out:
+	X509_free(pck);
+	return ret;
+}
