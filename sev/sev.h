@@ -3,6 +3,7 @@
 #ifndef CVMM_SEV_H
 #define CVMM_SEV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,5 +11,73 @@
 
 /* `cvmm measure` (all platforms; hands --platform tdx to tdx_cli_measure). */
 int sev_cli_measure(int argc, char **argv);
+
+enum sev_mode {
+	SEV_MODE_SEV,    /* SHA-256 over LAUNCH_UPDATE_DATA */
+	SEV_MODE_SEV_ES, /* ... plus LAUNCH_UPDATE_VMSA */
+	SEV_MODE_SNP,    /* SHA-384 PAGE_INFO chain (SNP ABI, SNP_LAUNCH_UPDATE) */
+};
+
+/* Which VMM's initial vCPU state to reproduce (sev-snp-measure --vmm-type). */
+enum sev_vmm_type {
+	SEV_VMM_QEMU,
+	SEV_VMM_EC2,
+	SEV_VMM_GCE,
+};
+
+#define SEV_MAX_VCPUS   512
+#define SEV_PAGE_SIZE   4096u
+#define SNP_DIGEST_LEN  48u
+#define SEV_DIGEST_LEN  32u
+/* The RMP records VMSA pages at GPA (u64)-1, page aligned, bits above 51
+ * cleared (what the secure processor puts in PAGE_INFO). */
+#define SNP_VMSA_GPA    0xFFFFFFFFF000ull
+
+/* Parse "qemu" / "ec2" / "gce" (case-insensitive). */
+int sev_vmm_type_parse(const char *s, enum sev_vmm_type *t);
+const char *sev_vmm_type_name(enum sev_vmm_type t);
+
+/* CPUID Fn0000_0001_EAX signature (AMD CPUID spec #25481). */
+uint32_t sev_cpu_sig(unsigned family, unsigned model, unsigned stepping);
+/* QEMU vCPU model name (EPYC, EPYC-v4, EPYC-Milan, ...) to its signature;
+ * case-insensitive. -EINVAL with a message naming the type if unknown. */
+int sev_vcpu_type_sig(const char *name, uint32_t *sig);
+/* The known names, NULL-terminated (for --help). */
+extern const char *const sev_vcpu_type_names[];
+
+/* Build one 4 KiB VMSA page (AMD APM vol. 2, table B-4, the SEV-ES save area)
+ * as the VMM sets it up at reset: eip 0xfffffff0 for the BSP, the SEV-ES reset
+ * block address for APs; vcpu_sig goes into RDX (QEMU). */
+void sev_vmsa_build(uint8_t page[SEV_PAGE_SIZE], uint32_t eip, uint64_t sev_features, uint32_t vcpu_sig,
+		    enum sev_vmm_type vmm);
+#define SEV_BSP_EIP 0xfffffff0u
+
+/* Inputs of a launch measurement. */
+struct sev_launch_cfg {
+	enum sev_mode mode;
+	unsigned vcpus;                  /* SEV-ES, SNP */
+	uint32_t vcpu_sig;
+	uint64_t guest_features;         /* SNP: VMSA SEV_FEATURES */
+	enum sev_vmm_type vmm;
+	const struct fw_image *fw;
+	const struct fw_sev_info *info;  /* from fw_sev_parse(fw) */
+	const struct fw_sev_hashes *hashes; /* measured direct boot, or NULL */
+};
+
+/* Build the launch plan: firmware, (SNP) metadata sections, the SEV hashes
+ * table, VMSAs (plan steps of kind PLAN_VMSA carry .vcpu). The plan points
+ * into cfg->fw's data; free it with plan_free(). */
+int sev_plan_build(const struct sev_launch_cfg *cfg, struct launch_plan *plan);
+
+/* Called after each folded step with the running digest (for --trace). */
+typedef void (*sev_trace_fn)(void *ctx, size_t index, const struct plan_step *s, const uint8_t *digest,
+			     size_t digest_len);
+
+/* SNP: fold steps [from, n) into the PAGE_INFO chain (SNP ABI, "PAGE_INFO"),
+ * starting at seed (48 zero bytes when NULL; --snp-ovmf-hash otherwise). */
+int snp_digest_fold(const struct launch_plan *p, size_t from, const uint8_t *seed, uint8_t out[SNP_DIGEST_LEN],
+		    sev_trace_fn trace, void *trace_ctx);
+/* SEV / SEV-ES: SHA-256 over the bytes of every step, in order. */
+int sev_digest_fold(const struct launch_plan *p, uint8_t out[SEV_DIGEST_LEN], sev_trace_fn trace, void *trace_ctx);
 
 #endif
