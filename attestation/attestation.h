@@ -87,4 +87,15 @@ int att_fetch_snp_id(const uint8_t *report, size_t len, const char *what, struct
 int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, const uint8_t **pem,
 			    size_t *pem_len);
 
+/* ---------------- policy file (docs/verify.md) ----------------
+ * Load a policy JSON file: an object with optional "snp" and "tdx" objects
+ * and "allow_sim" (bool). *policy is a new reference. */
+int att_policy_load(const char *path, json_t **policy);
+/* Decode the hex string v (what names it in errors) into exactly n bytes,
+ * or, with pad, into at most n bytes zero-padded on the right. */
+int att_policy_hex(const json_t *v, const char *what, uint8_t *out, size_t n, bool pad);
+/* Parse a time for --at: seconds since the epoch ("1700000000" or
+ * "@1700000000"), "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+int att_parse_time(const char *s, time_t *out);
+
 #endif
