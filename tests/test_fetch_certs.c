@@ -1,0 +1,673 @@
+/* Unit tests: `cvmm fetch-certs` against an in-process HTTPS server
+ * (libmicrohttpd, TLS with a CA and server certificate made here with
+ * OpenSSL) that serves the evidence fixtures under the AMD KDS and Intel PCS
+ * URL layouts, on 127.0.0.1 with an ephemeral port. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "attestation/attestation.h"
+#include "common/common.h"
+
+#define SNP_DIR "tests/fixtures/evidence/snp/"
+#define TDX_DIR "tests/fixtures/evidence/tdx/v4-spr-gotdxguest/"
+
+/* ---------------- test PKI ---------------- */
+
+struct pki {
+	EVP_PKEY *ca_key, *srv_key;
+	X509 *ca, *srv;
+	char *ca_pem, *srv_pem, *srv_key_pem; /* NUL-terminated */
+	uint8_t *crl_der;                     /* a CRL signed by the test CA (stands in for AMD's) */
+	int crl_len;
+};
+
+static char *pem_of(int (*wr)(BIO *, void *), void *obj)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, *s;
+	long n;
+
+	assert_non_null(b);
+	assert_true(wr(b, obj));
+	n = BIO_get_mem_data(b, &p);
+	s = strndup(p, (size_t)n);
+	BIO_free(b);
+	return s;
+}
+static int wr_x509(BIO *b, void *x) { return PEM_write_bio_X509(b, x); }
+static int wr_key(BIO *b, void *k) { return PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL); }
+
+static X509 *make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer, const char *cn, bool ca)
+{
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), ca ? 1 : 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
+	X509_set_pubkey(x, key);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
+	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, "critical,keyCertSign,cRLSign");
+	} else {
+		ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+	}
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	return x;
+}
+
+static void pki_make(struct pki *k)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	uint8_t *der = NULL;
+
+	k->ca_key = EVP_EC_gen("P-256");
+	k->srv_key = EVP_EC_gen("P-256");
+	assert_non_null(k->ca_key);
+	assert_non_null(k->srv_key);
+	k->ca = make_cert(k->ca_key, k->ca_key, NULL, "cvmm test CA", true);
+	k->srv = make_cert(k->srv_key, k->ca_key, k->ca, "127.0.0.1", false);
+	k->ca_pem = pem_of(wr_x509, k->ca);
+	k->srv_pem = pem_of(wr_x509, k->srv);
+	k->srv_key_pem = pem_of(wr_key, k->srv_key);
+
+	assert_non_null(crl);
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(k->ca));
+	X509_gmtime_adj(t, 0);
+	X509_CRL_set1_lastUpdate(crl, t);
+	X509_gmtime_adj(t, 3600L * 24);
+	X509_CRL_set1_nextUpdate(crl, t);
+	assert_true(X509_CRL_sign(crl, k->ca_key, EVP_sha256()) > 0);
+	k->crl_len = i2d_X509_CRL(crl, &der);
+	assert_true(k->crl_len > 0);
+	k->crl_der = der;
+	X509_CRL_free(crl);
+	ASN1_TIME_free(t);
+}
+
+static void pki_free(struct pki *k)
+{
+	EVP_PKEY_free(k->ca_key);
+	EVP_PKEY_free(k->srv_key);
+	X509_free(k->ca);
+	X509_free(k->srv);
+	free(k->ca_pem);
+	free(k->srv_pem);
+	free(k->srv_key_pem);
+	OPENSSL_free(k->crl_der);
+}
+
+/* ---------------- the HTTPS server ---------------- */
+
+struct route {
+	const char *path;
+	const char *args[5][2]; /* query arguments that must be present with these values */
+	uint8_t *body;
+	size_t len;
+	const char *header, *header_value;
+};
+
+struct server {
+	struct MHD_Daemon *d;
+	unsigned short port;
+	char base[64];
+	struct route routes[16];
+	size_t n;
+	int requests; /* atomically updated by the server thread */
+};
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	uint8_t *d;
+
+	assert_int_equal(file_read(path, 1 << 20, &d, len), 0);
+	return d;
+}
+
+static struct route *add_route(struct server *s, const char *path, uint8_t *body, size_t len)
+{
+	struct route *r = &s->routes[s->n++];
+
+	assert_true(s->n <= ARRAY_SIZE(s->routes));
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->body = body;
+	r->len = len;
+	return r;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_len, void **con_cls)
+{
+	struct server *s = cls;
+	struct MHD_Response *resp;
+	const struct route *hit = NULL;
+	enum MHD_Result ret;
+
+	(void)version, (void)upload, (void)upload_len, (void)con_cls;
+	__atomic_add_fetch(&s->requests, 1, __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < s->n && !hit && !strcmp(method, "GET"); i++) {
+		const struct route *r = &s->routes[i];
+		bool ok = !strcmp(url, r->path);
+
+		for (size_t a = 0; ok && a < 5 && r->args[a][0]; a++) {
+			const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, r->args[a][0]);
+
+			ok = v && !strcmp(v, r->args[a][1]);
+		}
+		if (ok)
+			hit = r;
+	}
+	if (!hit) {
+		resp = MHD_create_response_from_buffer(9, (void *)"not found", MHD_RESPMEM_PERSISTENT);
+		ret = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, resp);
+	} else {
+		resp = MHD_create_response_from_buffer(hit->len, hit->body, MHD_RESPMEM_PERSISTENT);
+		if (hit->header)
+			MHD_add_response_header(resp, hit->header, hit->header_value);
+		ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	}
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void server_start(struct server *s, const struct pki *k)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	const union MHD_DaemonInfo *info;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_KEY,
+				k->srv_key_pem, MHD_OPTION_HTTPS_MEM_CERT, k->srv_pem, MHD_OPTION_END);
+	assert_non_null(s->d);
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	assert_non_null(info);
+	s->port = info->port;
+	assert_true(s->port != 0);
+	snprintf(s->base, sizeof(s->base), "https://127.0.0.1:%u", s->port);
+}
+
+static int server_requests(struct server *s)
+{
+	return __atomic_load_n(&s->requests, __ATOMIC_SEQ_CST);
+}
+
+/* ---------------- fixture state ---------------- */
+
+struct env {
+	struct pki pki;
+	struct server srv;
+	char tmp[64], ca_file[128];
+	char *chain_header; /* URL-encoded test CA PEM, as PCS sends issuer chains */
+	uint8_t *owned[16];
+	size_t n_owned;
+};
+
+static uint8_t *own(struct env *e, uint8_t *p)
+{
+	assert_true(e->n_owned < ARRAY_SIZE(e->owned));
+	e->owned[e->n_owned++] = p;
+	return p;
+}
+
+/* Chip ID from the fixture's meta.json, so the expected URL does not come
+ * from the code under test. */
+static char *meta_chip_id(const char *dir)
+{
+	char path[256];
+	json_t *m;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/meta.json", dir);
+	m = json_load_file(path, 0, NULL);
+	assert_non_null(m);
+	s = strdup(json_string_value(json_object_get(json_object_get(m, "claims"), "chip_id")));
+	json_decref(m);
+	assert_non_null(s);
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct route *r;
+	size_t len, l2;
+	uint8_t *a, *b, *chain;
+	static char vcek_path[256];
+	char *chip, *enc;
+	CURL *curl;
+
+	if (!e)
+		return -1;
+	pki_make(&e->pki);
+	snprintf(e->tmp, sizeof(e->tmp), "/tmp/cvmm-test-fetch-XXXXXX");
+	assert_non_null(mkdtemp(e->tmp));
+	snprintf(e->ca_file, sizeof(e->ca_file), "%s/ca.pem", e->tmp);
+	assert_int_equal(file_write(e->ca_file, e->pki.ca_pem, strlen(e->pki.ca_pem)), 0);
+
+	/* AMD KDS, Milan, VCEK of milan-virtee: REPORTED_TCB bytes 03 00 .. 08 73
+	 * -> blSPL 3, teeSPL 0, snpSPL 8, ucodeSPL 0x73 = 115. */
+	chip = meta_chip_id(SNP_DIR "milan-virtee");
+	snprintf(vcek_path, sizeof(vcek_path), "/vcek/v1/Milan/%s", chip);
+	free(chip);
+	a = own(e, slurp(SNP_DIR "milan-virtee/vcek.der", &len));
+	r = add_route(&e->srv, vcek_path, a, len);
+	r->args[0][0] = "blSPL", r->args[0][1] = "03";
+	r->args[1][0] = "teeSPL", r->args[1][1] = "00";
+	r->args[2][0] = "snpSPL", r->args[2][1] = "08";
+	r->args[3][0] = "ucodeSPL", r->args[3][1] = "115";
+	a = own(e, slurp(SNP_DIR "milan-virtee/ask.pem", &len));
+	b = own(e, slurp(SNP_DIR "milan-virtee/ark.pem", &l2));
+	chain = own(e, malloc(len + l2));
+	memcpy(chain, a, len);
+	memcpy(chain + len, b, l2);
+	add_route(&e->srv, "/vcek/v1/Milan/cert_chain", chain, len + l2);
+	add_route(&e->srv, "/vcek/v1/Milan/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
+	/* VLEK chain: ASVK then ARK. */
+	a = own(e, slurp(SNP_DIR "milan-vlek-trustee/asvk.pem", &len));
+	b = own(e, slurp(SNP_DIR "milan-vlek-trustee/ark.pem", &l2));
+	chain = own(e, malloc(len + l2));
+	memcpy(chain, a, len);
+	memcpy(chain + len, b, l2);
+	add_route(&e->srv, "/vlek/v1/Milan/cert_chain", chain, len + l2);
+	add_route(&e->srv, "/vlek/v1/Milan/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
+
+	/* Intel PCS; the FMSPC is the one of the fixture's TCB info. */
+	curl = curl_easy_init();
+	enc = curl_easy_escape(curl, e->pki.ca_pem, 0);
+	e->chain_header = strdup(enc);
+	curl_free(enc);
+	curl_easy_cleanup(curl);
+	a = own(e, slurp(TDX_DIR "collateral/tcbinfo.json", &len));
+	r = add_route(&e->srv, "/tdx/certification/v4/tcb", a, len);
+	r->args[0][0] = "fmspc", r->args[0][1] = "50806f000000";
+	r->header = "TCB-Info-Issuer-Chain", r->header_value = e->chain_header;
+	a = own(e, slurp(TDX_DIR "collateral/qe_identity.json", &len));
+	r = add_route(&e->srv, "/tdx/certification/v4/qe/identity", a, len);
+	r->header = "SGX-Enclave-Identity-Issuer-Chain", r->header_value = e->chain_header;
+	a = own(e, slurp(TDX_DIR "collateral/pckcrl.der", &len));
+	r = add_route(&e->srv, "/sgx/certification/v4/pckcrl", a, len);
+	r->args[0][0] = "ca", r->args[0][1] = "platform";
+	a = own(e, slurp(TDX_DIR "collateral/rootcrl.der", &len));
+	add_route(&e->srv, "/IntelSGXRootCA.der", a, len);
+
+	server_start(&e->srv, &e->pki);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	char cmd[128];
+
+	MHD_stop_daemon(e->srv.d);
+	for (size_t i = 0; i < e->n_owned; i++)
+		free(e->owned[i]);
+	free(e->chain_header);
+	pki_free(&e->pki);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->tmp);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+	return 0;
+}
+
+/* ---------------- helpers ---------------- */
+
+/* Run the CLI with a NULL-terminated argument list. */
+static int cli(const char *first, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)"fetch-certs";
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		assert_true(argc < 31);
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	return att_cli_fetch_certs(argc, argv);
+}
+
+static void path_in(const struct env *e, const char *sub, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", e->tmp, sub);
+}
+
+static void assert_same_file(const char *got, const char *want)
+{
+	size_t gl, wl;
+	uint8_t *g = slurp(got, &gl), *w = slurp(want, &wl);
+
+	assert_int_equal(gl, wl);
+	assert_memory_equal(g, w, wl);
+	free(g);
+	free(w);
+}
+
+static void assert_file_bytes(const char *got, const void *want, size_t wl)
+{
+	size_t gl;
+	uint8_t *g = slurp(got, &gl);
+
+	assert_int_equal(gl, wl);
+	assert_memory_equal(g, want, wl);
+	free(g);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static bool dir_empty_or_missing(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' 2>/dev/null)\"", dir);
+	return system(cmd) == 0;
+}
+
+/* ---------------- tests ---------------- */
+
+static void check_vcek_out(const struct env *e, const char *out)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/vcek.der", out);
+	assert_same_file(p, SNP_DIR "milan-virtee/vcek.der");
+	snprintf(p, sizeof(p), "%s/ask.pem", out);
+	assert_same_file(p, SNP_DIR "milan-virtee/ask.pem");
+	snprintf(p, sizeof(p), "%s/ark.pem", out);
+	assert_same_file(p, SNP_DIR "milan-virtee/ark.pem");
+	snprintf(p, sizeof(p), "%s/crl.der", out);
+	assert_file_bytes(p, e->pki.crl_der, (size_t)e->pki.crl_len);
+}
+
+static void test_snp_vcek_then_cache(void **state)
+{
+	struct env *e = *state;
+	char out1[256], out2[256], out3[256], cache[256];
+	int before;
+
+	path_in(e, "snp-out1", out1, sizeof(out1));
+	path_in(e, "snp-out2", out2, sizeof(out2));
+	path_in(e, "snp-out3", out3, sizeof(out3));
+	path_in(e, "snp-cache", cache, sizeof(cache));
+	before = server_requests(&e->srv);
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "milan", "--out", out1,
+			     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	assert_int_equal(server_requests(&e->srv) - before, 3); /* chain, VCEK, CRL */
+	check_vcek_out(e, out1);
+
+	/* Second run: everything from the cache, no request at all. */
+	before = server_requests(&e->srv);
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out2,
+			     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	assert_int_equal(server_requests(&e->srv) - before, 0);
+	check_vcek_out(e, out2);
+
+	/* --offline with the cache: same files, and no network. */
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out3,
+			     "--cache", cache, "--offline", "--kds-url", e->srv.base, NULL),
+			 0);
+	assert_int_equal(server_requests(&e->srv) - before, 0);
+	check_vcek_out(e, out3);
+}
+
+/* A v3 report names its product by CPUID; a VLEK report fetches the VLEK
+ * chain (ASVK, ARK) and CRL but no per-chip certificate. */
+static void test_snp_vlek_product_from_cpuid(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256], p[512];
+
+	path_in(e, "vlek-out", out, sizeof(out));
+	path_in(e, "vlek-cache", cache, sizeof(cache));
+	assert_int_equal(cli("--report", SNP_DIR "milan-vlek-trustee/report.bin", "--out", out, "--cache", cache,
+			     "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	snprintf(p, sizeof(p), "%s/asvk.pem", out);
+	assert_same_file(p, SNP_DIR "milan-vlek-trustee/asvk.pem");
+	snprintf(p, sizeof(p), "%s/ark.pem", out);
+	assert_same_file(p, SNP_DIR "milan-vlek-trustee/ark.pem");
+	snprintf(p, sizeof(p), "%s/crl.der", out);
+	assert_file_bytes(p, e->pki.crl_der, (size_t)e->pki.crl_len);
+	assert_false(exists(out, "vcek.der"));
+	assert_false(exists(out, "ask.pem"));
+
+	/* The report's CPUID says Milan: another product is refused. */
+	assert_int_equal(cli("--report", SNP_DIR "milan-vlek-trustee/report.bin", "--product", "Genoa", "--out", out,
+			     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "CPUID says Milan"));
+}
+
+static void test_tdx_collateral_then_cache(void **state)
+{
+	struct env *e = *state;
+	char out[256], out2[256], cache[256], p[512];
+	const uint8_t *pem;
+	uint8_t *quote;
+	size_t qlen, pem_len;
+	int before;
+
+	path_in(e, "tdx-out", out, sizeof(out));
+	path_in(e, "tdx-out2", out2, sizeof(out2));
+	path_in(e, "tdx-cache", cache, sizeof(cache));
+	before = server_requests(&e->srv);
+	assert_int_equal(cli("--quote", TDX_DIR "quote.bin", "--out", out, "--cache", cache, "--pcs-url", e->srv.base,
+			     "--certs-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	assert_int_equal(server_requests(&e->srv) - before, 4);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *dir = pass ? out2 : out;
+
+		snprintf(p, sizeof(p), "%s/tcbinfo.json", dir);
+		assert_same_file(p, TDX_DIR "collateral/tcbinfo.json");
+		snprintf(p, sizeof(p), "%s/qe_identity.json", dir);
+		assert_same_file(p, TDX_DIR "collateral/qe_identity.json");
+		snprintf(p, sizeof(p), "%s/pckcrl.der", dir);
+		assert_same_file(p, TDX_DIR "collateral/pckcrl.der");
+		snprintf(p, sizeof(p), "%s/rootcrl.der", dir);
+		assert_same_file(p, TDX_DIR "collateral/rootcrl.der");
+		/* The header's URL-encoded PEM, decoded. */
+		snprintf(p, sizeof(p), "%s/tcb_signing_chain.pem", dir);
+		assert_file_bytes(p, e->pki.ca_pem, strlen(e->pki.ca_pem));
+		snprintf(p, sizeof(p), "%s/qe_identity_chain.pem", dir);
+		assert_file_bytes(p, e->pki.ca_pem, strlen(e->pki.ca_pem));
+		/* pck_chain.pem: the 3 certificates of the quote (meta.json: length 3). */
+		snprintf(p, sizeof(p), "%s/pck_chain.pem", dir);
+		{
+			size_t l;
+			uint8_t *d = slurp(p, &l);
+			int n = 0;
+
+			for (char *s = (char *)d; (s = strstr(s, "-----BEGIN CERTIFICATE-----")); s++)
+				n++;
+			assert_int_equal(n, 3);
+			free(d);
+		}
+		if (!pass) {
+			before = server_requests(&e->srv);
+			assert_int_equal(cli("--quote", TDX_DIR "quote.bin", "--out", out2, "--cache", cache,
+					     "--pcs-url", e->srv.base, "--certs-url", e->srv.base, "--ca-bundle",
+					     e->ca_file, NULL),
+					 0);
+			assert_int_equal(server_requests(&e->srv) - before, 0);
+		}
+	}
+	/* The PEM written is exactly the quote's certification data. */
+	quote = slurp(TDX_DIR "quote.bin", &qlen);
+	assert_int_equal(att_fetch_tdx_pck_chain(quote, qlen, "quote.bin", &pem, &pem_len), 0);
+	snprintf(p, sizeof(p), "%s/pck_chain.pem", out);
+	assert_file_bytes(p, pem, pem_len);
+	free(quote);
+}
+
+static void test_http_404(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256];
+
+	path_in(e, "404-out", out, sizeof(out));
+	path_in(e, "404-cache", cache, sizeof(cache));
+	/* A v2 report names no product; the server serves no Genoa. */
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Genoa", "--out", out,
+			     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "/vcek/v1/Genoa/cert_chain"));
+	assert_non_null(strstr(err_msg(), "HTTP status 404"));
+	assert_true(dir_empty_or_missing(out));
+	assert_true(dir_empty_or_missing(cache)); /* errors are not cached */
+}
+
+static void test_tls_untrusted(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256];
+	int before = server_requests(&e->srv);
+
+	path_in(e, "tls-out", out, sizeof(out));
+	path_in(e, "tls-cache", cache, sizeof(cache));
+	/* No --ca-bundle: the test CA is not in the system store. */
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--kds-url", e->srv.base, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), e->srv.base));
+	assert_true(strstr(err_msg(), "certificate") || strstr(err_msg(), "SSL"));
+	assert_int_equal(server_requests(&e->srv) - before, 0); /* no HTTP request got through */
+	assert_true(dir_empty_or_missing(out));
+}
+
+static void test_offline_miss_and_usage(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256];
+
+	path_in(e, "off-out", out, sizeof(out));
+	path_in(e, "off-cache", cache, sizeof(cache));
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--offline", "--kds-url", e->srv.base, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "not in the cache"));
+	assert_true(dir_empty_or_missing(out));
+
+	assert_int_equal(cli("--out", out, NULL), 2);
+	assert_non_null(strstr(err_msg(), "exactly one of"));
+	assert_int_equal(cli("--report", "a", "--quote", "b", "--out", out, NULL), 2);
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", NULL), 2);
+	assert_non_null(strstr(err_msg(), "--out"));
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--out", out, "--kds-url",
+			     "http://127.0.0.1", NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "https://"));
+	assert_int_equal(cli("--bogus", NULL), 2);
+	/* v2 report without --product: told what to pass. */
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--out", out, "--cache", cache, NULL), 2);
+	assert_non_null(strstr(err_msg(), "--product"));
+	/* Wrong evidence kind. */
+	assert_int_equal(cli("--quote", SNP_DIR "milan-virtee/report.bin", "--out", out, "--cache", cache, NULL), 2);
+	assert_non_null(strstr(err_msg(), "quote version"));
+}
+
+/* Hostile input: every truncation of the real evidence is refused cleanly. */
+static void test_parsers_truncated(void **state)
+{
+	struct att_fetch_snp_id id;
+	const uint8_t *pem;
+	size_t len, pem_len;
+	uint8_t *rep, *q;
+
+	(void)state;
+	rep = slurp(SNP_DIR "milan-virtee/report.bin", &len);
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
+	assert_int_equal(id.version, 2);
+	assert_false(id.vlek);
+	assert_null(id.product);
+	assert_int_equal(id.reported_tcb, 0x7308000000000003ull);
+	for (size_t n = 0; n < len; n += 7)
+		assert_int_equal(att_fetch_snp_id(rep, n, "report.bin", &id), -EINVAL);
+	free(rep);
+	rep = slurp(SNP_DIR "milan-vlek-trustee/report.bin", &len);
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
+	assert_true(id.vlek);
+	assert_string_equal(id.product, "Milan");
+	rep[0x48] |= 7 << 2; /* SIGNING_KEY 7: no key */
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), -EINVAL);
+	assert_non_null(strstr(err_msg(), "SIGNING_KEY"));
+	free(rep);
+
+	q = slurp(TDX_DIR "quote.bin", &len);
+	assert_int_equal(att_fetch_tdx_pck_chain(q, len, "quote.bin", &pem, &pem_len), 0);
+	assert_true(pem_len > 27 && !memcmp(pem, "-----BEGIN CERTIFICATE-----", 27));
+	for (size_t n = 0; n < len; n += 3) {
+		int ret = att_fetch_tdx_pck_chain(q, n, "quote.bin", &pem, &pem_len);
+
+		/* Cutting only trailing NULs / the very end of the PEM may
+		 * still parse the headers; what matters is staying in bounds. */
+		assert_true(ret == -EINVAL || (ret == 0 && pem + pem_len <= q + n));
+	}
+	put_le32(q + 48 + 584, 0xffffffffu); /* signature_data_len past the end */
+	assert_int_equal(att_fetch_tdx_pck_chain(q, len, "quote.bin", &pem, &pem_len), -EINVAL);
+	assert_non_null(strstr(err_msg(), "signature_data"));
+	free(q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parsers_truncated),
+		cmocka_unit_test_setup_teardown(test_snp_vcek_then_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snp_vlek_product_from_cpuid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_collateral_then_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_404, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_untrusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_miss_and_usage, setup, teardown),
+	};
+
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		fprintf(stderr, "libmicrohttpd was built without TLS\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
