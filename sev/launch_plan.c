@@ -110,6 +110,8 @@ static int snp_sections(const struct sev_launch_cfg *cfg, struct launch_plan *p)
 	if (!info->n_sections)
 		return err_set(EINVAL, "%s: firmware has no SEV metadata (not an SEV-SNP capable OVMF build)",
 			       cfg->fw->path);
+	if (cfg->hashes && (ret = hashes_location(cfg)))
+		return ret;
 	if (cfg->hashes && !fw_sev_find_section(info, FW_SEV_SNP_KERNEL_HASHES))
 		return err_set(EINVAL, "--kernel: firmware %s has no SNP_KERNEL_HASHES section (use an AmdSev OVMF "
 				       "build for measured direct kernel boot)", cfg->fw->path);
