@@ -1,11 +1,336 @@
-/* Placeholder until the owning issue lands. */
+/* verify_cli.c - `cvmm verify`: judge an SNP report or a TDX quote like a
+ * relying party and print the attestation result (docs/verify.md). The
+ * command-line requirements are merged into the policy object, so the
+ * verifiers see one set of requirements. Exit: 0 affirming or warning,
+ * 1 evidence invalid or policy failed, 2 usage/input error. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "attestation/attestation.h"
+#include "common/common.h"
+#include "measured-boot/measured_boot.h"
+
+#define EVIDENCE_MAX (1 << 20)
+#define NONCE_MAX 1024
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cvmm verify --report FILE | --quote FILE [OPTIONS]\n"
+		"Verify an SEV-SNP attestation report or a TDX quote (signatures, certificate chains,\n"
+		"revocation, binding, policy) and print the result.\n"
+		"  --report FILE              SEV-SNP attestation report (1184 bytes)\n"
+		"  --quote FILE               TDX quote (v4 or v5)\n"
+		"  --certs DIR                SNP: vcek.der|vlek.der [ask.pem|asvk.pem ark.pem cert_chain.pem crl.der]\n"
+		"  --collateral DIR           TDX: tcbinfo.json qe_identity.json pckcrl.der rootcrl.der\n"
+		"  --policy FILE              policy JSON ({\"snp\": {...}, \"tdx\": {...}}, see docs/verify.md)\n"
+		"  --expect-measurement HEX   accepted launch measurement / MRTD (repeatable)\n"
+		"  --nonce HEX                require report_data = SHA-512(nonce)\n"
+		"  --at TIME                  evaluate certificates at TIME (epoch seconds or YYYY-MM-DD[THH:MM:SSZ])\n"
+		"  --allow-sim                trust cvmm's simulated platform roots\n"
+		"  --event-log FILE           TDX: check a CCEL event log against the quote's RTMRs\n"
+		"  --tpm-quote F --tpm-log F --ak-pub F   also check a host TPM quote (cvmm tpm quote)\n"
+		"  --json                     print the result as JSON\n"
+		"Exit status: 0 verified (affirming or warning), 1 evidence invalid or policy failed,\n"
+		"2 usage or input error.\n");
+}
+
+struct verify_args {
+	const char *report, *quote, *policy_path, *event_log, *tpm_quote, *tpm_log, *ak_pub;
+	struct att_options opt;
+	json_t *measurements; /* array of hex strings */
+	uint8_t nonce[NONCE_MAX];
+	size_t nonce_len;
+	bool have_nonce, json;
+};
+
+static json_t *section(json_t *policy, const char *name)
+{
+	json_t *s = json_object_get(policy, name);
+
+	if (!s) {
+		s = json_object();
+		json_object_set_new(policy, name, s);
+	}
+	return s;
+}
+
+static void append_list(json_t *obj, const char *key, json_t *items)
+{
+	json_t *list = json_object_get(obj, key);
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(list)) {
+		list = json_array();
+		json_object_set_new(obj, key, list);
+	}
+	json_array_foreach(items, i, e) json_array_append(list, e);
+}
+
+/* Flags override/extend the policy file: --expect-measurement adds to
+ * snp.measurements and tdx.mrtd, --nonce sets both report_data, --allow-sim
+ * sets allow_sim. */
+static int build_policy(struct verify_args *a, json_t **out)
+{
+	json_t *policy = NULL;
+	int ret;
+
+	if (a->policy_path) {
+		if ((ret = att_policy_load(a->policy_path, &policy)))
+			return ret;
+	} else if (!(policy = json_object())) {
+		return err_set(ENOMEM, "out of memory");
+	}
+	if (json_array_size(a->measurements)) {
+		append_list(section(policy, "snp"), "measurements", a->measurements);
+		append_list(section(policy, "tdx"), "mrtd", a->measurements);
+	}
+	if (a->have_nonce) {
+		uint8_t rd[64];
+		char hex[129];
+
+		if ((ret = att_nonce_report_data(a->nonce, a->nonce_len, rd))) {
+			json_decref(policy);
+			return ret;
+		}
+		hex_encode(rd, 64, hex);
+		json_object_set_new(section(policy, "snp"), "report_data", json_string(hex));
+		json_object_set_new(section(policy, "tdx"), "report_data", json_string(hex));
+	}
+	if (a->opt.allow_sim)
+		json_object_set_new(policy, "allow_sim", json_true());
+	else if (json_is_true(json_object_get(policy, "allow_sim")))
+		a->opt.allow_sim = true;
+	*out = policy;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct verify_args *a)
+{
+	enum { O_REPORT = 256, O_QUOTE, O_CERTS, O_COLL, O_POLICY, O_MEAS, O_NONCE, O_AT, O_JSON, O_SIM, O_LOG,
+	       O_TPMQ, O_TPML, O_AK };
+	static const struct option opts[] = {
+		{ "report", required_argument, NULL, O_REPORT },
+		{ "quote", required_argument, NULL, O_QUOTE },
+		{ "certs", required_argument, NULL, O_CERTS },
+		{ "collateral", required_argument, NULL, O_COLL },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "expect-measurement", required_argument, NULL, O_MEAS },
+		{ "nonce", required_argument, NULL, O_NONCE },
+		{ "at", required_argument, NULL, O_AT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "allow-sim", no_argument, NULL, O_SIM },
+		{ "event-log", required_argument, NULL, O_LOG },
+		{ "tpm-quote", required_argument, NULL, O_TPMQ },
+		{ "tpm-log", required_argument, NULL, O_TPML },
+		{ "ak-pub", required_argument, NULL, O_AK },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint8_t m[48];
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_REPORT:
+			a->report = optarg;
+			break;
+		case O_QUOTE:
+			a->quote = optarg;
+			break;
+		case O_CERTS:
+			a->opt.certs_dir = optarg;
+			break;
+		case O_COLL:
+			a->opt.collateral_dir = optarg;
+			break;
+		case O_POLICY:
+			a->policy_path = optarg;
+			break;
+		case O_MEAS:
+			if (hex_decode_exact(optarg, m, sizeof(m), "--expect-measurement"))
+				return -EINVAL;
+			json_array_append_new(a->measurements, json_string(optarg));
+			break;
+		case O_NONCE:
+			if (hex_decode(optarg, a->nonce, sizeof(a->nonce), &a->nonce_len, "--nonce"))
+				return -EINVAL;
+			a->have_nonce = true;
+			break;
+		case O_AT:
+			if (att_parse_time(optarg, &a->opt.at))
+				return -EINVAL;
+			if (!a->opt.at)
+				a->opt.at = 1; /* 0 means "now" in att_options */
+			break;
+		case O_JSON:
+			a->json = true;
+			break;
+		case O_SIM:
+			a->opt.allow_sim = true;
+			break;
+		case O_LOG:
+			a->event_log = optarg;
+			break;
+		case O_TPMQ:
+			a->tpm_quote = optarg;
+			break;
+		case O_TPML:
+			a->tpm_log = optarg;
+			break;
+		case O_AK:
+			a->ak_pub = optarg;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return err_set(EINVAL, "unknown option or missing argument '%s' (try cvmm verify --help)",
+				       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!a->report == !a->quote)
+		return err_set(EINVAL, "give exactly one of --report FILE or --quote FILE");
+	if (a->event_log && !a->quote)
+		return err_set(EINVAL, "--event-log checks a TDX CCEL log against a quote's RTMRs: use it with --quote");
+	if ((a->tpm_quote || a->tpm_log || a->ak_pub) && !(a->tpm_quote && a->tpm_log && a->ak_pub))
+		return err_set(EINVAL, "--tpm-quote, --tpm-log and --ak-pub go together");
+	return 0;
+}
+
+/* RTMRs of a TDX quote from the verifier's claims (rtmr0..rtmr3, hex). */
+static void check_event_log(const char *path, struct att_result *r)
+{
+	uint8_t rtmr[4][48], *log = NULL;
+	size_t len;
+	char detail[256] = "";
+	int ret;
+
+	for (int i = 0; i < 4; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "rtmr%d", i);
+		if (att_policy_hex(json_object_get(r->claims, key), key, rtmr[i], 48, false)) {
+			att_check(r, ATT_AUTH, "event_log", false, "the quote's claims have no %s", key);
+			return;
+		}
+	}
+	if ((ret = file_read(path, 64 << 20, &log, &len))) {
+		att_check(r, ATT_AUTH, "event_log", false, "%s", err_msg());
+		return;
+	}
+	ret = mb_ccel_check_rtmrs(log, len, (const uint8_t(*)[48])rtmr, detail, sizeof(detail));
+	free(log);
+	if (ret < 0)
+		att_check(r, ATT_AUTH, "event_log", false, "%s", err_msg());
+	else
+		att_check(r, ATT_AUTH, "event_log", ret == 0, "%s",
+			  detail[0] ? detail : ret == 0 ? "the event log replays to the quote's RTMRs"
+							: "the event log does not replay to the quote's RTMRs");
+}
+
+static void check_tpm_quote(const struct verify_args *a, struct att_result *r)
+{
+	char detail[256] = "";
+	int ret = mb_tpm_quote_check(a->tpm_quote, a->tpm_log, a->ak_pub, a->have_nonce ? a->nonce : NULL,
+				     a->have_nonce ? a->nonce_len : 0, detail, sizeof(detail));
+
+	if (ret < 0)
+		att_check(r, ATT_AUTH, "tpm_quote", false, "%s", err_msg());
+	else
+		att_check(r, ATT_AUTH, "tpm_quote", ret == 0, "%s",
+			  detail[0] ? detail : ret == 0 ? "host TPM quote and event log verify" : "host TPM quote "
+												"does not verify");
+}
+
+static void print_human(const struct att_result *r, enum att_status st)
+{
+	size_t i;
+	json_t *c;
+	static const char *const claims[] = { "product", "signing_key", "measurement", "mrtd", "report_data",
+					      "host_data", "policy", "reported_tcb" };
+
+	printf("%s (%s)\n", att_status_name(st), r->platform);
+	json_array_foreach(r->checks, i, c) printf("  %-4s %-22s %s\n", json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
+						   json_string_value(json_object_get(c, "name")),
+						   json_string_value(json_object_get(c, "detail")));
+	for (i = 0; i < ARRAY_SIZE(claims); i++) {
+		json_t *v = json_object_get(r->claims, claims[i]);
+
+		if (json_is_string(v))
+			printf("%s: %s\n", claims[i], json_string_value(v));
+	}
+}
 
 int att_cli_verify(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "cvmm %s: not implemented yet\n", argv[0]);
-	return 2;
+	struct verify_args a = { 0 };
+	struct att_result r = { 0 };
+	json_t *policy = NULL, *out;
+	uint8_t *data = NULL;
+	size_t len;
+	enum att_status st;
+	int ret, code = 2;
+	char *s;
+
+	if (!(a.measurements = json_array())) {
+		fprintf(stderr, "cvmm verify: out of memory\n");
+		return 2;
+	}
+	ret = parse_args(argc, argv, &a);
+	if (ret == 1) {
+		usage(stdout);
+		json_decref(a.measurements);
+		return 0;
+	}
+	if (ret || (ret = build_policy(&a, &policy)))
+		goto fail;
+	a.opt.policy = policy;
+	if ((ret = file_read(a.report ? a.report : a.quote, EVIDENCE_MAX, &data, &len)))
+		goto fail;
+	if ((ret = att_result_init(&r, a.report ? "snp" : "tdx")))
+		goto fail;
+	ret = a.report ? att_snp_verify(data, len, &a.opt, &r) : att_tdx_verify(data, len, &a.opt, &r);
+	if (ret) {
+		if (strncmp(err_msg(), "policy", 6))
+			err_wrap(-ret, "%s", a.report ? a.report : a.quote);
+		goto fail;
+	}
+	if (a.event_log)
+		check_event_log(a.event_log, &r);
+	if (a.tpm_quote)
+		check_tpm_quote(&a, &r);
+
+	st = att_result_status(&r);
+	if (a.json) {
+		out = json_pack("{s:s, s:s, s:O, s:O}", "status", att_status_name(st), "platform", r.platform,
+				"checks", r.checks, "claims", r.claims);
+		s = out ? json_dumps(out, JSON_INDENT(2)) : NULL;
+		json_decref(out);
+		if (!s) {
+			err_set(ENOMEM, "out of memory");
+			goto fail;
+		}
+		printf("%s\n", s);
+		free(s);
+	} else {
+		print_human(&r, st);
+	}
+	code = st == ATT_CONTRAINDICATED ? 1 : 0;
+	goto out;
+fail:
+	fprintf(stderr, "cvmm verify: %s\n", err_msg());
+out:
+	att_result_free(&r);
+	json_decref(policy);
+	json_decref(a.measurements);
+	free(data);
+	return code;
 }
