@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -84,7 +85,7 @@ static int parse_args(int argc, char **argv, struct measure_opts *o)
 
 		switch (c) {
 		case OPT_PLATFORM:
-			if (strcmp(optarg, "tdx"))
+			if (strcasecmp(optarg, "tdx"))
 				return err_set(EINVAL, "--platform: '%s' is not tdx", optarg);
 			break;
 		case OPT_FIRMWARE: o->firmware = optarg; break;
