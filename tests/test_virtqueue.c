@@ -1,0 +1,384 @@
+/* Unit tests: the split-virtqueue walker (vmm/virtio/core.c) against hostile
+ * rings, driven through a virtio-rng device on a fake VM. Every bad ring
+ * must mark the device broken (DEVICE_NEEDS_RESET + config interrupt),
+ * leave the used ring untouched, and never read outside guest RAM (ASan). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_virtio_fake.h"
+
+#define RING_GPA  0x1000u
+#define BUF_GPA   0x10000u
+#define TABLE_GPA 0x20000u
+#define QSIZE     8
+#define ALL_FEATURES (1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_ACCESS_PLATFORM | \
+		      1ull << VIRTIO_F_INDIRECT_DESC)
+
+struct fixture {
+	struct vm *vm;
+	struct pci_dev *pci;
+	struct virtio_dev *dev;
+	struct fake_ring ring;
+};
+
+static struct virtio_dev *dev_of(struct vm *vm)
+{
+	for (struct virtio_dev *d = virtio_registry_first(); d; d = d->next)
+		if (d->vm == vm)
+			return d;
+	return NULL;
+}
+
+static void bring_up(struct fixture *f, uint64_t features)
+{
+	assert_int_equal(drv_negotiate(f->pci, features) & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&f->ring, f->vm, RING_GPA, QSIZE);
+	drv_queue(f->pci, 0, &f->ring);
+	drv_ok(f->pci);
+	assert_true(virtio_dev_running(f->dev));
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->vm = fake_vm_new();
+	assert_int_equal(virtio_rng_create(f->vm), 0);
+	f->pci = f->vm->pci[0];
+	f->dev = dev_of(f->vm);
+	assert_non_null(f->dev);
+	bring_up(f, ALL_FEATURES);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fake_vm_free(f->vm);
+	free(f);
+	return 0;
+}
+
+/* The device must be broken, say so in its status, and have used nothing. */
+static void assert_broken(struct fixture *f, const char *why)
+{
+	assert_true(f->dev->broken);
+	assert_non_null(strstr(f->dev->broken_reason, why));
+	assert_true(dev_status(f->pci) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_int_equal(ring_used_idx(&f->ring), 0);
+	/* config change interrupt over INTx: ISR bit 1, read clears it */
+	assert_int_equal(f->vm->intx_level, 1);
+	assert_true(bar_read(f->pci, 0, VPCI_ISR_OFF, 1) & 2);
+	assert_int_equal(f->vm->intx_level, 0);
+}
+
+static void test_good_chain(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *buf = gpa(f->vm, BUF_GPA);
+
+	ring_desc(&f->ring, 0, BUF_GPA, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
+	ring_desc(&f->ring, 3, (1ull << 32) + 0x100, 48, VIRTQ_DESC_F_WRITE, 0); /* high RAM */
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_idx(&f->ring), 1);
+	assert_int_equal(ring_used_id(&f->ring, 0), 0);
+	assert_int_equal(ring_used_len(&f->ring, 0), 64);
+	/* 16 random bytes are all zero with probability 2^-128 */
+	assert_memory_not_equal(buf, (uint8_t[16]){ 0 }, 16);
+	/* queue interrupt over INTx: ISR bit 0 */
+	assert_int_equal(f->vm->intx_level, 1);
+	assert_int_equal(bar_read(f->pci, 0, VPCI_ISR_OFF, 1), 1);
+	assert_int_equal(bar_read(f->pci, 0, VPCI_ISR_OFF, 1), 0);
+}
+
+static void test_indirect_ok(void **state)
+{
+	struct fixture *f = *state;
+
+	table_desc(f->vm, TABLE_GPA, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	table_desc(f->vm, TABLE_GPA, 1, BUF_GPA + 8, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->ring, 2, TABLE_GPA, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 2);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_len(&f->ring, 0), 16);
+	assert_int_equal(ring_used_id(&f->ring, 0), 2);
+}
+
+static void test_loop(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->ring, 1, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "loop");
+}
+
+static void test_self_loop_in_indirect(void **state)
+{
+	struct fixture *f = *state;
+
+	table_desc(f->vm, TABLE_GPA, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
+	ring_desc(&f->ring, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "loop");
+}
+
+static void test_out_of_range(void **state)
+{
+	struct fixture *f = *state;
+
+	/* starts in RAM, ends 8 bytes past the end of low RAM */
+	ring_desc(&f->ring, 0, FAKE_LOW_RAM - 8, 16, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "not guest RAM");
+}
+
+static void test_huge_length(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 0xffffffffu, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "not guest RAM");
+}
+
+static void test_address_wrap(void **state)
+{
+	struct fixture *f = *state;
+
+	/* addr + len wraps around 2^64 into low RAM */
+	ring_desc(&f->ring, 0, 0xfffffffffffff000ull, 0x2000, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "not guest RAM");
+}
+
+static void test_mmio_hole(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, VM_MMIO_HOLE_START + 0x1000, 16, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "not guest RAM");
+}
+
+static void test_nested_indirect(void **state)
+{
+	struct fixture *f = *state;
+
+	table_desc(f->vm, TABLE_GPA, 0, TABLE_GPA + 0x100, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->ring, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "nested indirect");
+}
+
+static void test_indirect_bad_len(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, TABLE_GPA, 24, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "indirect table length 24");
+}
+
+static void test_indirect_with_next(void **state)
+{
+	struct fixture *f = *state;
+
+	table_desc(f->vm, TABLE_GPA, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->ring, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "indirect together with next");
+}
+
+static void test_indirect_not_negotiated(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f, 1ull << VIRTIO_F_VERSION_1); /* re-init without INDIRECT_DESC */
+	table_desc(f->vm, TABLE_GPA, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->ring, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "without VIRTIO_F_INDIRECT_DESC");
+}
+
+static void test_idx_jump(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	put_le16(gpa(f->vm, f->ring.avail + 2), QSIZE + 1);
+	notify(f->pci, 0);
+	assert_broken(f, "entries ahead");
+}
+
+static void test_head_out_of_table(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_publish(&f->ring, QSIZE);
+	notify(f->pci, 0);
+	assert_broken(f, "head 8 >= queue size");
+}
+
+static void test_next_out_of_table(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0x7fff);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "outside a table");
+}
+
+static void test_chain_longer_than_queue(void **state)
+{
+	struct fixture *f = *state;
+
+	/* one direct descriptor + an indirect table of QSIZE: QSIZE + 1 buffers */
+	for (uint16_t i = 0; i < QSIZE; i++)
+		table_desc(f->vm, TABLE_GPA, i, BUF_GPA + 8u * i, 8,
+			   VIRTQ_DESC_F_WRITE | (i + 1 < QSIZE ? VIRTQ_DESC_F_NEXT : 0), (uint16_t)(i + 1));
+	ring_desc(&f->ring, 0, BUF_GPA + 0x800, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->ring, 1, TABLE_GPA, 16 * QSIZE, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "chain longer than queue size");
+}
+
+static void test_indirect_table_too_big(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, TABLE_GPA, 16 * (QSIZE + 1), VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "> queue size");
+}
+
+static void test_readable_after_writable(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->ring, 1, BUF_GPA + 8, 8, 0, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_broken(f, "readable after writable");
+}
+
+static void test_bad_rings_at_enable(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ring r = f->ring;
+
+	/* used ring placed in the MMIO hole */
+	assert_int_equal(drv_negotiate(f->pci, ALL_FEATURES) & VIRTIO_STATUS_FEATURES_OK,
+			 VIRTIO_STATUS_FEATURES_OK);
+	r.used = VM_MMIO_HOLE_START;
+	drv_queue(f->pci, 0, &r);
+	assert_true(f->dev->broken);
+	assert_false(f->dev->vq[0].enabled);
+	assert_int_equal(bar_read(f->pci, 0, CC(28), 2), 0);
+	assert_non_null(strstr(f->dev->broken_reason, "used ring"));
+
+	/* queue size not a power of two */
+	assert_int_equal(drv_negotiate(f->pci, ALL_FEATURES) & VIRTIO_STATUS_FEATURES_OK,
+			 VIRTIO_STATUS_FEATURES_OK);
+	assert_false(f->dev->broken); /* reset cleared it */
+	r = f->ring;
+	r.size = 6;
+	drv_queue(f->pci, 0, &r);
+	assert_true(f->dev->broken);
+	assert_non_null(strstr(f->dev->broken_reason, "power of two"));
+}
+
+static void test_broken_until_reset(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, VM_MMIO_HOLE_START, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_true(f->dev->broken);
+	/* a good chain after the bad one is ignored while broken */
+	ring_desc(&f->ring, 1, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 1);
+	notify(f->pci, 0);
+	assert_int_equal(ring_used_idx(&f->ring), 0);
+	/* the driver may not clear NEEDS_RESET by writing status */
+	bar_write(f->pci, 0, CC(20), VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK, 1);
+	assert_true(dev_status(f->pci) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* reset and re-initialize: the device works again */
+	bring_up(f, ALL_FEATURES);
+	assert_false(f->dev->broken);
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_int_equal(ring_used_idx(&f->ring), 1);
+	assert_int_equal(ring_used_len(&f->ring, 0), 8);
+}
+
+static void test_many_chains_wrap_idx(void **state)
+{
+	struct fixture *f = *state;
+
+	/* run the 16-bit indices across their wrap: 70000 requests */
+	ring_desc(&f->ring, 5, BUF_GPA, 4, VIRTQ_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < 70000; i++) {
+		ring_publish(&f->ring, 5);
+		notify(f->pci, 0);
+	}
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_idx(&f->ring), (uint16_t)70000);
+	assert_int_equal(ring_used_id(&f->ring, (uint16_t)69999), 5);
+}
+
+static void test_iov_helpers(void **state)
+{
+	uint8_t a[3], b[5], out[8];
+	struct iovec iov[3] = { { a, 3 }, { NULL, 0 }, { b, 5 } };
+
+	(void)state;
+	assert_int_equal(iov_from_buf(iov, 3, 2, "abcdefgh", 8), 6);
+	assert_int_equal(a[2], 'a');
+	assert_int_equal(b[4], 'f');
+	assert_int_equal(iov_to_buf(iov, 3, 2, out, sizeof(out)), 6);
+	assert_memory_equal(out, "abcdef", 6);
+	assert_int_equal(iov_to_buf(iov, 3, 9, out, sizeof(out)), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_good_chain), T(test_indirect_ok), T(test_loop), T(test_self_loop_in_indirect),
+		T(test_out_of_range), T(test_huge_length), T(test_address_wrap), T(test_mmio_hole),
+		T(test_nested_indirect), T(test_indirect_bad_len), T(test_indirect_with_next),
+		T(test_indirect_not_negotiated), T(test_idx_jump), T(test_head_out_of_table),
+		T(test_next_out_of_table), T(test_chain_longer_than_queue), T(test_indirect_table_too_big),
+		T(test_readable_after_writable), T(test_bad_rings_at_enable), T(test_broken_until_reset),
+		T(test_many_chains_wrap_idx), cmocka_unit_test(test_iov_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,386 @@
+/* core.c - the virtio core shared by every device: device state, reset,
+ * feature checks, and the split-virtqueue walker (virtio 1.2 §2.7).
+ *
+ * Everything in the rings comes from the guest and is hostile: every index
+ * is range-checked, every buffer address goes through gm_ptr(), chains are
+ * bounded by the queue size (which also catches loops), indirect tables are
+ * validated (§2.7.5.3), and a violation marks the device broken
+ * (DEVICE_NEEDS_RESET, §2.1.2) instead of touching anything out of bounds. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "vmm/virtio/virtio_dev.h"
+
+/* ---------------- registry ---------------- */
+static struct virtio_dev *registry;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void virtio_registry_add(struct virtio_dev *d)
+{
+	struct virtio_dev **p;
+
+	pthread_mutex_lock(&registry_lock);
+	for (p = &registry; *p; p = &(*p)->next)
+		;
+	d->next = NULL;
+	*p = d;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void virtio_registry_remove(struct virtio_dev *d)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (struct virtio_dev **p = &registry; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+struct virtio_dev *virtio_registry_first(void)
+{
+	return registry;
+}
+
+/* ---------------- device state ---------------- */
+static void queue_reset(struct virtqueue *vq)
+{
+	vq->size = vq->max_size;
+	vq->enabled = false;
+	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
+	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+	vq->last_avail = vq->used_idx = 0;
+}
+
+void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
+		     const struct virtio_dev_ops *ops, unsigned num_queues,
+		     uint16_t queue_max, uint64_t device_features)
+{
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->vm = vm;
+	d->mem = mem;
+	pthread_mutex_init(&d->lock, NULL);
+	/* §6.1: VERSION_1 (modern only) and ACCESS_PLATFORM (a CC guest must
+	 * bounce through swiotlb since the device only sees shared memory). */
+	d->features = device_features | 1ull << VIRTIO_F_VERSION_1 |
+		      1ull << VIRTIO_F_ACCESS_PLATFORM | 1ull << VIRTIO_F_INDIRECT_DESC;
+	if (num_queues > VIRTIO_MAX_QUEUES)
+		num_queues = VIRTIO_MAX_QUEUES;
+	if (queue_max > VQ_CHAIN_MAX)
+		queue_max = VQ_CHAIN_MAX;
+	d->num_queues = num_queues;
+	d->config_msix_vector = VIRTIO_MSI_NO_VECTOR;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		d->vq[i].dev = d;
+		d->vq[i].index = i;
+		d->vq[i].max_size = i < num_queues ? queue_max : 0;
+		d->vq[i].kick_fd = d->vq[i].call_fd = -1;
+		queue_reset(&d->vq[i]);
+	}
+}
+
+bool virtio_features_ok(const struct virtio_dev *d)
+{
+	/* §2.2 / §6.1: a modern-only device fails FEATURES_OK unless the driver
+	 * accepted VERSION_1, and the driver may only accept offered bits. */
+	return (d->driver_features & 1ull << VIRTIO_F_VERSION_1) &&
+	       !(d->driver_features & ~d->features);
+}
+
+bool virtio_dev_running(const struct virtio_dev *d)
+{
+	return !d->broken && (d->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       (d->status & VIRTIO_STATUS_FEATURES_OK);
+}
+
+void virtio_dev_reset(struct virtio_dev *d)
+{
+	if (d->ops->reset)
+		d->ops->reset(d);
+	d->status = 0;
+	d->driver_features = 0;
+	d->broken = false;
+	d->broken_reason[0] = 0;
+	d->isr = 0;
+	d->config_msix_vector = VIRTIO_MSI_NO_VECTOR;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		queue_reset(&d->vq[i]);
+}
+
+void virtio_config_changed(struct virtio_dev *d)
+{
+	d->config_generation++;
+	if (d->transport && d->transport->config_irq)
+		d->transport->config_irq(d);
+}
+
+void virtio_dev_set_broken(struct virtio_dev *d, const char *why)
+{
+	if (d->broken)
+		return;
+	d->broken = true;
+	snprintf(d->broken_reason, sizeof(d->broken_reason), "%s", why);
+	/* §2.1.2: DEVICE_NEEDS_RESET plus a configuration change notification
+	 * tells the driver to reset; the VMM itself keeps running. */
+	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	fprintf(stderr, "cvmm: %s: %s; device needs reset\n", d->ops->name, why);
+	if (d->transport && d->transport->config_irq)
+		d->transport->config_irq(d);
+}
+
+static int vq_fail(struct virtqueue *vq, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int vq_fail(struct virtqueue *vq, const char *fmt, ...)
+{
+	char msg[128], full[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "queue %u: %s", vq->index, msg);
+	err_set(EIO, "%s: %s", vq->dev->ops->name, full);
+	virtio_dev_set_broken(vq->dev, full);
+	return -EIO;
+}
+
+/* ---------------- split virtqueue (§2.7) ---------------- */
+#define DESC_SIZE 16
+static uint64_t avail_bytes(uint16_t n) { return 6 + 2ull * n; }  /* §2.7.6 */
+static uint64_t used_bytes(uint16_t n) { return 6 + 8ull * n; }   /* §2.7.8 */
+
+int vq_validate(struct virtqueue *vq)
+{
+	const struct guest_mem *m = vq->dev->mem;
+	uint16_t n = vq->size;
+
+	if (n == 0 || n > vq->max_size || (n & (n - 1)))
+		return vq_fail(vq, "queue size %u is not a power of two <= %u", n, vq->max_size);
+	/* §2.7 alignment: descriptor table 16, avail 2, used 4 */
+	if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) || (vq->used_gpa & 3))
+		return vq_fail(vq, "misaligned ring (desc 0x%llx avail 0x%llx used 0x%llx)",
+			       (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
+			       (unsigned long long)vq->used_gpa);
+	if (!gm_ptr(m, vq->desc_gpa, (uint64_t)DESC_SIZE * n))
+		return vq_fail(vq, "descriptor table at 0x%llx is not guest RAM",
+			       (unsigned long long)vq->desc_gpa);
+	if (!gm_ptr(m, vq->avail_gpa, avail_bytes(n)))
+		return vq_fail(vq, "avail ring at 0x%llx is not guest RAM",
+			       (unsigned long long)vq->avail_gpa);
+	if (!gm_ptr(m, vq->used_gpa, used_bytes(n)))
+		return vq_fail(vq, "used ring at 0x%llx is not guest RAM",
+			       (unsigned long long)vq->used_gpa);
+	vq->last_avail = vq->used_idx = 0;
+	return 0;
+}
+
+/* Guest memory changes under us (other vCPUs): read each ring field once. */
+static uint16_t load16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return le16((const uint8_t *)&v);
+}
+
+static int add_buf(struct virtqueue *vq, struct vq_chain *c, void *p, uint32_t len, bool writable,
+		   unsigned idx)
+{
+	if (writable) {
+		if (c->n_in >= VQ_CHAIN_MAX)
+			return vq_fail(vq, "too many writable descriptors");
+		c->in[c->n_in].iov_base = p;
+		c->in[c->n_in++].iov_len = len;
+		c->in_len += len;
+	} else {
+		/* §2.7.4.2: device-readable descriptors come before writable ones */
+		if (c->n_in)
+			return vq_fail(vq, "descriptor %u: readable after writable", idx);
+		if (c->n_out >= VQ_CHAIN_MAX)
+			return vq_fail(vq, "too many readable descriptors");
+		c->out[c->n_out].iov_base = p;
+		c->out[c->n_out++].iov_len = len;
+		c->out_len += len;
+	}
+	if (c->in_len > UINT32_MAX || c->out_len > UINT32_MAX)
+		return vq_fail(vq, "chain longer than 4 GiB");
+	return 0;
+}
+
+int vq_pop(struct virtqueue *vq, struct vq_chain *c)
+{
+	struct virtio_dev *d = vq->dev;
+	const struct guest_mem *m = d->mem;
+	uint16_t n = vq->size, avail_idx, pending, head, i;
+	const uint8_t *avail, *table;
+	unsigned n_table, count = 0, limit;
+	uint64_t visited[VQ_CHAIN_MAX / 64];
+	bool indirect = false;
+
+	if (!vq->enabled || d->broken)
+		return 0;
+	avail = gm_ptr(m, vq->avail_gpa, avail_bytes(n));
+	table = gm_ptr(m, vq->desc_gpa, (uint64_t)DESC_SIZE * n);
+	if (!avail || !table)
+		return vq_fail(vq, "rings are no longer guest RAM");
+	avail_idx = load16(avail + 2);
+	pending = (uint16_t)(avail_idx - vq->last_avail);
+	if (pending == 0)
+		return 0;
+	/* §2.7.13.3: the driver can be at most queue-size entries ahead */
+	if (pending > n)
+		return vq_fail(vq, "avail idx %u is %u entries ahead of the device (queue size %u)",
+			       avail_idx, pending, n);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* read ring entries after idx */
+	head = load16(avail + 4 + 2u * (vq->last_avail % n));
+	if (head >= n)
+		return vq_fail(vq, "avail ring head %u >= queue size %u", head, n);
+
+	memset(c, 0, offsetof(struct vq_chain, out));
+	c->head = head;
+	memset(visited, 0, sizeof(visited));
+	n_table = n;
+	limit = n < VQ_CHAIN_MAX ? n : VQ_CHAIN_MAX;
+	i = head;
+	for (;;) {
+		uint8_t desc[DESC_SIZE];
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags, next;
+		void *p = NULL;
+		int r;
+
+		if (i >= n_table)
+			return vq_fail(vq, "descriptor next %u outside a table of %u", i, n_table);
+		if (visited[i / 64] & 1ull << (i % 64))
+			return vq_fail(vq, "descriptor %u: loop in the chain", i);
+		visited[i / 64] |= 1ull << (i % 64);
+		memcpy(desc, table + (size_t)DESC_SIZE * i, DESC_SIZE);
+		addr = le64(desc);
+		len = le32(desc + 8);
+		flags = le16(desc + 12);
+		next = le16(desc + 14);
+
+		if (flags & VIRTQ_DESC_F_INDIRECT) {
+			/* §2.7.5.3.1: only with the feature, not nested, not with
+			 * NEXT, a whole number of 16-byte descriptors */
+			if (!(d->driver_features & 1ull << VIRTIO_F_INDIRECT_DESC))
+				return vq_fail(vq, "descriptor %u: indirect without VIRTIO_F_INDIRECT_DESC", i);
+			if (indirect)
+				return vq_fail(vq, "descriptor %u: nested indirect table", i);
+			if (flags & VIRTQ_DESC_F_NEXT)
+				return vq_fail(vq, "descriptor %u: indirect together with next", i);
+			if (len == 0 || len % DESC_SIZE)
+				return vq_fail(vq, "descriptor %u: indirect table length %u", i, len);
+			if (len / DESC_SIZE > limit)
+				return vq_fail(vq, "descriptor %u: indirect table of %u descriptors > queue size %u",
+					       i, len / DESC_SIZE, limit);
+			table = gm_ptr(m, addr, len);
+			if (!table)
+				return vq_fail(vq, "descriptor %u: indirect table [0x%llx, +%u) is not guest RAM",
+					       i, (unsigned long long)addr, len);
+			indirect = true;
+			n_table = len / DESC_SIZE;
+			memset(visited, 0, sizeof(visited));
+			i = 0;
+			continue;
+		}
+		/* §2.7.5.3.1 / §2.7.4.2: a chain is never longer than the queue,
+		 * counting the descriptors inside an indirect table too */
+		if (++count > limit)
+			return vq_fail(vq, "chain longer than queue size %u", limit);
+		if (len) {
+			p = gm_ptr(m, addr, len);
+			if (!p)
+				return vq_fail(vq, "descriptor %u: buffer [0x%llx, +%u) is not guest RAM", i,
+					       (unsigned long long)addr, len);
+		}
+		r = add_buf(vq, c, p, len, flags & VIRTQ_DESC_F_WRITE, i);
+		if (r < 0)
+			return r;
+		if (!(flags & VIRTQ_DESC_F_NEXT))
+			break;
+		i = next;
+	}
+	vq->last_avail++;
+	return 1;
+}
+
+int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written)
+{
+	uint8_t *used;
+	uint16_t n = vq->size;
+	uint8_t *elem;
+
+	if (!vq->enabled || vq->dev->broken)
+		return -EIO;
+	used = gm_ptr(vq->dev->mem, vq->used_gpa, used_bytes(n));
+	if (!used)
+		return vq_fail(vq, "used ring is no longer guest RAM");
+	if (c->head >= n)
+		return vq_fail(vq, "used element head %u >= queue size %u", c->head, n);
+	if (written > c->in_len)
+		written = (uint32_t)c->in_len;
+	/* §2.7.8: write the element, then publish it by bumping idx */
+	elem = used + 4 + 8u * (vq->used_idx % n);
+	put_le32(elem, c->head);
+	put_le32(elem + 4, written);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	vq->used_idx++;
+	uint8_t idx[2];
+	put_le16(idx, vq->used_idx);
+	memcpy(used + 2, idx, 2);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void vq_interrupt(struct virtqueue *vq)
+{
+	struct virtio_dev *d = vq->dev;
+
+	if (d->transport && d->transport->queue_irq)
+		d->transport->queue_irq(d, vq);
+}
+
+/* ---------------- iovec helpers ---------------- */
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t k = iov[i].iov_len - off;
+		if (k > len - done)
+			k = len - done;
+		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, k);
+		done += k;
+		off = 0;
+	}
+	return done;
+}
+
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < n && done < len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t k = iov[i].iov_len - off;
+		if (k > len - done)
+			k = len - done;
+		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, k);
+		done += k;
+		off = 0;
+	}
+	return done;
+}

@@ -1,0 +1,201 @@
+/* virtio_dev.h - internal to vmm/virtio/: the shared virtio core (device
+ * state, split virtqueues, the hostile-input walker) that every device and
+ * the virtio-pci transport build on. Modelled on kvmtool's virtio/core.c:
+ * each device is a table of operations plus one registration call.
+ *
+ * Threading: bar_read/bar_write arrive on vCPU threads and host fd events on
+ * the event-loop thread; every entry point takes dev->lock, so device code
+ * runs single-threaded per device. */
+#ifndef CVMM_VMM_VIRTIO_DEV_H
+#define CVMM_VMM_VIRTIO_DEV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vmm/vm.h"
+
+/* ---- virtio 1.2 constants ---- */
+/* §2.1 device status field */
+#define VIRTIO_STATUS_ACKNOWLEDGE        0x01
+#define VIRTIO_STATUS_DRIVER             0x02
+#define VIRTIO_STATUS_DRIVER_OK          0x04
+#define VIRTIO_STATUS_FEATURES_OK        0x08
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED             0x80
+/* §6 reserved feature bits */
+#define VIRTIO_F_INDIRECT_DESC   28
+#define VIRTIO_F_VERSION_1       32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+/* §5 device ids */
+#define VIRTIO_ID_NET     1
+#define VIRTIO_ID_BLOCK   2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG     4
+#define VIRTIO_ID_VSOCK   19
+/* §2.7.5 split virtqueue descriptor flags */
+#define VIRTQ_DESC_F_NEXT     1
+#define VIRTQ_DESC_F_WRITE    2
+#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_SIZE_MAX        32768 /* §2.7 */
+#define VIRTIO_MSI_NO_VECTOR  0xffff
+
+#define VIRTIO_MAX_QUEUES 4
+#define VIRTIO_QUEUE_MAX  256 /* queue size offered by every device */
+
+#define virtio_container(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define VIRTIO_CFG_MAX    64  /* bytes of device-specific config space */
+
+/* ---- virtqueue (split ring, §2.7) ---- */
+struct virtio_dev;
+
+struct virtqueue {
+	struct virtio_dev *dev;
+	unsigned index;
+	uint16_t max_size;   /* offered by the device */
+	uint16_t size;       /* queue_size as the driver set it */
+	bool enabled;        /* queue_enable = 1 and the rings validated */
+	uint16_t msix_vector;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t last_avail; /* next avail ring slot the device consumes */
+	uint16_t used_idx;   /* device's copy of used->idx */
+	int kick_fd, call_fd; /* eventfds when a vhost backend runs the queue (else -1) */
+};
+
+/* One descriptor chain popped from the avail ring, as host iovecs into
+ * guest RAM: out[] are device-readable, in[] device-writable, in ring order.
+ * Indirect tables are flattened; the walker rejects anything hostile. */
+#define VQ_CHAIN_MAX 256 /* more descriptors than this mark the device broken */
+struct vq_chain {
+	uint16_t head;
+	unsigned n_out, n_in;
+	uint64_t out_len, in_len; /* total bytes (each <= UINT32_MAX) */
+	struct iovec out[VQ_CHAIN_MAX];
+	struct iovec in[VQ_CHAIN_MAX];
+};
+
+/* Pop the next available chain. Returns 1 with *c filled, 0 when the ring is
+ * empty, or -EIO when the ring is hostile: then the device is already marked
+ * broken (DEVICE_NEEDS_RESET + config interrupt) and err_msg() says why. */
+int vq_pop(struct virtqueue *vq, struct vq_chain *c);
+/* Put a chain on the used ring with `written` bytes written to its in[]
+ * buffers. Returns 0 or -EIO (device marked broken). Does not interrupt. */
+int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written);
+/* Interrupt the driver for this queue (MSI-X vector or INTx + ISR bit 0). */
+void vq_interrupt(struct virtqueue *vq);
+/* Validate the rings of a queue the driver just enabled (size a power of
+ * two <= max, ring alignment, all three rings inside guest RAM). 0 or -EIO. */
+int vq_validate(struct virtqueue *vq);
+
+/* Gather/scatter over iovecs (bounded by their total length); return the
+ * bytes copied. */
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len);
+size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len);
+
+/* ---- device ---- */
+struct virtio_dev_ops {
+	const char *name;         /* "virtio-blk", ... (manifest "type") */
+	uint16_t device_id;       /* §5 */
+	uint32_t pci_class;       /* class << 16 | subclass << 8 | prog-if */
+	/* the driver wrote config space (already stored in dev->cfg); may be NULL */
+	void (*cfg_write)(struct virtio_dev *d, unsigned off, unsigned len);
+	/* the driver notified queue q (device is DRIVER_OK and not broken) */
+	void (*notify)(struct virtio_dev *d, struct virtqueue *vq);
+	/* status went to DRIVER_OK (start backends); may be NULL */
+	int (*start)(struct virtio_dev *d);
+	/* device reset by the driver (status 0) or on teardown; may be NULL */
+	void (*reset)(struct virtio_dev *d);
+	/* free the device's private state and close its fds */
+	void (*destroy)(struct virtio_dev *d);
+	/* add device-specific properties (backing) to the manifest node */
+	int (*manifest)(struct virtio_dev *d, void *fdt);
+};
+
+/* How the core reaches the transport (virtio-pci); function pointers keep
+ * the core free of PCI so it can be tested and fuzzed on its own. */
+struct virtio_transport_ops {
+	void (*queue_irq)(struct virtio_dev *d, struct virtqueue *vq);
+	void (*config_irq)(struct virtio_dev *d);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+	struct vm *vm;
+	struct guest_mem *mem;
+	pthread_mutex_t lock;
+
+	uint64_t features;        /* offered */
+	uint64_t driver_features; /* accepted by the driver */
+	uint8_t status;
+	bool broken;              /* hostile ring seen: stop until reset */
+	char broken_reason[160];
+	uint8_t config_generation;
+	uint16_t config_msix_vector;
+	uint8_t isr;              /* ISR status: bit 0 queue, bit 1 config (§4.1.4.5) */
+
+	unsigned num_queues;
+	struct virtqueue vq[VIRTIO_MAX_QUEUES];
+	uint8_t cfg[VIRTIO_CFG_MAX]; /* device-specific config, little endian */
+	unsigned cfg_len;
+	uint8_t cfg_wmask[VIRTIO_CFG_MAX]; /* bytes the driver may write */
+
+	void *priv;               /* the device's own state */
+	struct virtio_dev *next;  /* registry of all devices (manifest order) */
+};
+
+/* Fill the common part of a device: ops, queues (num, max size each),
+ * offered features (VERSION_1 | ACCESS_PLATFORM | INDIRECT_DESC are added). */
+void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
+		     const struct virtio_dev_ops *ops, unsigned num_queues,
+		     uint16_t queue_max, uint64_t device_features);
+/* Register a filled device: add to the VM's PCI bus (virtio-pci) and the
+ * manifest registry. On failure the caller still owns d. */
+int virtio_dev_register(struct virtio_dev *d);
+/* Mark a device broken (hostile input): DEVICE_NEEDS_RESET, config interrupt,
+ * one log line; later notifications are ignored until the driver resets. */
+void virtio_dev_set_broken(struct virtio_dev *d, const char *why);
+/* Driver wrote status 0: reset queues, features and device state. */
+void virtio_dev_reset(struct virtio_dev *d);
+/* Driver features have VERSION_1 and nothing that was not offered. */
+bool virtio_features_ok(const struct virtio_dev *d);
+bool virtio_dev_running(const struct virtio_dev *d);
+/* Raise a config-change interrupt (after changing dev->cfg). */
+void virtio_config_changed(struct virtio_dev *d);
+
+/* Registry (core.c): every registered device, for the manifest. */
+void virtio_registry_add(struct virtio_dev *d);
+void virtio_registry_remove(struct virtio_dev *d);
+struct virtio_dev *virtio_registry_first(void);
+
+/* ---- virtio-pci transport (pci.c) ---- */
+/* Register d as a virtio-pci modern device on vm's bus. */
+int virtio_pci_register(struct virtio_dev *d);
+/* The PCI function of a registered device (slot for the manifest). */
+struct pci_dev *virtio_pci_dev(struct virtio_dev *d);
+void virtio_pci_free(struct virtio_dev *d);
+
+/* BAR 0 layout (virtio structures, §4.1.4) and BAR 1 (MSI-X table + PBA) */
+#define VPCI_BAR_VIRTIO       0
+#define VPCI_BAR_MSIX         1
+#define VPCI_COMMON_OFF       0x0000
+#define VPCI_COMMON_LEN       0x0038 /* through queue_device (§4.1.4.3) */
+#define VPCI_ISR_OFF          0x1000
+#define VPCI_ISR_LEN          0x0004
+#define VPCI_DEVICE_OFF       0x2000
+#define VPCI_NOTIFY_OFF       0x3000
+#define VPCI_NOTIFY_MULT      4
+#define VPCI_BAR_VIRTIO_SIZE  0x4000
+#define VPCI_MSIX_TABLE_OFF   0x0000
+#define VPCI_MSIX_PBA_OFF     0x0800
+#define VPCI_BAR_MSIX_SIZE    0x1000
+#define VPCI_MSIX_VECTORS     (VIRTIO_MAX_QUEUES + 1)
+
+/* ---- devices without their host backend, for tests ---- */
+int virtio_net_create_fd(struct vm *vm, int tap_fd, const uint8_t mac[6], const char *tap_name);
+int virtio_vsock_create_fd(struct vm *vm, int vhost_fd, uint64_t guest_cid);
+
+#endif
