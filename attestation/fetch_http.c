@@ -209,7 +209,7 @@ out:
 }
 
 int att_fetch_get(struct att_fetch_ctx *c, const char *url, const char *want_header, bool is_mutable,
-		  struct att_fetch_resp *out)
+		  att_fetch_check_fn check, void *arg, struct att_fetch_resp *out)
 {
 	int ret;
 
@@ -218,14 +218,25 @@ int att_fetch_get(struct att_fetch_ctx *c, const char *url, const char *want_hea
 	if (ret < 0)
 		return ret;
 	if (ret == 1) {
-		c->cache_hits++;
-		return 0;
+		/* The cache directory is no more trusted than the network: a
+		 * bad entry is fetched again (offline, it is an error). */
+		if (!check || !(ret = check(out, url, arg))) {
+			c->cache_hits++;
+			return 0;
+		}
+		att_fetch_resp_free(out);
+		if (c->offline)
+			return err_wrap(-ret, "cache entry");
 	}
 	if (c->offline)
 		return err_set(ENOENT, "%s: not in the cache %s (--offline)", url, c->cache_dir ? c->cache_dir : "(none)");
 	ret = net_get(c, url, want_header, out);
-	if (ret)
+	if (!ret && check)
+		ret = check(out, url, arg);
+	if (ret) {
+		att_fetch_resp_free(out);
 		return ret;
+	}
 	/* A failure to cache is not a failure to fetch, but it is reported:
 	 * a read-only or full cache directory should not go unnoticed. */
 	ret = cache_store(c, url, out);

@@ -30,11 +30,16 @@ struct att_fetch_resp {
 	char *header;  /* URL-decoded value of the requested header, or NULL */
 };
 
+/* Checks a response before it is used or cached: 0 or a negative errno with
+ * the error set. A response that fails is never cached. */
+typedef int (*att_fetch_check_fn)(const struct att_fetch_resp *r, const char *url, void *arg);
+
 /* GET url over HTTPS (TLS verification always on), or from the cache.
  * want_header: response header whose value is needed (cached with the body).
- * A non-2xx status is an error naming the URL and the status. */
+ * A non-2xx status is an error naming the URL and the status. check (with
+ * arg) runs on every response, cached or fresh. */
 int att_fetch_get(struct att_fetch_ctx *c, const char *url, const char *want_header, bool is_mutable,
-		  struct att_fetch_resp *out);
+		  att_fetch_check_fn check, void *arg, struct att_fetch_resp *out);
 void att_fetch_resp_free(struct att_fetch_resp *r);
 void att_fetch_ctx_free(struct att_fetch_ctx *c);
 

@@ -136,7 +136,7 @@ static int snp_split_chain(const struct att_fetch_resp *resp, const char *url, c
 			      url, inter_name);
 		goto out;
 	}
-	for (size_t i = 0; i < 2 && !ret; i++) {
+	for (size_t i = 0; i < 2 && !ret && o; i++) {
 		BIO *mem = BIO_new(BIO_s_mem());
 		char name[32];
 		char *p;
@@ -162,8 +162,14 @@ out:
 	return ret;
 }
 
-static int snp_check_crl(const struct att_fetch_resp *resp, const char *url)
+static int snp_check_chain(const struct att_fetch_resp *resp, const char *url, void *inter_name)
 {
+	return snp_split_chain(resp, url, inter_name, NULL, NULL);
+}
+
+static int snp_check_crl(const struct att_fetch_resp *resp, const char *url, void *arg)
+{
+	(void)arg;
 	const unsigned char *p = resp->body;
 	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)resp->len);
 
@@ -175,27 +181,32 @@ static int snp_check_crl(const struct att_fetch_resp *resp, const char *url)
 	return 0;
 }
 
-/* VCEK: DER certificate for this chip and TCB, issued by the ASK. */
-static int snp_fetch_vcek(struct att_fetch_ctx *c, const char *url, X509 *ask, struct att_fetch_out *o)
+/* VCEK: one DER certificate for this chip and TCB, issued by the ASK. */
+static int snp_check_vcek(const struct att_fetch_resp *resp, const char *url, void *ask)
 {
-	struct att_fetch_resp resp = { 0 };
-	const unsigned char *p;
-	X509 *vcek;
-	int ret = att_fetch_get(c, url, NULL, false, &resp);
+	const unsigned char *p = resp->body;
+	X509 *vcek = d2i_X509(NULL, &p, (long)resp->len);
+	int ret = 0;
 
-	if (ret)
-		return ret;
-	p = resp.body;
-	vcek = d2i_X509(NULL, &p, (long)resp.len);
-	if (!vcek || p != resp.body + resp.len)
+	if (!vcek || p != resp->body + resp->len)
 		ret = err_set(EINVAL, "%s: response is not one DER X.509 certificate", url);
 	else if (X509_check_issued(ask, vcek) != X509_V_OK)
 		ret = err_set(EINVAL, "%s: the VCEK was not issued by the ASK of the cert_chain", url);
 	X509_free(vcek);
-	if (!ret) {
-		ret = att_fetch_out_add(o, "vcek.der", resp.body, resp.len);
-		resp.body = NULL;
-	}
+	return ret;
+}
+
+/* Fetch url (checked by check) and add its body to o as name. */
+static int snp_fetch_file(struct att_fetch_ctx *c, const char *url, bool is_mutable, att_fetch_check_fn check,
+			  void *arg, const char *name, struct att_fetch_out *o)
+{
+	struct att_fetch_resp resp;
+	int ret = att_fetch_get(c, url, NULL, is_mutable, check, arg, &resp);
+
+	if (ret)
+		return ret;
+	ret = att_fetch_out_add(o, name, resp.body, resp.len);
+	resp.body = NULL;
 	att_fetch_resp_free(&resp);
 	return ret;
 }
@@ -228,7 +239,7 @@ int att_fetch_snp(struct att_fetch_ctx *c, const uint8_t *report, size_t len, co
 
 	/* Chain first: the VCEK is checked against the ASK. */
 	snprintf(url, sizeof(url), "%s/%s/v1/%s/cert_chain", a->kds_url, key, product);
-	ret = att_fetch_get(c, url, NULL, false, &resp);
+	ret = att_fetch_get(c, url, NULL, false, snp_check_chain, (void *)(id.vlek ? "asvk" : "ask"), &resp);
 	if (!ret)
 		ret = snp_split_chain(&resp, url, id.vlek ? "asvk" : "ask", o, &inter);
 	att_fetch_resp_free(&resp);
@@ -247,20 +258,13 @@ int att_fetch_snp(struct att_fetch_ctx *c, const uint8_t *report, size_t len, co
 		hex_encode(id.chip_id, strcmp(product, "Turin") ? 64 : 8, hwid);
 		snp_spl_query(product, id.reported_tcb, query, sizeof(query));
 		snprintf(url, sizeof(url), "%s/vcek/v1/%s/%s?%s", a->kds_url, product, hwid, query);
-		ret = snp_fetch_vcek(c, url, inter, o);
+		ret = snp_fetch_file(c, url, false, snp_check_vcek, inter, "vcek.der", o);
 		if (ret)
 			goto out;
 	}
 
 	snprintf(url, sizeof(url), "%s/%s/v1/%s/crl", a->kds_url, key, product);
-	ret = att_fetch_get(c, url, NULL, true, &resp);
-	if (!ret)
-		ret = snp_check_crl(&resp, url);
-	if (!ret) {
-		ret = att_fetch_out_add(o, "crl.der", resp.body, resp.len);
-		resp.body = NULL;
-	}
-	att_fetch_resp_free(&resp);
+	ret = snp_fetch_file(c, url, true, snp_check_crl, NULL, "crl.der", o);
 out:
 	X509_free(inter);
 	return ret;

@@ -197,35 +197,46 @@ static size_t pem_cert_count(const char *text, size_t len, X509 **first)
 }
 
 /* A signed PCS JSON document: keep the exact bytes (the signature covers the
- * text of the inner object), but check that it is the document asked for. */
-static int tdx_fetch_json(struct att_fetch_ctx *c, const char *url, const char *header, const char *member,
-			  const char *fmspc_hex, const char *name, const char *chain_name, struct att_fetch_out *o)
-{
-	struct att_fetch_resp resp = { 0 };
-	json_error_t jerr;
-	json_t *doc = NULL, *inner;
-	int ret = att_fetch_get(c, url, header, true, &resp);
+ * text of the inner object), but check that it is the document asked for
+ * and that its issuer chain header holds certificates. */
+struct tdx_json_want {
+	const char *header, *member, *fmspc_hex;
+};
 
-	if (ret)
-		return ret;
-	doc = json_loadb((const char *)resp.body, resp.len, 0, &jerr);
-	inner = doc ? json_object_get(doc, member) : NULL;
+static int tdx_check_json(const struct att_fetch_resp *resp, const char *url, void *arg)
+{
+	const struct tdx_json_want *w = arg;
+	json_error_t jerr;
+	json_t *doc = json_loadb((const char *)resp->body, resp->len, 0, &jerr), *inner;
+	int ret = 0;
+
+	inner = doc ? json_object_get(doc, w->member) : NULL;
 	if (!doc)
 		ret = err_set(EINVAL, "%s: response is not JSON: %s (line %d)", url, jerr.text, jerr.line);
 	else if (!json_is_object(inner))
-		ret = err_set(EINVAL, "%s: response has no \"%s\" object", url, member);
-	else if (fmspc_hex) {
+		ret = err_set(EINVAL, "%s: response has no \"%s\" object", url, w->member);
+	else if (w->fmspc_hex) {
 		const char *f = json_string_value(json_object_get(inner, "fmspc"));
 
-		if (!f || strcasecmp(f, fmspc_hex))
+		if (!f || strcasecmp(f, w->fmspc_hex))
 			ret = err_set(EINVAL, "%s: TCB info is for FMSPC %s, not the quote's %s", url, f ? f : "(none)",
-				      fmspc_hex);
+				      w->fmspc_hex);
 	}
 	json_decref(doc);
-	if (!ret && !pem_cert_count(resp.header, strlen(resp.header), NULL))
-		ret = err_set(EINVAL, "%s: the %s header holds no PEM certificate", url, header);
-	if (!ret)
-		ret = att_fetch_out_add_copy(o, chain_name, resp.header, strlen(resp.header));
+	if (!ret && !pem_cert_count(resp->header, strlen(resp->header), NULL))
+		ret = err_set(EINVAL, "%s: the %s header holds no PEM certificate", url, w->header);
+	return ret;
+}
+
+static int tdx_fetch_json(struct att_fetch_ctx *c, const char *url, const struct tdx_json_want *w, const char *name,
+			  const char *chain_name, struct att_fetch_out *o)
+{
+	struct att_fetch_resp resp;
+	int ret = att_fetch_get(c, url, w->header, true, tdx_check_json, (void *)w, &resp);
+
+	if (ret)
+		return ret;
+	ret = att_fetch_out_add_copy(o, chain_name, resp.header, strlen(resp.header));
 	if (!ret) {
 		ret = att_fetch_out_add(o, name, resp.body, resp.len);
 		resp.body = NULL;
@@ -234,42 +245,60 @@ static int tdx_fetch_json(struct att_fetch_ctx *c, const char *url, const char *
 	return ret;
 }
 
-/* A CRL, written as DER. PCS v4 serves PEM unless asked for DER; both are
- * accepted (converted with OpenSSL), anything else is refused. */
-static int tdx_fetch_crl(struct att_fetch_ctx *c, const char *url, const char *name, struct att_fetch_out *o)
+/* A CRL as DER. PCS v4 serves PEM unless asked for DER; both are accepted
+ * (converted with OpenSSL), anything else is refused. *der is
+ * OPENSSL_malloc'ed. */
+static int tdx_crl_der(const struct att_fetch_resp *resp, const char *url, unsigned char **der, int *dlen)
 {
-	struct att_fetch_resp resp = { 0 };
-	const unsigned char *p;
-	unsigned char *der = NULL;
-	X509_CRL *crl;
-	int ret = att_fetch_get(c, url, NULL, true, &resp), dlen;
+	const unsigned char *p = resp->body;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)resp->len);
 
-	if (ret)
-		return ret;
-	p = resp.body;
-	crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
-	if (crl && p == resp.body + resp.len) {
+	if (crl && p != resp->body + resp->len) {
 		X509_CRL_free(crl);
-		ret = att_fetch_out_add(o, name, resp.body, resp.len);
-		resp.body = NULL;
-		att_fetch_resp_free(&resp);
-		return ret;
+		crl = NULL;
 	}
-	X509_CRL_free(crl);
-	crl = NULL;
-	if (resp.len > 10 && !memcmp(resp.body, "-----BEGIN", 10)) {
-		BIO *in = BIO_new_mem_buf(resp.body, (int)resp.len);
+	if (!crl && resp->len > 10 && !memcmp(resp->body, "-----BEGIN", 10)) {
+		BIO *in = BIO_new_mem_buf(resp->body, (int)resp->len);
 
 		crl = in ? PEM_read_bio_X509_CRL(in, NULL, NULL, NULL) : NULL;
 		BIO_free(in);
 	}
-	dlen = crl ? i2d_X509_CRL(crl, &der) : -1;
+	*der = NULL;
+	*dlen = crl ? i2d_X509_CRL(crl, der) : -1;
 	X509_CRL_free(crl);
-	if (dlen <= 0)
-		ret = err_set(EINVAL, "%s: response is not an X.509 CRL (DER or PEM)", url);
-	else
-		ret = att_fetch_out_add_copy(o, name, der, (size_t)dlen);
+	if (*dlen <= 0)
+		return err_set(EINVAL, "%s: response is not an X.509 CRL (DER or PEM)", url);
+	return 0;
+}
+
+static int tdx_check_crl(const struct att_fetch_resp *resp, const char *url, void *arg)
+{
+	unsigned char *der;
+	int dlen, ret = tdx_crl_der(resp, url, &der, &dlen);
+
+	(void)arg;
 	OPENSSL_free(der);
+	return ret;
+}
+
+static int tdx_fetch_crl(struct att_fetch_ctx *c, const char *url, const char *name, struct att_fetch_out *o)
+{
+	struct att_fetch_resp resp;
+	unsigned char *der = NULL;
+	int dlen, ret = att_fetch_get(c, url, NULL, true, tdx_check_crl, NULL, &resp);
+
+	if (ret)
+		return ret;
+	/* DER as served is kept byte for byte; PEM is re-encoded. */
+	if (resp.len > 10 && !memcmp(resp.body, "-----BEGIN", 10)) {
+		ret = tdx_crl_der(&resp, url, &der, &dlen);
+		if (!ret)
+			ret = att_fetch_out_add_copy(o, name, der, (size_t)dlen);
+		OPENSSL_free(der);
+	} else {
+		ret = att_fetch_out_add(o, name, resp.body, resp.len);
+		resp.body = NULL;
+	}
 	att_fetch_resp_free(&resp);
 	return ret;
 }
@@ -296,13 +325,13 @@ int att_fetch_tdx(struct att_fetch_ctx *c, const uint8_t *quote, size_t len, con
 		goto out;
 
 	snprintf(url, sizeof(url), "%s/tdx/certification/v4/tcb?fmspc=%s", a->pcs_url, fmspc_hex);
-	ret = tdx_fetch_json(c, url, "TCB-Info-Issuer-Chain", "tcbInfo", fmspc_hex, "tcbinfo.json",
-			     "tcb_signing_chain.pem", o);
+	ret = tdx_fetch_json(c, url, &(struct tdx_json_want){ "TCB-Info-Issuer-Chain", "tcbInfo", fmspc_hex },
+			     "tcbinfo.json", "tcb_signing_chain.pem", o);
 	if (ret)
 		goto out;
 	snprintf(url, sizeof(url), "%s/tdx/certification/v4/qe/identity", a->pcs_url);
-	ret = tdx_fetch_json(c, url, "SGX-Enclave-Identity-Issuer-Chain", "enclaveIdentity", NULL, "qe_identity.json",
-			     "qe_identity_chain.pem", o);
+	ret = tdx_fetch_json(c, url, &(struct tdx_json_want){ "SGX-Enclave-Identity-Issuer-Chain", "enclaveIdentity", NULL },
+			     "qe_identity.json", "qe_identity_chain.pem", o);
 	if (ret)
 		goto out;
 	snprintf(url, sizeof(url), "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", a->pcs_url, ca);

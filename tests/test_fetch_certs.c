@@ -141,12 +141,13 @@ struct server {
 	struct MHD_Daemon *d;
 	unsigned short port;
 	char base[64];
-	struct route routes[16];
+	struct route routes[32];
 	size_t n;
 	int requests; /* atomically updated by the server thread */
 };
 
-static uint8_t *slurp(const char *path, size_t *len)
+/* noinline: keeps GCC 12 from a false -Wdangling-pointer on the returned buffer */
+__attribute__((noinline)) static uint8_t *slurp(const char *path, size_t *len)
 {
 	uint8_t *d;
 
@@ -230,7 +231,7 @@ struct env {
 	struct server srv;
 	char tmp[64], ca_file[128];
 	char *chain_header; /* URL-encoded test CA PEM, as PCS sends issuer chains */
-	uint8_t *owned[16];
+	uint8_t *owned[32];
 	size_t n_owned;
 };
 
@@ -256,6 +257,109 @@ static char *meta_chip_id(const char *dir)
 	json_decref(m);
 	assert_non_null(s);
 	return s;
+}
+
+/* Turin: a copy of milan-virtee's report made version 3 with CPUID family
+ * 1Ah. Turin's TCB_VERSION bytes 03 00 00 00 00 00 08 73 read FMC 3, BL 0,
+ * TEE 0, SNP 0, microcode 115, and its hardware ID is CHIP_ID[0..8). */
+static void setup_turin(struct env *e)
+{
+	static char vcek_path[64];
+	struct route *r;
+	size_t len, l2;
+	uint8_t *rep, *a, *b, *chain;
+	char path[128], *chip;
+
+	rep = slurp(SNP_DIR "milan-virtee/report.bin", &len);
+	put_le32(rep, 3);
+	rep[0x188] = 0x1a;
+	rep[0x189] = 0x02;
+	snprintf(path, sizeof(path), "%s/turin.bin", e->tmp);
+	assert_int_equal(file_write(path, rep, len), 0);
+	free(rep);
+	chip = meta_chip_id(SNP_DIR "milan-virtee");
+	snprintf(vcek_path, sizeof(vcek_path), "/vcek/v1/Turin/%.16s", chip);
+	free(chip);
+	a = own(e, slurp(SNP_DIR "milan-virtee/vcek.der", &len));
+	r = add_route(&e->srv, vcek_path, a, len);
+	r->args[0][0] = "fmcSPL", r->args[0][1] = "03";
+	r->args[1][0] = "blSPL", r->args[1][1] = "00";
+	r->args[2][0] = "teeSPL", r->args[2][1] = "00";
+	r->args[3][0] = "snpSPL", r->args[3][1] = "00";
+	r->args[4][0] = "ucodeSPL", r->args[4][1] = "115";
+	a = own(e, slurp(SNP_DIR "milan-virtee/ask.pem", &len));
+	b = own(e, slurp(SNP_DIR "milan-virtee/ark.pem", &l2));
+	chain = own(e, malloc(len + l2));
+	memcpy(chain, a, len);
+	memcpy(chain + len, b, l2);
+	add_route(&e->srv, "/vcek/v1/Turin/cert_chain", chain, len + l2);
+	add_route(&e->srv, "/vcek/v1/Turin/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
+}
+
+/* Servers that misbehave, each under its own base path prefix. */
+static void setup_hostile(struct env *e)
+{
+	static char garbage_vcek[256];
+	struct route *r;
+	size_t len, l2;
+	uint8_t *a, *b, *chain;
+	char *chip, *hit;
+
+	/* /swap: ARK then ASK. */
+	a = own(e, slurp(SNP_DIR "milan-virtee/ask.pem", &len));
+	b = own(e, slurp(SNP_DIR "milan-virtee/ark.pem", &l2));
+	chain = own(e, malloc(len + l2));
+	memcpy(chain, b, l2);
+	memcpy(chain + l2, a, len);
+	add_route(&e->srv, "/swap/vcek/v1/Milan/cert_chain", chain, len + l2);
+	/* /garbage: a good chain, then a VCEK that is not DER. */
+	chain = own(e, malloc(len + l2));
+	memcpy(chain, a, len);
+	memcpy(chain + len, b, l2);
+	add_route(&e->srv, "/garbage/vcek/v1/Milan/cert_chain", chain, len + l2);
+	chip = meta_chip_id(SNP_DIR "milan-virtee");
+	snprintf(garbage_vcek, sizeof(garbage_vcek), "/garbage/vcek/v1/Milan/%s", chip);
+	free(chip);
+	add_route(&e->srv, garbage_vcek, (uint8_t *)"<html>rate limited</html>", 25);
+
+	/* /nohdr: TCB info without its issuer chain header. */
+	a = own(e, slurp(TDX_DIR "collateral/tcbinfo.json", &len));
+	add_route(&e->srv, "/nohdr/tdx/certification/v4/tcb", a, len);
+	/* /otherfmspc: TCB info of another platform. */
+	a = own(e, slurp(TDX_DIR "collateral/tcbinfo.json", &len));
+	hit = strstr((char *)a, "50806f000000");
+	assert_non_null(hit);
+	memcpy(hit, "00906ed50000", 12);
+	r = add_route(&e->srv, "/otherfmspc/tdx/certification/v4/tcb", a, len);
+	r->header = "TCB-Info-Issuer-Chain", r->header_value = e->chain_header;
+
+	/* /pem: the PCK CRL in PEM (PCS v4's default encoding), rest as usual. */
+	a = own(e, slurp(TDX_DIR "collateral/tcbinfo.json", &len));
+	r = add_route(&e->srv, "/pem/tdx/certification/v4/tcb", a, len);
+	r->header = "TCB-Info-Issuer-Chain", r->header_value = e->chain_header;
+	a = own(e, slurp(TDX_DIR "collateral/qe_identity.json", &len));
+	r = add_route(&e->srv, "/pem/tdx/certification/v4/qe/identity", a, len);
+	r->header = "SGX-Enclave-Identity-Issuer-Chain", r->header_value = e->chain_header;
+	{
+		const unsigned char *p;
+		X509_CRL *crl;
+		BIO *bio = BIO_new(BIO_s_mem());
+		char *mem;
+		long n;
+
+		a = slurp(TDX_DIR "collateral/pckcrl.der", &len);
+		p = a;
+		crl = d2i_X509_CRL(NULL, &p, (long)len);
+		assert_non_null(crl);
+		assert_true(PEM_write_bio_X509_CRL(bio, crl));
+		n = BIO_get_mem_data(bio, &mem);
+		b = own(e, malloc((size_t)n));
+		memcpy(b, mem, (size_t)n);
+		add_route(&e->srv, "/pem/sgx/certification/v4/pckcrl", b, (size_t)n);
+		BIO_free(bio);
+		X509_CRL_free(crl);
+		free(a);
+	}
 }
 
 static int setup(void **state)
@@ -321,6 +425,8 @@ static int setup(void **state)
 	r->args[0][0] = "ca", r->args[0][1] = "platform";
 	a = own(e, slurp(TDX_DIR "collateral/rootcrl.der", &len));
 	add_route(&e->srv, "/IntelSGXRootCA.der", a, len);
+	setup_turin(e);
+	setup_hostile(e);
 
 	server_start(&e->srv, &e->pki);
 	*state = e;
@@ -610,6 +716,123 @@ static void test_offline_miss_and_usage(void **state)
 	assert_non_null(strstr(err_msg(), "quote version"));
 }
 
+static void test_snp_turin_url(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256], rep[256], p[512];
+
+	path_in(e, "turin-out", out, sizeof(out));
+	path_in(e, "turin-cache", cache, sizeof(cache));
+	path_in(e, "turin.bin", rep, sizeof(rep));
+	assert_int_equal(cli("--report", rep, "--out", out, "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle",
+			     e->ca_file, NULL),
+			 0);
+	snprintf(p, sizeof(p), "%s/vcek.der", out);
+	assert_same_file(p, SNP_DIR "milan-virtee/vcek.der");
+}
+
+static void test_hostile_responses(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256], base[128], p[512];
+
+	path_in(e, "bad-out", out, sizeof(out));
+	path_in(e, "bad-cache", cache, sizeof(cache));
+
+	snprintf(base, sizeof(base), "%s/swap/", e->srv.base); /* trailing '/' is trimmed */
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--kds-url", base, "--ca-bundle", e->ca_file, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "(ARK) is not self-issued or did not issue"));
+	assert_true(dir_empty_or_missing(out));
+
+	snprintf(base, sizeof(base), "%s/garbage", e->srv.base);
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--kds-url", base, "--ca-bundle", e->ca_file, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "not one DER X.509 certificate"));
+	assert_non_null(strstr(err_msg(), "/garbage/vcek/v1/Milan/"));
+	assert_true(dir_empty_or_missing(out));
+	/* What failed its check was not cached; what passed was. */
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--offline", "--kds-url", base, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "/garbage/vcek/v1/Milan/"));
+	assert_non_null(strstr(err_msg(), "not in the cache"));
+
+	snprintf(base, sizeof(base), "%s/nohdr", e->srv.base);
+	assert_int_equal(cli("--quote", TDX_DIR "quote.bin", "--out", out, "--cache", cache, "--pcs-url", base,
+			     "--certs-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "no TCB-Info-Issuer-Chain header"));
+
+	snprintf(base, sizeof(base), "%s/otherfmspc", e->srv.base);
+	assert_int_equal(cli("--quote", TDX_DIR "quote.bin", "--out", out, "--cache", cache, "--pcs-url", base,
+			     "--certs-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 2);
+	assert_non_null(strstr(err_msg(), "FMSPC 00906ed50000, not the quote's 50806f000000"));
+	assert_true(dir_empty_or_missing(out));
+
+	/* A PEM CRL is accepted and written as DER. */
+	snprintf(base, sizeof(base), "%s/pem", e->srv.base);
+	assert_int_equal(cli("--quote", TDX_DIR "quote.bin", "--out", out, "--cache", cache, "--pcs-url", base,
+			     "--certs-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	snprintf(p, sizeof(p), "%s/pckcrl.der", out);
+	assert_same_file(p, TDX_DIR "collateral/pckcrl.der");
+}
+
+/* CRLs and TCB info change: their cache entries expire after a day, while
+ * certificates (immutable per URL) stay. */
+static void test_cache_expiry_of_mutable(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256], cmd[600];
+	int before;
+
+	path_in(e, "ttl-out", out, sizeof(out));
+	path_in(e, "ttl-cache", cache, sizeof(cache));
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	snprintf(cmd, sizeof(cmd), "touch -d '2 days ago' '%s'/*", cache);
+	assert_int_equal(system(cmd), 0);
+	before = server_requests(&e->srv);
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+			 0);
+	assert_int_equal(server_requests(&e->srv) - before, 1); /* the CRL only */
+	check_vcek_out(e, out);
+	/* A corrupt entry (here the VCEK's, keyed by SHA-256 of its URL) is
+	 * checked like a response, and fetched again. */
+	{
+		char url[512], hex[65], *chip = meta_chip_id(SNP_DIR "milan-virtee");
+		uint8_t md[32];
+
+		snprintf(url, sizeof(url), "%s/vcek/v1/Milan/%s?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115", e->srv.base,
+			 chip);
+		free(chip);
+		assert_true(EVP_Digest(url, strlen(url), md, NULL, EVP_sha256(), NULL));
+		hex_encode(md, sizeof(md), hex);
+		snprintf(url, sizeof(url), "%s/%s", cache, hex);
+		assert_true(access(url, F_OK) == 0);
+		assert_int_equal(file_write(url, "junk", 4), 0);
+		before = server_requests(&e->srv);
+		assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+				     "--cache", cache, "--kds-url", e->srv.base, "--ca-bundle", e->ca_file, NULL),
+				 0);
+		assert_int_equal(server_requests(&e->srv) - before, 1);
+		check_vcek_out(e, out);
+	}
+	/* Offline, an expired entry is still used. */
+	assert_int_equal(system(cmd), 0);
+	before = server_requests(&e->srv);
+	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--product", "Milan", "--out", out,
+			     "--cache", cache, "--offline", "--kds-url", e->srv.base, NULL),
+			 0);
+	assert_int_equal(server_requests(&e->srv) - before, 0);
+}
+
 /* Hostile input: every truncation of the real evidence is refused cleanly. */
 static void test_parsers_truncated(void **state)
 {
@@ -632,6 +855,18 @@ static void test_parsers_truncated(void **state)
 	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
 	assert_true(id.vlek);
 	assert_string_equal(id.product, "Milan");
+	rep[0x189] = 0x11;
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
+	assert_string_equal(id.product, "Genoa");
+	rep[0x189] = 0xa1;
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
+	assert_string_equal(id.product, "Genoa");
+	rep[0x189] = 0x30;
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
+	assert_null(id.product);
+	rep[0x188] = 0x1a;
+	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), 0);
+	assert_string_equal(id.product, "Turin");
 	rep[0x48] |= 7 << 2; /* SIGNING_KEY 7: no key */
 	assert_int_equal(att_fetch_snp_id(rep, len, "report.bin", &id), -EINVAL);
 	assert_non_null(strstr(err_msg(), "SIGNING_KEY"));
@@ -651,6 +886,12 @@ static void test_parsers_truncated(void **state)
 	assert_int_equal(att_fetch_tdx_pck_chain(q, len, "quote.bin", &pem, &pem_len), -EINVAL);
 	assert_non_null(strstr(err_msg(), "signature_data"));
 	free(q);
+
+	q = slurp("tests/fixtures/evidence/tdx/v5-gotdxguest/quote.bin", &len);
+	assert_int_equal(att_fetch_tdx_pck_chain(q, len, "quote.bin", &pem, &pem_len), 0);
+	assert_true(pem_len > 27 && !memcmp(pem, "-----BEGIN CERTIFICATE-----", 27));
+	assert_true(pem[pem_len - 1] != 0);
+	free(q);
 }
 
 int main(void)
@@ -663,6 +904,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_404, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_untrusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_miss_and_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snp_turin_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_responses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_expiry_of_mutable, setup, teardown),
 	};
 
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
