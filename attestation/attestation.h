@@ -66,6 +66,11 @@ int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o
 /* `cvmm show`: print evidence field by field (text or JSON). */
 int att_snp_show(const uint8_t *report, size_t len, bool json, FILE *out);
 int att_tdx_show(const uint8_t *quote, size_t len, bool json, FILE *out);
+/* As att_tdx_verify, but the PCK chain (and the collateral signing chain)
+ * must end at root_pem (PEM text) instead of the built-in Intel SGX Root CA:
+ * for test roots and simulated quoting (trusted only with --allow-sim). */
+int att_tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_options *o, const char *root_pem,
+			     size_t root_pem_len, struct att_result *r);
 
 /* report_data that cvmm's endpoint and agent bind a relying party's nonce
  * into: SHA-512(nonce), 64 bytes, for SNP and TDX alike. */

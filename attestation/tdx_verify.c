@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "attestation/tdx_quote.h"
@@ -255,6 +256,21 @@ int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o
 
 	if (!root)
 		return err_set(ENOMEM, "built-in Intel SGX Root CA: cannot be loaded");
+	ret = tdx_verify_with_root(quote, len, o, root, r);
+	X509_free(root);
+	return ret;
+}
+
+int att_tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_options *o, const char *root_pem,
+			     size_t root_pem_len, struct att_result *r)
+{
+	BIO *b = root_pem_len < INT32_MAX ? BIO_new_mem_buf(root_pem, (int)root_pem_len) : NULL;
+	X509 *root = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	int ret;
+
+	BIO_free(b);
+	if (!root)
+		return err_set(EINVAL, "trusted root: not a PEM certificate");
 	ret = tdx_verify_with_root(quote, len, o, root, r);
 	X509_free(root);
 	return ret;
