@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -24,6 +25,7 @@
 
 struct measure_opts {
 	const char *firmware, *output;
+	const char *kernel, *initrd, *append; /* RTMR inputs: recorded, not in MRTD */
 	uint64_t mem, vcpus;
 	enum tdx_mrtd_variant variant;
 	bool json, trace;
@@ -31,7 +33,7 @@ struct measure_opts {
 };
 
 enum { OPT_PLATFORM = 256, OPT_FIRMWARE, OPT_MEM, OPT_VCPUS, OPT_VARIANT, OPT_JSON, OPT_TRACE, OPT_MRCONFIGID,
-       OPT_MROWNER, OPT_MROWNERCONFIG, OPT_OUTPUT, OPT_BOOT };
+       OPT_MROWNER, OPT_MROWNERCONFIG, OPT_OUTPUT, OPT_KERNEL, OPT_INITRD, OPT_APPEND };
 
 static const struct option long_opts[] = {
 	{ "platform", required_argument, NULL, OPT_PLATFORM },
@@ -47,9 +49,9 @@ static const struct option long_opts[] = {
 	{ "mrowner", required_argument, NULL, OPT_MROWNER },
 	{ "mrownerconfig", required_argument, NULL, OPT_MROWNERCONFIG },
 	{ "output", required_argument, NULL, 'o' },
-	{ "kernel", required_argument, NULL, OPT_BOOT },
-	{ "initrd", required_argument, NULL, OPT_BOOT },
-	{ "append", required_argument, NULL, OPT_BOOT },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -70,7 +72,9 @@ static void usage(FILE *f)
 		"  --json                       all inputs, MRTD and the MRCONFIGID/MROWNER/\n"
 		"                               MROWNERCONFIG values (48 bytes hex, zero by default)\n"
 		"  --trace                      one line per MRTD record on stderr\n"
-		"  -o, --output FILE            write the result to FILE instead of stdout\n");
+		"  -o, --output FILE            write the result to FILE instead of stdout\n"
+		"  --kernel F [--initrd F] [--append S]  direct boot: TDVF measures these into\n"
+		"                               RTMR1/RTMR2, so they do not change MRTD (not predicted)\n");
 }
 
 static int parse_args(int argc, char **argv, struct measure_opts *o)
@@ -108,10 +112,12 @@ static int parse_args(int argc, char **argv, struct measure_opts *o)
 			ret = hex_decode_exact(optarg, o->mrownerconfig, TDX_MR_SIZE, "--mrownerconfig");
 			break;
 		case 'o': o->output = optarg; break;
-		case OPT_BOOT:
-			/* TDVF measures a direct-boot kernel into RTMR1/RTMR2, not MRTD. */
-			return err_set(ENOTSUP, "%s: direct kernel boot is not part of MRTD and not supported by "
-						"--platform tdx", argv[optind - 1]);
+		/* TDVF loads a direct-boot kernel through fw_cfg and measures it
+		 * into RTMR1/RTMR2: MRTD does not depend on these. Accepted so the
+		 * same command line as `cvmm run` works; echoed in --json. */
+		case OPT_KERNEL: o->kernel = optarg; break;
+		case OPT_INITRD: o->initrd = optarg; break;
+		case OPT_APPEND: o->append = optarg; break;
 		case 'h': return 1;
 		case ':': return err_set(EINVAL, "option %s needs a value", argv[optind - 1]);
 		default: return err_set(EINVAL, "unknown option '%s' (try cvmm measure --platform tdx --help)",
@@ -124,6 +130,8 @@ static int parse_args(int argc, char **argv, struct measure_opts *o)
 		return err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!o->firmware)
 		return err_set(EINVAL, "--firmware FILE is required");
+	if ((o->initrd || o->append) && !o->kernel)
+		return err_set(EINVAL, "--initrd and --append need --kernel");
 	return 0;
 }
 
@@ -159,6 +167,11 @@ static int render_json(const struct measure_opts *o, const struct fw_image *fw, 
 	add_hex(root, "firmware_sha384", fw_hash, sizeof(fw_hash));
 	json_object_set_new(root, "mem", json_integer((json_int_t)o->mem));
 	json_object_set_new(root, "vcpus", json_integer((json_int_t)o->vcpus));
+	if (o->kernel) {
+		json_object_set_new(root, "kernel", json_string(o->kernel));
+		json_object_set_new(root, "initrd", o->initrd ? json_string(o->initrd) : json_null());
+		json_object_set_new(root, "append", o->append ? json_string(o->append) : json_null());
+	}
 	json_object_set_new(root, "mrtd_variant", json_string(tdx_mrtd_variant_name(o->variant)));
 	add_hex(root, "mrtd", mrtd, TDX_MR_SIZE);
 	add_hex(root, "mrconfigid", o->mrconfigid, TDX_MR_SIZE);
@@ -203,6 +216,13 @@ static int run(const struct measure_opts *o, struct bytebuf *out)
 
 	if (!md)
 		return err_set(ENOMEM, "out of memory");
+	/* Not hashed (see parse_args), but a typo should not go unnoticed. */
+	const char *boot[] = { o->kernel, o->initrd };
+	for (size_t i = 0; i < 2; i++)
+		if (boot[i] && access(boot[i], R_OK)) {
+			free(md);
+			return err_set(errno, "%s: %s", boot[i], strerror(errno));
+		}
 	ret = fw_load(o->firmware, &fw);
 	if (ret) {
 		free(md);

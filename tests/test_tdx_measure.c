@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -467,11 +468,14 @@ static void test_cli_usage_errors(void **state)
 	char *bad_hex[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--mrowner", "abcd", NULL };
 	char *bad_mem[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--mem", "4M", NULL };
 	char *unknown[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--frobnicate", NULL };
+	char *no_kernel[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--initrd", BOOKWORM, NULL };
+	char *bad_kernel[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--kernel", "/nonexistent/vmlinuz", NULL };
 	char *help[] = { "measure", "--platform", "tdx", "--help", NULL };
 	struct { char **argv; int argc; const char *needle; } cases[] = {
 		{ bad_variant, 7, "--mrtd-variant" }, { bad_platform, 5, "not tdx" },
 		{ no_fw, 3, "--firmware" },           { bad_hex, 7, "--mrowner" },
 		{ bad_mem, 7, "--mem" },              { unknown, 6, "--frobnicate" },
+		{ no_kernel, 7, "need --kernel" },    { bad_kernel, 7, "/nonexistent/vmlinuz" },
 	};
 
 	(void)state;
@@ -504,6 +508,13 @@ static void test_cli_outputs(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d045b33db3b32e6924cba830a724eed443f7e1\n");
 	assert_string_equal(r.err, "");
+
+	/* direct boot goes to RTMRs: same MRTD */
+	char *boot[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--mrtd-variant", "two-pass",
+			 "--kernel", FIXDIR "boot/vmlinuz-6.1.0-56-cloud-amd64", "--append", "console=ttyS0", NULL };
+	run_cli(&r, 11, boot);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out, "acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d045b33db3b32e6924cba830a724eed443f7e1\n");
 
 	memset(id, 'a', 96);
 	id[96] = 0;
@@ -551,8 +562,51 @@ static void test_cli_outputs(void **state)
 	assert_int_equal(exts, 0x1e0000 / 256);
 }
 
-int main(void)
+/* The same through the cvmm binary and its `measure` dispatcher, found next
+ * to this test program (BUILD/tests/test_x -> BUILD/cvmm). */
+static char cvmm_path[512];
+
+static void test_cvmm_binary(void **state)
 {
+	char cmd[1024], out[256] = "";
+	FILE *f;
+	int st;
+
+	(void)state;
+	if (access(cvmm_path, X_OK))
+		fail_msg("%s: not built", cvmm_path);
+	snprintf(cmd, sizeof(cmd), "%s measure --platform tdx --firmware '%s' 2>/dev/null", cvmm_path, INTELTDX);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(out, sizeof(out), f));
+	assert_int_equal(pclose(f), 0);
+	assert_string_equal(out, "a7a1f751abc454f9cbab198ca8d2edb2821935df525c74182b5e776cb0929e8c59aefecce725b0d08a5e9d3d3183bd08\n");
+	snprintf(cmd, sizeof(cmd), "%s measure --mode tdx --ovmf tests/fixtures/measure/README.md >/dev/null 2>&1",
+		 cvmm_path);
+	st = system(cmd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 2);
+}
+
+int main(int argc, char **argv)
+{
+	char *slash;
+
+	(void)argc;
+	/* argv[0] = BUILD/tests/test_tdx_measure */
+	snprintf(cvmm_path, sizeof(cvmm_path), "%s", argv[0]);
+	slash = strrchr(cvmm_path, '/');
+	if (slash) {
+		*slash = 0;
+		slash = strrchr(cvmm_path, '/');
+	}
+	if (slash)
+		strcpy(slash, "/cvmm");
+	else
+		strcpy(cvmm_path, "build/cvmm");
+	if (getenv("CVMM")) /* make unit-asan names the binary */
+		snprintf(cvmm_path, sizeof(cvmm_path), "%s", getenv("CVMM"));
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expected_tsv),
 		cmocka_unit_test(test_mrtd_independent_of_mem),
@@ -563,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_cli_bad_firmware),
 		cmocka_unit_test(test_cli_usage_errors),
 		cmocka_unit_test(test_cli_outputs),
+		cmocka_unit_test(test_cvmm_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
