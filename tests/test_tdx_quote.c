@@ -281,6 +281,93 @@ static void test_malformed(void **state)
 	free(q);
 }
 
+static int verify_policy(const char *c, const char *policy_json, struct att_result *r)
+{
+	struct att_options o = { 0 };
+	size_t len;
+	uint8_t *q = load(c, "quote.bin", &len);
+	int ret;
+
+	o.policy = json_loads(policy_json, 0, NULL);
+	assert_non_null(o.policy);
+	ret = verify(q, len, &o, r);
+	json_decref(o.policy);
+	free(q);
+	return ret;
+}
+
+#define AZ_MRTD "024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b66205949d15469dc8c1ba7ab7b"
+#define ZERO48 "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+
+/* Policy: reference values, debug, XFAM, minimum TEE TCB SVN, bad policies. */
+static void test_policy(void **state)
+{
+	struct att_result r;
+
+	(void)state;
+	/* all reference values of the azure quote */
+	assert_int_equal(verify_policy("v4-azure",
+				       "{\"tdx\":{\"mrtd\":[\"" ZERO48 "\",\"" AZ_MRTD "\"],\"rtmr0\":\"" ZERO48 "\","
+				       "\"mrconfigid\":\"" ZERO48 "\",\"mrowner\":\"" ZERO48 "\",\"allow_debug\":false,"
+				       "\"xfam\":\"0x00000000000618e7\",\"min_tee_tcb_svn\":\"02010600000000000000000000000000\","
+				       "\"report_data\":\"9734504f161d104c74e3165c15f779b06a9bb40dfa71937817d7eee68e593839"
+				       "0000000000000000000000000000000000000000000000000000000000000000\"}}",
+				       &r),
+			 0);
+	assert_true(check_ok(&r, "tdx.policy.mrtd"));
+	assert_true(check_ok(&r, "tdx.policy.rtmr0"));
+	assert_true(check_ok(&r, "tdx.policy.xfam"));
+	assert_true(check_ok(&r, "tdx.policy.min_tee_tcb_svn"));
+	assert_true(check_ok(&r, "tdx.policy.report_data"));
+	assert_true(check_ok(&r, "tdx.debug"));
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
+	att_result_free(&r);
+
+	/* each mismatch is a policy failure (the evidence stays authentic) */
+	assert_int_equal(verify_policy("v4-azure",
+				       "{\"tdx\":{\"mrtd\":[\"" ZERO48 "\"],\"rtmr1\":\"" AZ_MRTD "\","
+				       "\"xfam\":\"e718060000000001\",\"min_tee_tcb_svn\":\"02010700000000000000000000000000\"}}",
+				       &r),
+			 0);
+	assert_false(check_ok(&r, "tdx.policy.mrtd"));
+	assert_false(check_ok(&r, "tdx.policy.rtmr1"));
+	assert_false(check_ok(&r, "tdx.policy.xfam"));
+	assert_false(check_ok(&r, "tdx.policy.min_tee_tcb_svn"));
+	assert_true(r.policy_failed);
+	assert_false(r.auth_failed);
+	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
+	att_result_free(&r);
+
+	/* a debug TD: warning without a policy (test_fixtures_valid), failure
+	 * when the policy forbids it, accepted when it allows it */
+	assert_int_equal(verify_policy("v4-trustee-4", "{\"tdx\":{\"allow_debug\":false}}", &r), 0);
+	assert_false(check_ok(&r, "tdx.debug"));
+	assert_true(r.policy_failed);
+	att_result_free(&r);
+	assert_int_equal(verify_policy("v4-trustee-4", "{\"tdx\":{\"allow_debug\":true}}", &r), 0);
+	assert_true(check_ok(&r, "tdx.debug"));
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
+	att_result_free(&r);
+
+	/* accepted_tcb_status without collateral cannot be met */
+	assert_int_equal(verify_policy("v4-azure", "{\"tdx\":{\"accepted_tcb_status\":[\"UpToDate\"]}}", &r), 0);
+	assert_false(check_ok(&r, "tdx.tcb_status"));
+	assert_true(r.policy_failed);
+	att_result_free(&r);
+
+	/* malformed policies are input errors, named */
+	assert_int_equal(verify_policy("v4-azure", "{\"tdx\":{\"mrdt\":[]}}", &r), -EINVAL);
+	assert_non_null(strstr(err_msg(), "tdx.mrdt: unknown key"));
+	att_result_free(&r);
+	assert_int_equal(verify_policy("v4-azure", "{\"tdx\":{\"rtmr2\":\"abcd\"}}", &r), -EINVAL);
+	assert_non_null(strstr(err_msg(), "tdx.rtmr2"));
+	att_result_free(&r);
+	assert_int_equal(verify_policy("v4-azure", "{\"tdx\":{\"allow_debug\":\"no\"}}", &r), -EINVAL);
+	att_result_free(&r);
+	assert_int_equal(verify_policy("v4-azure", "{\"tdx\":[]}", &r), -EINVAL);
+	att_result_free(&r);
+}
+
 /* show: JSON and text, nothing printed for a malformed quote. */
 static void test_show(void **state)
 {
@@ -324,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_flipped_signature_and_mrtd),
 		cmocka_unit_test(test_broken_qe_report),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_show),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
