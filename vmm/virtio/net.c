@@ -1,0 +1,293 @@
+/* net.c - virtio-net (virtio 1.2 §5.1) on a tap interface opened with
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR. One receiveq (0) and one transmitq
+ * (1), no control queue; offers VIRTIO_NET_F_MAC and F_STATUS and no
+ * offloads, so every frame carries a plain 12-byte virtio_net_hdr
+ * (§5.1.6: with VERSION_1 the header always includes num_buffers).
+ *
+ * Transmit runs on the notifying vCPU thread; the guest's header is
+ * replaced by a zeroed one (nothing was negotiated that could give its
+ * fields meaning). Receive runs on the event-loop thread: one frame is read
+ * into a pending buffer and copied into the next receive chain. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdt.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "vmm/virtio/virtio.h"
+#include "vmm/virtio/virtio_dev.h"
+
+#define VIRTIO_NET_F_MAC       5
+#define VIRTIO_NET_F_STATUS    16
+#define VIRTIO_NET_S_LINK_UP   1
+#define VNET_HDR_LEN           12 /* struct virtio_net_hdr with num_buffers */
+#define NET_RXQ 0
+#define NET_TXQ 1
+#define NET_FRAME_MAX          (VNET_HDR_LEN + 65550)
+
+struct net {
+	struct virtio_dev dev;
+	int tap_fd, wake_fd;
+	bool rx_watched;
+	char ifname[IFNAMSIZ];
+	uint8_t mac[6];
+	size_t pend_len;       /* a received frame waiting for a receive chain */
+	uint64_t rx_dropped, tx_dropped;
+	uint8_t pend[NET_FRAME_MAX];
+};
+
+static struct net *net_of(struct virtio_dev *d) { return virtio_container(d, struct net, dev); }
+
+static void wake(struct net *n)
+{
+	uint64_t one = 1;
+
+	if (n->wake_fd >= 0 && write(n->wake_fd, &one, sizeof(one)) < 0) {
+		/* counter overflow is impossible in practice */
+	}
+}
+
+/* ---- transmit (vCPU thread, dev->lock held) ---- */
+static void net_tx(struct net *n, struct virtqueue *vq)
+{
+	static const uint8_t zero_hdr[VNET_HDR_LEN];
+	struct vq_chain c;
+	struct iovec iov[VQ_CHAIN_MAX + 1];
+	bool used = false;
+
+	while (vq_pop(vq, &c) == 1) {
+		unsigned k = 0;
+		uint64_t skip = VNET_HDR_LEN;
+
+		if (c.out_len > VNET_HDR_LEN && c.out_len <= NET_FRAME_MAX && n->tap_fd >= 0) {
+			iov[k].iov_base = (void *)zero_hdr;
+			iov[k++].iov_len = VNET_HDR_LEN;
+			for (unsigned i = 0; i < c.n_out; i++) {
+				if (skip >= c.out[i].iov_len) {
+					skip -= c.out[i].iov_len;
+					continue;
+				}
+				iov[k].iov_base = (uint8_t *)c.out[i].iov_base + skip;
+				iov[k++].iov_len = c.out[i].iov_len - skip;
+				skip = 0;
+			}
+			if (writev(n->tap_fd, iov, (int)k) < 0)
+				n->tx_dropped++;
+		} else {
+			n->tx_dropped++;
+		}
+		if (vq_push(vq, &c, 0) < 0)
+			return;
+		used = true;
+	}
+	if (used)
+		vq_interrupt(vq);
+}
+
+/* ---- receive (event-loop thread, dev->lock held) ---- */
+static bool deliver(struct net *n)
+{
+	struct virtqueue *vq = &n->dev.vq[NET_RXQ];
+	struct vq_chain c;
+	bool used = false;
+
+	while (n->pend_len && virtio_dev_running(&n->dev) && vq_pop(vq, &c) == 1) {
+		uint32_t written = 0;
+		if (c.in_len >= n->pend_len) {
+			written = (uint32_t)iov_from_buf(c.in, c.n_in, 0, n->pend, n->pend_len);
+		} else {
+			n->rx_dropped++; /* chain too small for the frame (no MRG_RXBUF) */
+		}
+		n->pend_len = 0;
+		if (vq_push(vq, &c, written) < 0)
+			return false;
+		used = true;
+		if (written)
+			break;
+	}
+	if (used)
+		vq_interrupt(vq);
+	return n->pend_len == 0;
+}
+
+static void net_rx(void *opaque, uint32_t events);
+
+static void watch_rx(struct net *n, bool on)
+{
+	if (on == n->rx_watched || n->tap_fd < 0)
+		return;
+	if (on)
+		n->rx_watched = ev_add(vm_evloop(n->dev.vm), n->tap_fd, EPOLLIN, net_rx, n) == 0;
+	else {
+		ev_del(vm_evloop(n->dev.vm), n->tap_fd);
+		n->rx_watched = false;
+	}
+}
+
+static void net_rx(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+
+	(void)events;
+	pthread_mutex_lock(&n->dev.lock);
+	/* a bounded batch per wakeup keeps the event loop fair */
+	for (int i = 0; i < 64 && virtio_dev_running(&n->dev); i++) {
+		if (!n->pend_len) {
+			ssize_t k = read(n->tap_fd, n->pend, sizeof(n->pend));
+			if (k <= VNET_HDR_LEN)
+				break;
+			n->pend_len = (size_t)k;
+			/* §5.1.6.4: num_buffers is 1 without MRG_RXBUF; tun leaves it unset */
+			put_le16(n->pend + 10, 1);
+		}
+		if (!deliver(n))
+			break;
+	}
+	if (n->pend_len || !virtio_dev_running(&n->dev))
+		watch_rx(n, false); /* wait for receive buffers (wake) */
+	pthread_mutex_unlock(&n->dev.lock);
+}
+
+static void net_wake(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(n->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&n->dev.lock);
+	if (virtio_dev_running(&n->dev) && deliver(n))
+		watch_rx(n, true);
+	pthread_mutex_unlock(&n->dev.lock);
+}
+
+static void net_notify(struct virtio_dev *d, struct virtqueue *vq)
+{
+	if (vq->index == NET_TXQ)
+		net_tx(net_of(d), vq);
+	else if (vq->index == NET_RXQ)
+		wake(net_of(d));
+}
+
+static int net_start(struct virtio_dev *d)
+{
+	wake(net_of(d));
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *d)
+{
+	net_of(d)->pend_len = 0;
+}
+
+static void net_destroy(struct virtio_dev *d)
+{
+	struct net *n = net_of(d);
+
+	watch_rx(n, false);
+	if (n->wake_fd >= 0) {
+		ev_del(vm_evloop(d->vm), n->wake_fd);
+		close(n->wake_fd);
+	}
+	if (n->tap_fd >= 0)
+		close(n->tap_fd);
+	free(n);
+}
+
+static int net_manifest(struct virtio_dev *d, void *fdt)
+{
+	struct net *n = net_of(d);
+	int r = fdt_property_string(fdt, "tap", n->ifname);
+
+	if (!r)
+		r = fdt_property(fdt, "mac", n->mac, sizeof(n->mac));
+	return r;
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.name = "virtio-net",
+	.device_id = VIRTIO_ID_NET,
+	.pci_class = 0x020000, /* ethernet */
+	.notify = net_notify,
+	.start = net_start,
+	.reset = net_reset,
+	.destroy = net_destroy,
+	.manifest = net_manifest,
+};
+
+/* Takes ownership of tap_fd (may be -1: a device with no backend, tests). */
+int virtio_net_create_fd(struct vm *vm, int tap_fd, const uint8_t mac[6], const char *tap_name)
+{
+	struct net *n = calloc(1, sizeof(*n));
+	int r;
+
+	if (!n) {
+		if (tap_fd >= 0)
+			close(tap_fd);
+		return err_set(ENOMEM, "virtio-net: out of memory");
+	}
+	virtio_dev_init(&n->dev, vm, vm_mem(vm), &net_ops, 2, VIRTIO_QUEUE_MAX,
+			1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS);
+	n->tap_fd = tap_fd;
+	snprintf(n->ifname, sizeof(n->ifname), "%s", tap_name ? tap_name : "");
+	memcpy(n->mac, mac, 6);
+	/* §5.1.4 struct virtio_net_config: mac, status, max_virtqueue_pairs, mtu */
+	memcpy(n->dev.cfg, mac, 6);
+	put_le16(n->dev.cfg + 6, VIRTIO_NET_S_LINK_UP);
+	put_le16(n->dev.cfg + 8, 1);
+	n->dev.cfg_len = 10;
+	n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->wake_fd < 0) {
+		r = err_set(errno, "virtio-net: eventfd: %s", strerror(errno));
+		net_destroy(&n->dev);
+		return r;
+	}
+	r = ev_add(vm_evloop(vm), n->wake_fd, EPOLLIN, net_wake, n);
+	if (r < 0) {
+		close(n->wake_fd);
+		n->wake_fd = -1;
+		net_destroy(&n->dev);
+		return err_set(-r, "virtio-net: event loop: %s", strerror(-r));
+	}
+	r = virtio_dev_register(&n->dev);
+	if (r < 0)
+		net_destroy(&n->dev);
+	return r;
+}
+
+int virtio_net_create(struct vm *vm, const char *tap_name, const uint8_t mac[6])
+{
+	struct ifreq ifr;
+	int fd, hdr = VNET_HDR_LEN;
+
+	if (!tap_name || strlen(tap_name) >= IFNAMSIZ)
+		return err_set(EINVAL, "virtio-net: tap name '%s' is empty or longer than %d bytes",
+			       tap_name ? tap_name : "", IFNAMSIZ - 1);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(errno, "virtio-net: /dev/net/tun: %s", strerror(errno));
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	memcpy(ifr.ifr_name, tap_name, strlen(tap_name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		close(fd);
+		return err_set(e, "virtio-net: tap %s: TUNSETIFF: %s", tap_name, strerror(e));
+	}
+	/* 12-byte header (VERSION_1), and no offloads: none were offered */
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		int e = errno;
+		close(fd);
+		return err_set(e, "virtio-net: tap %s: TUNSETVNETHDRSZ/TUNSETOFFLOAD: %s", tap_name, strerror(e));
+	}
+	return virtio_net_create_fd(vm, fd, mac, ifr.ifr_name);
+}
