@@ -1,0 +1,407 @@
+/* Unit tests: the virtio devices on a fake VM, driven through their BARs
+ * and real split rings in fake guest memory: config layouts (blk, net,
+ * console, vsock), a blk read/write/flush/discard/write-zeroes round trip on
+ * a temporary image, read-only blk, net transmit/receive over a datagram
+ * socketpair standing in for the tap, console output/input over pipes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_virtio_fake.h"
+
+#define V1 (1ull << VIRTIO_F_VERSION_1)
+#define DEVCFG(o) (VPCI_DEVICE_OFF + (o))
+#define RING 0x1000u
+#define HDR  0x8000u   /* request header */
+#define DATA 0x10000u  /* data buffers */
+#define STAT 0x9000u   /* status byte */
+
+static struct virtio_dev *last_dev(struct vm *vm)
+{
+	struct virtio_dev *found = NULL;
+
+	for (struct virtio_dev *d = virtio_registry_first(); d; d = d->next)
+		if (d->vm == vm)
+			found = d;
+	return found;
+}
+
+static uint64_t features_of(struct pci_dev *p)
+{
+	uint64_t lo, hi;
+
+	bar_write(p, 0, CC(0), 0, 4);
+	lo = bar_read(p, 0, CC(4), 4);
+	bar_write(p, 0, CC(0), 1, 4);
+	hi = bar_read(p, 0, CC(4), 4);
+	return lo | hi << 32;
+}
+
+/* Run the fake event loop: call every handler whose fd is readable. */
+static void run_events(struct vm *vm)
+{
+	for (int round = 0; round < 16; round++) {
+		bool any = false;
+		for (unsigned i = 0; i < ARRAY_SIZE(vm->ev); i++) {
+			struct fake_ev e = vm->ev[i];
+			struct pollfd pfd = { .fd = e.fd, .events = POLLIN };
+			if (e.cb && poll(&pfd, 1, 0) == 1) {
+				e.cb(e.opaque, POLLIN);
+				any = true;
+			}
+		}
+		if (!any)
+			return;
+	}
+}
+
+/* ---------------- blk ---------------- */
+static char img_path[64];
+
+static int make_image(size_t size)
+{
+	int fd;
+
+	snprintf(img_path, sizeof(img_path), "/tmp/cvmm-test-blk-XXXXXX");
+	fd = mkstemp(img_path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	return fd;
+}
+
+static void test_blk_config(void **state)
+{
+	struct vm *vm = fake_vm_new();
+	int fd = make_image((1 << 20) + 100); /* partial last sector is not exposed */
+	struct pci_dev *p;
+	uint64_t feat;
+
+	(void)state;
+	assert_int_equal(virtio_blk_create(vm, img_path, false), 0);
+	p = vm->pci[0];
+	assert_int_equal(p->device_id, 0x1042);
+	assert_int_equal(bar_read(p, 0, DEVCFG(0), 8), 2048);   /* capacity */
+	assert_int_equal(bar_read(p, 0, DEVCFG(12), 4), 254);   /* seg_max */
+	assert_int_equal(bar_read(p, 0, DEVCFG(20), 4), 512);   /* blk_size */
+	assert_int_equal(bar_read(p, 0, DEVCFG(40), 4), 1);     /* max_discard_seg */
+	feat = features_of(p);
+	assert_true(feat & V1);
+	assert_true(feat & 1ull << VIRTIO_F_ACCESS_PLATFORM);
+	assert_true(feat & (1u << 2 | 1u << 6 | 1u << 9 | 1u << 13 | 1u << 14)); /* SEG_MAX BLK_SIZE FLUSH DISCARD WZ */
+	assert_false(feat & 1u << 5);                           /* not RO */
+	/* config space is read-only for the driver */
+	bar_write(p, 0, DEVCFG(0), 7, 8);
+	assert_int_equal(bar_read(p, 0, DEVCFG(0), 8), 2048);
+
+	assert_int_equal(virtio_blk_create(vm, img_path, true), 0);
+	feat = features_of(vm->pci[1]);
+	assert_true(feat & 1u << 5);
+	assert_false(feat & (1u << 13 | 1u << 14));
+
+	assert_int_equal(virtio_blk_create(vm, "/nonexistent/disk.img", false), -ENOENT);
+	assert_non_null(strstr(err_msg(), "/nonexistent/disk.img"));
+	close(fd);
+	unlink(img_path);
+	fake_vm_free(vm);
+}
+
+struct blk_rig {
+	struct vm *vm;
+	struct pci_dev *p;
+	struct virtio_dev *d;
+	struct fake_ring r;
+	int fd;
+};
+
+static void blk_rig_up(struct blk_rig *g, bool ro)
+{
+	g->vm = fake_vm_new();
+	g->fd = make_image(64 * 512);
+	assert_int_equal(virtio_blk_create(g->vm, img_path, ro), 0);
+	g->p = g->vm->pci[0];
+	g->d = last_dev(g->vm);
+	assert_true(drv_negotiate(g->p, V1) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&g->r, g->vm, RING, 16);
+	drv_queue(g->p, 0, &g->r);
+	drv_ok(g->p);
+}
+
+static void blk_rig_down(struct blk_rig *g)
+{
+	close(g->fd);
+	unlink(img_path);
+	fake_vm_free(g->vm);
+}
+
+/* Submit one request: header, optional data (split into two descriptors to
+ * exercise gathering), status. Returns the status byte. */
+static uint8_t blk_req(struct blk_rig *g, uint32_t type, uint64_t sector, uint32_t data_len, bool data_in,
+		       uint32_t *used_len)
+{
+	uint8_t *h = gpa(g->vm, HDR);
+	uint16_t n = 0, half = (uint16_t)(data_len / 2);
+
+	put_le32(h, type);
+	put_le32(h + 4, 0);
+	put_le64(h + 8, sector);
+	*(uint8_t *)gpa(g->vm, STAT) = 0xee;
+	ring_desc(&g->r, n, HDR, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1));
+	n++;
+	if (data_len) {
+		uint16_t wr = data_in ? VIRTQ_DESC_F_WRITE : 0;
+		ring_desc(&g->r, n, DATA, half, wr | VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1));
+		n++;
+		ring_desc(&g->r, n, DATA + half, data_len - half, wr | VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1));
+		n++;
+	}
+	ring_desc(&g->r, n, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	uint16_t before = ring_used_idx(&g->r);
+	ring_publish(&g->r, 0);
+	notify(g->p, 0);
+	assert_int_equal(ring_used_idx(&g->r), (uint16_t)(before + 1));
+	if (used_len)
+		*used_len = ring_used_len(&g->r, before);
+	assert_false(g->d->broken);
+	return *(uint8_t *)gpa(g->vm, STAT);
+}
+
+static void test_blk_round_trip(void **state)
+{
+	struct blk_rig g;
+	uint8_t *data, disk[1024];
+	uint32_t used;
+
+	(void)state;
+	blk_rig_up(&g, false);
+	data = gpa(g.vm, DATA);
+	for (int i = 0; i < 1024; i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	/* write sectors 3-4 */
+	assert_int_equal(blk_req(&g, 1, 3, 1024, false, &used), 0);
+	assert_int_equal(used, 1);
+	assert_int_equal(pread(g.fd, disk, 1024, 3 * 512), 1024);
+	assert_memory_equal(disk, data, 1024);
+	/* read them back */
+	memset(data, 0, 1024);
+	assert_int_equal(blk_req(&g, 0, 3, 1024, true, &used), 0);
+	assert_int_equal(used, 1025);
+	assert_memory_equal(data, disk, 1024);
+	/* flush */
+	assert_int_equal(blk_req(&g, 4, 0, 0, false, NULL), 0);
+	/* GET_ID: the image's base name, 20 bytes at most */
+	memset(data, 0, 20);
+	assert_int_equal(blk_req(&g, 8, 0, 20, true, NULL), 0);
+	assert_memory_equal(data, strrchr(img_path, '/') + 1, strlen(strrchr(img_path, '/') + 1));
+	/* discard sector 3: one segment { sector 3, 1 sector, flags 0 } */
+	put_le64(gpa(g.vm, DATA), 3);
+	put_le32(gpa(g.vm, DATA + 8), 1);
+	put_le32(gpa(g.vm, DATA + 12), 0);
+	assert_int_equal(blk_req(&g, 11, 0, 16, false, NULL), 0);
+	/* write zeroes on sector 4 (no unmap) */
+	put_le64(gpa(g.vm, DATA), 4);
+	assert_int_equal(blk_req(&g, 13, 0, 16, false, NULL), 0);
+	assert_int_equal(pread(g.fd, disk, 1024, 3 * 512), 1024);
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(disk[i], 0);
+	/* discard with the unmap flag is UNSUPP (§5.2.6.2) */
+	put_le32(gpa(g.vm, DATA + 12), 1);
+	assert_int_equal(blk_req(&g, 11, 0, 16, false, NULL), 2);
+	/* out of range: the last sector is 63 */
+	assert_int_equal(blk_req(&g, 0, 63, 512, true, NULL), 0);
+	assert_int_equal(blk_req(&g, 0, 63, 1024, true, NULL), 1);
+	assert_int_equal(blk_req(&g, 1, 0xffffffffffffffffull, 512, false, NULL), 1);
+	put_le64(gpa(g.vm, DATA), 60);
+	put_le32(gpa(g.vm, DATA + 8), 5);
+	put_le32(gpa(g.vm, DATA + 12), 0);
+	assert_int_equal(blk_req(&g, 13, 0, 16, false, NULL), 1);
+	/* not a whole number of sectors */
+	assert_int_equal(blk_req(&g, 0, 0, 100, true, NULL), 1);
+	/* unknown request type */
+	assert_int_equal(blk_req(&g, 99, 0, 0, false, NULL), 2);
+	blk_rig_down(&g);
+}
+
+static void test_blk_read_only(void **state)
+{
+	struct blk_rig g;
+	uint8_t disk[512];
+
+	(void)state;
+	blk_rig_up(&g, true);
+	memset(gpa(g.vm, DATA), 0xab, 512);
+	assert_int_equal(blk_req(&g, 1, 0, 512, false, NULL), 1); /* IOERR */
+	assert_int_equal(pread(g.fd, disk, 512, 0), 512);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(disk[i], 0);
+	put_le64(gpa(g.vm, DATA), 0);
+	put_le32(gpa(g.vm, DATA + 8), 1);
+	put_le32(gpa(g.vm, DATA + 12), 0);
+	assert_int_equal(blk_req(&g, 11, 0, 16, false, NULL), 1);
+	assert_int_equal(blk_req(&g, 0, 0, 512, true, NULL), 0); /* reads work */
+	blk_rig_down(&g);
+}
+
+/* ---------------- net ---------------- */
+static void test_net(void **state)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	struct vm *vm = fake_vm_new();
+	struct fake_ring rx, tx;
+	struct pci_dev *p;
+	uint8_t frame[64], got[128];
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(virtio_net_create_fd(vm, sv[0], mac, "tap-test"), 0);
+	p = vm->pci[0];
+	assert_int_equal(p->device_id, 0x1041);
+	assert_int_equal(p->class_code, 0x020000);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(bar_read(p, 0, DEVCFG(i), 1), mac[i]);
+	assert_int_equal(bar_read(p, 0, DEVCFG(6), 2), 1); /* status: LINK_UP */
+	assert_true(features_of(p) & (1u << 5 | 1u << 16)); /* MAC, STATUS */
+
+	assert_true(drv_negotiate(p, V1 | 1u << 5 | 1u << 16) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&rx, vm, 0x1000, 8);
+	ring_init(&tx, vm, 0x3000, 8);
+	drv_queue(p, 0, &rx);
+	drv_queue(p, 1, &tx);
+	drv_ok(p);
+
+	/* transmit: the guest's header (garbage flags) is replaced by zeros */
+	memset(gpa(vm, 0x10000), 0x77, 12);
+	for (int i = 0; i < 60; i++)
+		((uint8_t *)gpa(vm, 0x10100))[i] = (uint8_t)i;
+	ring_desc(&tx, 0, 0x10000, 12, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&tx, 1, 0x10100, 60, 0, 0);
+	ring_publish(&tx, 0);
+	notify(p, 1);
+	assert_int_equal(ring_used_idx(&tx), 1);
+	assert_int_equal(recv(sv[1], got, sizeof(got), 0), 72);
+	assert_memory_equal(got, (uint8_t[12]){ 0 }, 12);
+	assert_memory_equal(got + 12, gpa(vm, 0x10100), 60);
+
+	/* receive: a frame from the "tap" lands in the next receive chain
+	 * with num_buffers = 1 */
+	memset(frame, 0, 12);
+	for (int i = 12; i < 64; i++)
+		frame[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(send(sv[1], frame, sizeof(frame), 0), 64);
+	run_events(vm); /* nothing yet: no receive buffers posted */
+	assert_int_equal(ring_used_idx(&rx), 0);
+	ring_desc(&rx, 0, 0x20000, 1526, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&rx, 0);
+	notify(p, 0);
+	run_events(vm);
+	assert_int_equal(ring_used_idx(&rx), 1);
+	assert_int_equal(ring_used_len(&rx, 0), 64);
+	assert_int_equal(le16(gpa(vm, 0x20000 + 10)), 1);
+	assert_memory_equal(gpa(vm, 0x20000 + 12), frame + 12, 52);
+
+	close(sv[1]);
+	fake_vm_free(vm);
+}
+
+/* ---------------- console ---------------- */
+static void test_console(void **state)
+{
+	struct vm *vm = fake_vm_new();
+	struct fake_ring rx, tx;
+	struct pci_dev *p;
+	int in[2], out[2];
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(pipe2(in, O_NONBLOCK), 0);
+	assert_int_equal(pipe2(out, O_NONBLOCK), 0);
+	assert_int_equal(virtio_console_create(vm, in[0], out[1]), 0);
+	p = vm->pci[0];
+	assert_int_equal(p->device_id, 0x1043);
+	/* §5.3.4: cols, rows (not a tty: 80x24), max_nr_ports */
+	assert_int_equal(bar_read(p, 0, DEVCFG(0), 2), 80);
+	assert_int_equal(bar_read(p, 0, DEVCFG(2), 2), 24);
+	assert_int_equal(bar_read(p, 0, DEVCFG(4), 4), 1);
+	assert_true(features_of(p) & (1u << 0 | 1u << 2)); /* SIZE, EMERG_WRITE */
+	/* emergency write through config space */
+	bar_write(p, 0, DEVCFG(8), '!', 4);
+	assert_int_equal(read(out[0], buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], '!');
+
+	assert_true(drv_negotiate(p, V1) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&rx, vm, 0x1000, 8);
+	ring_init(&tx, vm, 0x3000, 8);
+	drv_queue(p, 0, &rx);
+	drv_queue(p, 1, &tx);
+	drv_ok(p);
+
+	memcpy(gpa(vm, 0x10000), "hello ", 6);
+	memcpy(gpa(vm, 0x10100), "hvc0\n", 5);
+	ring_desc(&tx, 0, 0x10000, 6, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&tx, 1, 0x10100, 5, 0, 0);
+	ring_publish(&tx, 0);
+	notify(p, 1);
+	assert_int_equal(read(out[0], buf, sizeof(buf)), 11);
+	assert_memory_equal(buf, "hello hvc0\n", 11);
+
+	/* input: 10 bytes into two 4-byte receive buffers, the rest later */
+	assert_int_equal(write(in[1], "0123456789", 10), 10);
+	ring_desc(&rx, 0, 0x20000, 4, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&rx, 1, 0x20010, 4, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&rx, 0);
+	ring_publish(&rx, 1);
+	notify(p, 0);
+	run_events(vm);
+	assert_int_equal(ring_used_idx(&rx), 2);
+	assert_memory_equal(gpa(vm, 0x20000), "0123", 4);
+	assert_memory_equal(gpa(vm, 0x20010), "4567", 4);
+	ring_publish(&rx, 0);
+	notify(p, 0);
+	run_events(vm);
+	assert_int_equal(ring_used_idx(&rx), 3);
+	assert_int_equal(ring_used_len(&rx, 2), 2);
+	assert_memory_equal(gpa(vm, 0x20000), "89", 2);
+
+	fake_vm_free(vm);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+}
+
+/* ---------------- vsock ---------------- */
+static void test_vsock_config(void **state)
+{
+	struct vm *vm = fake_vm_new();
+	struct pci_dev *p;
+
+	(void)state;
+	assert_int_equal(virtio_vsock_create_fd(vm, -1, 0x1234567), 0);
+	p = vm->pci[0];
+	assert_int_equal(p->device_id, 0x1040 + 19);
+	assert_int_equal(bar_read(p, 0, DEVCFG(0), 8), 0x1234567); /* guest_cid */
+	assert_int_equal(bar_read(p, 0, CC(18), 2), 3);             /* rx, tx, event */
+	assert_int_equal(virtio_vsock_create_fd(vm, -1, 2), -EINVAL);
+	assert_non_null(strstr(err_msg(), "CID 2"));
+	assert_int_equal(vm->n_pci, 1);
+	fake_vm_free(vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blk_config),  cmocka_unit_test(test_blk_round_trip),
+		cmocka_unit_test(test_blk_read_only), cmocka_unit_test(test_net),
+		cmocka_unit_test(test_console),     cmocka_unit_test(test_vsock_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
