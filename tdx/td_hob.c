@@ -82,16 +82,13 @@ int tdx_ram_map_build(const struct tdvf_metadata *md, uint64_t mem, struct tdx_r
 
 		if (s->attributes & TDVF_ATTR_PAGE_AUG)
 			continue;
+		/* Sections outside RAM are not reported: BFV/CFV live in the
+		 * flash range below 4 GiB, and some TDVF-like firmware (td-shim)
+		 * keeps its TempMem there too; TDVF finds those through its own
+		 * metadata. A section that straddles the end of RAM is an error. */
 		ret = accept_range(m, s->gpa, s->size, name);
 		if (ret < 0)
 			return ret;
-		/* TD_HOB and TempMem are RAM TDVF runs in: they must be inside
-		 * guest RAM (QEMU: tdx_accept_ram_range fails otherwise). BFV and
-		 * CFV live in the flash range below 4 GiB and are not RAM. */
-		if (ret == 1 && (s->type == TDVF_TD_HOB || s->type == TDVF_TEMP_MEM))
-			return err_set(EINVAL, "TD HOB: %s section %#llx+%#llx is outside guest RAM (--mem %llu)", name,
-				       (unsigned long long)s->gpa, (unsigned long long)s->size,
-				       (unsigned long long)mem);
 	}
 	return 0;
 }

@@ -50,8 +50,9 @@ struct tdx_ram_map {
 
 /* Guest RAM of mem bytes laid out like QEMU q35: below 4 GiB up to 2 GiB
  * when mem >= 2.75 GiB (else all of it), the rest from 4 GiB. Then every
- * TD_HOB/TempMem section (and any other added section inside RAM) is
- * marked added; sorted by address. */
+ * section that is PAGE.ADDed and lies in RAM (TD_HOB, TempMem, ...) is
+ * marked added; sections outside RAM (BFV/CFV in flash) are left out.
+ * Sorted by address. */
 int tdx_ram_map_build(const struct tdvf_metadata *md, uint64_t mem, struct tdx_ram_map *map);
 
 /* PI spec vol. 3 HOB encodings used by the TD HOB. */
