@@ -4,6 +4,8 @@
  * that ends the PCK chain of every real quote). Public data. Verification
  * REQUIRES a quote's chain to end at this key; the copy inside the quote is
  * never trusted on its own. */
+#include <pthread.h>
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -31,11 +33,23 @@ static const char intel_sgx_root_pem[] =
 	"-----END CERTIFICATE-----\n"
 	;
 
-X509 *att_intel_sgx_root(void)
+/* Decoding a certificate costs more than verifying a quote's signatures:
+ * decode the root once per process and hand out references. */
+static X509 *root;
+static pthread_once_t root_once = PTHREAD_ONCE_INIT;
+
+static void root_load(void)
 {
 	BIO *b = BIO_new_mem_buf(intel_sgx_root_pem, (int)sizeof(intel_sgx_root_pem) - 1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 
+	root = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
-	return x;
+}
+
+X509 *att_intel_sgx_root(void)
+{
+	pthread_once(&root_once, root_load);
+	if (!root || !X509_up_ref(root))
+		return NULL;
+	return root;
 }

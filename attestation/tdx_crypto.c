@@ -3,6 +3,7 @@
  * "ECDSA 256-bit Quote Signature Data Structure"); OpenSSL wants an EVP_PKEY
  * and a DER ECDSA-Sig-Value, so convert and let EVP do the work. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -13,7 +14,7 @@
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
 
-EVP_PKEY *tdx_p256_key_from_xy(const uint8_t key_xy[64])
+static EVP_PKEY *key_from_xy(const uint8_t key_xy[64])
 {
 	uint8_t pub[65];
 	OSSL_PARAM params[3];
@@ -29,6 +30,37 @@ EVP_PKEY *tdx_p256_key_from_xy(const uint8_t key_xy[64])
 	if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 || EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		key = NULL;
 	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+/* A platform's attestation key lives long (it is certified by the QE report
+ * once per QE key generation); building the EVP_PKEY is a sizeable part of a
+ * verification, so keep the last one. Only the key object is reused, every
+ * signature is still verified. */
+static struct {
+	pthread_mutex_t lock;
+	uint8_t xy[64];
+	EVP_PKEY *key;
+} last_key = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+EVP_PKEY *tdx_p256_key_from_xy(const uint8_t key_xy[64])
+{
+	EVP_PKEY *key = NULL;
+
+	pthread_mutex_lock(&last_key.lock);
+	if (last_key.key && !memcmp(last_key.xy, key_xy, 64) && EVP_PKEY_up_ref(last_key.key))
+		key = last_key.key;
+	pthread_mutex_unlock(&last_key.lock);
+	if (key)
+		return key;
+	key = key_from_xy(key_xy);
+	if (key && EVP_PKEY_up_ref(key)) {
+		pthread_mutex_lock(&last_key.lock);
+		EVP_PKEY_free(last_key.key);
+		last_key.key = key;
+		memcpy(last_key.xy, key_xy, 64);
+		pthread_mutex_unlock(&last_key.lock);
+	}
 	return key;
 }
 
