@@ -255,12 +255,6 @@ int mb_tpm_quote_check(const char *quote_path, const char *log_path, const char 
 			      rc != TSS2_RC_SUCCESS ? Tss2_RC_Decode(rc) : "trailing bytes");
 		goto out;
 	}
-	rc = Tss2_MU_TPMS_ATTEST_Unmarshal(attest.attestationData, attest.size, &aoff, &info);
-	if (rc != TSS2_RC_SUCCESS || aoff != attest.size) {
-		ret = mismatch(detail, dlen, "quote: attestation data is not a TPMS_ATTEST (%s)",
-			       rc != TSS2_RC_SUCCESS ? Tss2_RC_Decode(rc) : "trailing bytes");
-		goto out;
-	}
 	/* the signature first: nothing in the quote is trusted before it */
 	ret = check_signature(&sig, attest.attestationData, attest.size, ak_pub_path);
 	if (ret) {
@@ -268,12 +262,18 @@ int mb_tpm_quote_check(const char *quote_path, const char *log_path, const char 
 			mismatch(detail, dlen, "quote: signature does not verify with the AK in %s", ak_pub_path);
 		goto out;
 	}
+	rc = Tss2_MU_TPMS_ATTEST_Unmarshal(attest.attestationData, attest.size, &aoff, &info);
+	if (rc != TSS2_RC_SUCCESS || aoff != attest.size) {
+		ret = mismatch(detail, dlen, "quote: attestation data is not a TPMS_ATTEST (%s)",
+			       rc != TSS2_RC_SUCCESS ? Tss2_RC_Decode(rc) : "trailing bytes");
+		goto out;
+	}
 	if (info.magic != TPM2_GENERATED_VALUE || info.type != TPM2_ST_ATTEST_QUOTE) {
 		ret = mismatch(detail, dlen, "quote: not a TPM-generated quote (magic 0x%08x, type 0x%04x)", info.magic,
 			       info.type);
 		goto out;
 	}
-	if (info.extraData.size != nonce_len || memcmp(info.extraData.buffer, nonce, nonce_len)) {
+	if (info.extraData.size != nonce_len || (nonce_len && memcmp(info.extraData.buffer, nonce, nonce_len))) {
 		char got[2 * sizeof(info.extraData.buffer) + 1];
 
 		hex_encode(info.extraData.buffer, info.extraData.size, got);
