@@ -112,9 +112,14 @@ int fw_tdvf_parse(const struct fw_image *fw, struct tdvf_metadata *md)
 	uint32_t off, len, n, sig;
 	struct reader r;
 	unsigned hobs = 0, bfvs = 0;
-	int ret = fw_table_find(fw, FW_GUID_TDX_METADATA, &ent, &ent_len);
+	int ret;
 
 	memset(md, 0, sizeof(*md));
+	/* A broken or missing footer table has its own message. */
+	ret = fw_table_check(fw);
+	if (ret)
+		return ret;
+	ret = fw_table_find(fw, FW_GUID_TDX_METADATA, &ent, &ent_len);
 	if (ret == -ENOENT)
 		return err_set(ENOENT, "%s: no TDVF metadata (GUID %s not in the OVMF footer table; not a TDX firmware?)",
 			       fw->path, FW_GUID_TDX_METADATA);

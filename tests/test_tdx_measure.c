@@ -425,6 +425,15 @@ static void test_tdvf_malformed(void **state)
 	put_le64(p.sec + 16, 0x40001000ull); /* BFV of more than 1 GiB */
 	expect_bad(&p, EINVAL, "exceeds");
 	fw_free(&p.orig);
+
+	/* not an OVMF image at all */
+	static uint8_t zeros[64 << 10];
+	struct fw_image z;
+	struct tdvf_metadata md;
+
+	assert_int_equal(fw_from_bytes(zeros, sizeof(zeros), "zero.fd", &z), 0);
+	assert_int_equal(fw_tdvf_parse(&z, &md), -ENOENT);
+	assert_non_null(strstr(err_msg(), "zero.fd: no OVMF footer GUID table"));
 }
 
 /* ---- CLI ---- */
