@@ -526,6 +526,20 @@ static void test_cli_outputs(void **state)
 	assert_string_equal(r.out, "acccbcc870a381adab0d3919d90a7f268ac3b0364771f202ed4bb4e892d045b33db3b32e6924cba830a724eed443f7e1\n");
 	assert_string_equal(r.err, "");
 
+	/* -o: the result goes to the file, nothing to stdout */
+	char opath[] = "/tmp/cvmm-tdx-out-XXXXXX";
+	int ofd = mkstemp(opath);
+	assert_true(ofd >= 0);
+	close(ofd);
+	char *to_file[] = { "measure", "--platform=tdx", "--firmware", BOOKWORM, "-o", opath, NULL };
+	run_cli(&r, 6, to_file);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.out, "");
+	char *written = read_text(opath);
+	assert_string_equal(written, "4c7206f0f483c524f12c366c711e9049030a8d47c471ee5aa9c4999a08de4057fb887fed0744d5631a212967fb231c47\n");
+	free(written);
+	unlink(opath);
+
 	/* direct boot goes to RTMRs: same MRTD */
 	char *boot[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--mrtd-variant", "two-pass",
 			 "--kernel", FIXDIR "boot/vmlinuz-6.1.0-56-cloud-amd64", "--append", "console=ttyS0", NULL };
