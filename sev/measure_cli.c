@@ -158,11 +158,11 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 	if (platform && (ret = parse_mode("--platform", platform, m)))
 		return ret;
 	if (mode) {
-		struct measure_req p = *m;
+		enum sev_mode from_platform = m->mode;
 
 		if ((ret = parse_mode("--mode", mode, m)))
 			return ret;
-		if (platform && p.mode != m->mode)
+		if (platform && from_platform != m->mode)
 			return err_set(EINVAL, "--platform %s and --mode %s disagree", platform, mode);
 	}
 	if (!m->firmware)
@@ -188,7 +188,7 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 			return ret;
 		m->has_ovmf_hash = true;
 	}
-	if (m->dump_dir && m->mode == SEV_MODE_SEV)
+	if (m->dump_dir && (m->mode == SEV_MODE_SEV || m->ovmf_hash_only))
 		return err_set(EINVAL, "--dump-vmsa: SEV guests have no VMSA (use sev-es or snp)");
 	if (m->mode == SEV_MODE_SEV || m->ovmf_hash_only)
 		return 0;
