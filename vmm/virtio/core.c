@@ -14,6 +14,8 @@
 #include "common/common.h"
 #include "vmm/virtio/virtio_dev.h"
 
+int virtio_log_fd = 2;
+
 /* ---------------- registry ---------------- */
 static struct virtio_dev *registry;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -128,7 +130,8 @@ void virtio_dev_set_broken(struct virtio_dev *d, const char *why)
 	/* §2.1.2: DEVICE_NEEDS_RESET plus a configuration change notification
 	 * tells the driver to reset; the VMM itself keeps running. */
 	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	fprintf(stderr, "cvmm: %s: %s; device needs reset\n", d->ops->name, why);
+	if (virtio_log_fd >= 0)
+		dprintf(virtio_log_fd, "cvmm: %s: %s; device needs reset\n", d->ops->name, why);
 	if (d->transport && d->transport->config_irq)
 		d->transport->config_irq(d);
 }

@@ -158,6 +158,8 @@ int virtio_dev_register(struct virtio_dev *d);
 /* Mark a device broken (hostile input): DEVICE_NEEDS_RESET, config interrupt,
  * one log line; later notifications are ignored until the driver resets. */
 void virtio_dev_set_broken(struct virtio_dev *d, const char *why);
+/* Where virtio_dev_set_broken() logs (stderr; -1 = silent, for the fuzzer). */
+extern int virtio_log_fd;
 /* Driver wrote status 0: reset queues, features and device state. */
 void virtio_dev_reset(struct virtio_dev *d);
 /* Driver features have VERSION_1 and nothing that was not offered. */
