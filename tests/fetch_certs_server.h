@@ -433,6 +433,15 @@ static int setup(void **state)
 	r->args[0][0] = "ca", r->args[0][1] = "platform";
 	a = own(e, slurp(TDX_DIR "collateral/rootcrl.der", &len));
 	add_route(&e->srv, "/IntelSGXRootCA.der", a, len);
+	/* v5 quote (another platform, FMSPC 90c06f000000) and its TCB info;
+	 * a processor-CA PCK would ask for the other CRL. */
+	a = own(e, slurp("tests/fixtures/evidence/tdx/v5-gotdxguest/collateral/tcbinfo.json", &len));
+	r = add_route(&e->srv, "/tdx/certification/v4/tcb", a, len);
+	r->args[0][0] = "fmspc", r->args[0][1] = "90c06f000000";
+	r->header = "TCB-Info-Issuer-Chain", r->header_value = e->chain_header;
+	a = own(e, slurp(TDX_DIR "collateral/pckcrl.der", &len));
+	r = add_route(&e->srv, "/sgx/certification/v4/pckcrl", a, len);
+	r->args[0][0] = "ca", r->args[0][1] = "processor";
 	setup_turin(e);
 	setup_hostile(e);
 

@@ -143,6 +143,24 @@ static void test_snp_turin_url(void **state)
 	assert_same_file(p, SNP_DIR "milan-virtee/vcek.der");
 }
 
+/* A v5 quote (body descriptor before the TD report) of another platform. */
+static void test_tdx_v5_quote(void **state)
+{
+	struct env *e = *state;
+	char out[256], cache[256], p[512];
+
+	path_in(e, "v5-out", out, sizeof(out));
+	path_in(e, "v5-cache", cache, sizeof(cache));
+	assert_int_equal(cli("--quote", "tests/fixtures/evidence/tdx/v5-gotdxguest/quote.bin", "--out", out, "--cache",
+			     cache, "--pcs-url", e->srv.base, "--certs-url", e->srv.base, "--ca-bundle", e->ca_file,
+			     NULL),
+			 0);
+	snprintf(p, sizeof(p), "%s/tcbinfo.json", out);
+	assert_same_file(p, "tests/fixtures/evidence/tdx/v5-gotdxguest/collateral/tcbinfo.json");
+	assert_true(exists(out, "pck_chain.pem") && exists(out, "qe_identity.json") && exists(out, "pckcrl.der") &&
+		    exists(out, "rootcrl.der") && exists(out, "tcb_signing_chain.pem"));
+}
+
 /* CRLs and TCB info change: their cache entries expire after a day, while
  * certificates (immutable per URL) stay. */
 static void test_cache_expiry_of_mutable(void **state)
@@ -263,6 +281,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snp_vlek_product_from_cpuid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tdx_collateral_then_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snp_turin_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tdx_v5_quote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_expiry_of_mutable, setup, teardown),
 	};
 
