@@ -64,7 +64,8 @@ int snp_digest_fold(const struct launch_plan *p, size_t from, const uint8_t *see
 		    sev_trace_fn trace, void *trace_ctx)
 {
 	static const uint8_t zero_page[SEV_PAGE_SIZE];
-	uint8_t info[PAGE_INFO_LEN];
+	uint8_t info[PAGE_INFO_LEN], last_hash[48];
+	const uint8_t *last_page = NULL;
 	EVP_MD *md = EVP_MD_fetch(NULL, "SHA384", NULL);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ret = 0;
@@ -101,10 +102,17 @@ int snp_digest_fold(const struct launch_plan *p, size_t from, const uint8_t *see
 			if (measured) {
 				const uint8_t *page = s->data ? s->data + off : zero_page;
 
-				if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, page, SEV_PAGE_SIZE) ||
-				    !EVP_DigestFinal_ex(ctx, info + 48, NULL)) {
+				/* APs share one VMSA buffer: hash it once */
+				if (page == last_page) {
+					memcpy(info + 48, last_hash, 48);
+				} else if (!EVP_DigestInit_ex(ctx, md, NULL) ||
+					   !EVP_DigestUpdate(ctx, page, SEV_PAGE_SIZE) ||
+					   !EVP_DigestFinal_ex(ctx, info + 48, NULL)) {
 					ret = ossl_fail("SHA-384");
 					goto out;
+				} else if (s->kind == PLAN_VMSA) {
+					last_page = page;
+					memcpy(last_hash, info + 48, 48);
 				}
 			}
 			put_le64(info + 104, s->gpa + off);
