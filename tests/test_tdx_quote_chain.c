@@ -328,6 +328,30 @@ static void test_resigned_quote_verifies(void **state)
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 
+	/* --allow-sim trusts a self-signed foreign root, with a warning */
+	o.allow_sim = true;
+	assert_int_equal(att_result_init(&r, "tdx"), 0);
+	assert_int_equal(att_tdx_verify(q, len, &o, &r), 0);
+	assert_true(check_ok(&r, "tdx.pck_chain"));
+	assert_false(check_ok(&r, "tdx.root_genuine_intel"));
+	assert_non_null(strstr(detail(&r, "tdx.root_genuine_intel"), "Test SGX Root CA"));
+	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	att_result_free(&r);
+	o.allow_sim = false;
+	/* ... and never lets a real quote skip the Intel root check */
+	{
+		uint8_t *real;
+		size_t rlen;
+		struct att_options so = { .allow_sim = true };
+
+		assert_int_equal(file_read(EV "quote.bin", 1 << 20, &real, &rlen), 0);
+		assert_int_equal(att_result_init(&r, "tdx"), 0);
+		assert_int_equal(att_tdx_verify(real, rlen, &so, &r), 0);
+		assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
+		att_result_free(&r);
+		free(real);
+	}
+
 	/* the QE report must be signed by the PCK leaf's key, not another */
 	q[CERT_DATA + 384 + 5] ^= 1;
 	assert_int_equal(verify(q, len, &o, &r), 0);
