@@ -23,6 +23,7 @@
 #define FIX "tests/fixtures/measure/"
 #define FW_DEB FIX "firmware/OVMF-2022.11-6+deb12u2.fd"
 #define FW_SEV FIX "firmware/OVMF.amdsev-2026.08+ds-2.fd"
+#define FW_TDX FIX "firmware/OVMF.inteltdx.ms-2026.08+ds-2.fd"
 #define KERNEL FIX "boot/vmlinuz-6.1.0-56-cloud-amd64"
 #define INITRD FIX "boot/initrd-fixture.cpio.gz"
 /* snp-expected.tsv rows 1 and 8 */
@@ -109,6 +110,35 @@ static void test_digest_hex_and_aliases(void **state)
 	assert_string_equal(out_text, "Calculated SEV_SNP guest measurement: " ROW1 "\n");
 	assert_int_equal(run("--platform", "sev", "--firmware", FW_DEB, NULL), 0);
 	assert_string_equal(out_text, "7b456907dd0786d415999e801a1ac4637b8ed4d7cf5378cfc6edbe5e574dd773\n");
+}
+
+/* More combinations than the fixture table (other vCPU counts, types, VMM
+ * types, features, firmware); expected values computed with
+ * virtee/sev-snp-measure 8f2b337 using the same flags. */
+static void test_more_cases(void **state)
+{
+	(void)state;
+	assert_int_equal(run("--mode", "snp", "--ovmf", FW_TDX, "--vcpus", "3", "--vcpu-type", "EPYC-Milan-v2",
+			     "--vmm-type", "ec2", NULL), 0);
+	assert_string_equal(out_text, "d12a31c71fd772cc66b19b8ef1bb08f4f649a615b5717f06d61928decac4b40319e4acba291064e3"
+				      "9fd52e69d6e1e9cf\n");
+	assert_int_equal(run("--mode", "snp", "--ovmf", FW_TDX, "--vcpus", "5", "--vcpu-type", "EPYC-Genoa",
+			     "--vmm-type", "gce", "--guest-features", "0x3f", NULL), 0);
+	assert_string_equal(out_text, "166aad0b2a078ff20bc155e07d60e6223959887e801760cf547e26f43ba0f2ac0490e0d29e40d2fe"
+				      "63230137d0c21b7d\n");
+	assert_int_equal(run("--mode", "snp", "--ovmf", FW_DEB, "--vcpus", "64", "--vcpu-sig", "0xa10f11",
+			     "--guest-features", "0x0", NULL), 0);
+	assert_string_equal(out_text, "19c49c000b0135028dc2539d6cedfca9229ab5117059fde283f0333d1826db02c9ae6cb70313bd4b"
+				      "3be663ea27eca363\n");
+	assert_int_equal(run("--mode", "snp", "--ovmf", FW_SEV, "--vcpus", "3", "--vcpu-type", "EPYC-Rome-v3",
+			     "--vmm-type", "ec2", "--kernel", KERNEL, "--initrd", INITRD, NULL), 0);
+	assert_string_equal(out_text, "7da1c29d9955710f49b5fe7f98072d57a9e684e0c546f4288e6030f7c2a6fbe31dd009fb70cf3dd8"
+				      "bca864cb2e877ab0\n");
+	assert_int_equal(run("--mode", "seves", "--ovmf", FW_SEV, "--vcpus", "2", "--vcpu-type", "EPYC-Milan",
+			     "--vmm-type", "gce", "--kernel", KERNEL, NULL), 0);
+	assert_string_equal(out_text, "fb0c17552798c3846acda1da8537f5be13fcc6bf17977c75c9098c9ecc2fc128\n");
+	assert_int_equal(run("--mode", "sev", "--ovmf", FW_SEV, "--kernel", KERNEL, "--append", "", NULL), 0);
+	assert_string_equal(out_text, "0d4c2e5e87e9f588727da51c7dc08d0736062ef605343c17aff90973517931ee\n");
 }
 
 static void test_base64_and_ovmf_hash(void **state)
@@ -266,7 +296,8 @@ static int teardown(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_digest_hex_and_aliases), cmocka_unit_test(test_base64_and_ovmf_hash),
+		cmocka_unit_test(test_digest_hex_and_aliases), cmocka_unit_test(test_more_cases),
+		cmocka_unit_test(test_base64_and_ovmf_hash),
 		cmocka_unit_test(test_json),                    cmocka_unit_test(test_trace_and_dump),
 		cmocka_unit_test(test_bad_input),
 	};
