@@ -145,7 +145,9 @@ static int run(int argc, char **argv)
 				return err_set(EINVAL, "--timeout: must be at least 1 second");
 			ctx.timeout = (long)timeout;
 			break;
-		case 'h': usage(stdout); return 1; /* 1 here means "help printed" */
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			return err_set(EINVAL, "unknown or incomplete option '%s' (try --help)", argv[optind - 1]);
 		}
@@ -207,8 +209,6 @@ int att_cli_fetch_certs(int argc, char **argv)
 
 	err_clear();
 	ret = run(argc, argv);
-	if (ret == 1)
-		return 0;
 	if (ret < 0) {
 		fprintf(stderr, "cvmm fetch-certs: %s\n", err_msg());
 		return 2;

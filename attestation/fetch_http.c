@@ -237,8 +237,8 @@ int att_fetch_get(struct att_fetch_ctx *c, const char *url, const char *want_hea
 		att_fetch_resp_free(out);
 		return ret;
 	}
-	/* A failure to cache is not a failure to fetch, but it is reported:
-	 * a read-only or full cache directory should not go unnoticed. */
+	/* A cache that cannot be written is an error, not a silent slowdown:
+	 * a cache was asked for (default or --cache); --no-cache opts out. */
 	ret = cache_store(c, url, out);
 	if (ret) {
 		att_fetch_resp_free(out);

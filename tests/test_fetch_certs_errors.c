@@ -63,6 +63,9 @@ static void test_offline_miss_and_usage(void **state)
 			 2);
 	assert_non_null(strstr(err_msg(), "https://"));
 	assert_int_equal(cli("--bogus", NULL), 2);
+	assert_int_equal(cli("--timeout", "0", "--out", out, NULL), 2);
+	assert_non_null(strstr(err_msg(), "--timeout"));
+	assert_int_equal(cli("--help", NULL), 0);
 	/* v2 report without --product: told what to pass. */
 	assert_int_equal(cli("--report", SNP_DIR "milan-virtee/report.bin", "--out", out, "--cache", cache, NULL), 2);
 	assert_non_null(strstr(err_msg(), "--product"));
