@@ -1,11 +1,189 @@
-/* Placeholder until the owning issue lands. */
+/* run_cli.c - `cvmm run`: parse the flags into a struct vm_config and run
+ * the VM (vm.c). Exit status: 0 power-off or SIGTERM, 2 usage/input/setup
+ * error, 3 guest reset, 4 guest crash (docs/run.md). */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "common/common.h"
 #include "vmm/vmm.h"
+#include "vmm/vmm_core.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cvmm run --kernel BZIMAGE [OPTIONS]\n"
+		"\n"
+		"Boot a Linux guest under KVM with virtio-pci devices.\n"
+		"\n"
+		"  --platform P         kvm or auto (default auto = kvm on this build)\n"
+		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
+		"  --initrd FILE        initial ramdisk\n"
+		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
+		"                       or \"console=hvc0 panic=-1\" with --console virtio)\n"
+		"  --mem SIZE           guest RAM, K/M/G suffixes (default 512M)\n"
+		"  --vcpus N            vCPUs, 1-%d (default 1)\n"
+		"  --disk PATH[,ro]     virtio-blk on a raw image (repeatable, up to %d)\n"
+		"  --rng                virtio-rng fed by getrandom(2)\n"
+		"  --console serial|virtio\n"
+		"                       guest console on stdin/stdout: 8250 UART at 0x3f8\n"
+		"                       (default) or virtio-console (hvc0)\n"
+		"  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n"
+		"                       virtio-net on a tap interface\n"
+		"  --vsock CID          virtio-vsock (vhost-vsock) with guest CID >= 3\n"
+		"  --debug-console      also expose the 8250 UART (output to stderr when the\n"
+		"                       console is virtio; always for confidential platforms)\n"
+		"  --print-manifest FILE\n"
+		"                       write the device manifest (DTB) to FILE\n"
+		"\n"
+		"Exit status: 0 guest powered off (or SIGTERM/SIGINT), 2 usage/input/setup\n"
+		"error, 3 guest reset, 4 guest crashed (triple fault, KVM internal error).\n",
+		VM_MAX_VCPUS, VMM_MAX_DISKS);
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return err_set(EINVAL, "--net: mac=%s: expected XX:XX:XX:XX:XX:XX", s);
+	for (int i = 0; i < 6; i++) {
+		if (v[i] > 0xff)
+			return err_set(EINVAL, "--net: mac=%s: byte out of range", s);
+		mac[i] = (uint8_t)v[i];
+	}
+	if (mac[0] & 1)
+		return err_set(EINVAL, "--net: mac=%s is a multicast address", s);
+	return 0;
+}
+
+static int parse_net(char *arg, struct vm_config *c)
+{
+	for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "tap=", 4) && tok[4]) {
+			c->net_tap = tok + 4;
+		} else if (!strncmp(tok, "mac=", 4)) {
+			int rc = parse_mac(tok + 4, c->net_mac);
+			if (rc)
+				return rc;
+			c->net_mac_set = true;
+		} else {
+			return err_set(EINVAL, "--net: unknown option '%s' (tap=NAME[,mac=..])", tok);
+		}
+	}
+	if (!c->net_tap)
+		return err_set(EINVAL, "--net: tap=NAME is required");
+	return 0;
+}
+
+static int parse_disk(char *arg, struct vm_config *c)
+{
+	if (c->ndisks == VMM_MAX_DISKS)
+		return err_set(EINVAL, "--disk: at most %d disks", VMM_MAX_DISKS);
+	char *comma = strrchr(arg, ',');
+	bool ro = false;
+	if (comma && !strcmp(comma, ",ro")) {
+		*comma = 0;
+		ro = true;
+	} else if (comma && !strcmp(comma, ",rw")) {
+		*comma = 0;
+	}
+	if (!*arg)
+		return err_set(EINVAL, "--disk: empty path");
+	c->disk[c->ndisks].path = arg;
+	c->disk[c->ndisks].ro = ro;
+	c->ndisks++;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
+{
+	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_DISK, O_RNG,
+	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_HELP };
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "mem", required_argument, NULL, O_MEM },
+		{ "vcpus", required_argument, NULL, O_VCPUS },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "rng", no_argument, NULL, O_RNG },
+		{ "console", required_argument, NULL, O_CONSOLE },
+		{ "net", required_argument, NULL, O_NET },
+		{ "vsock", required_argument, NULL, O_VSOCK },
+		{ "debug-console", no_argument, NULL, O_DEBUG_CONSOLE },
+		{ "print-manifest", required_argument, NULL, O_MANIFEST },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int o, rc = 0;
+
+	opterr = 0;
+	optind = 1;
+	while (!rc && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_PLATFORM: c->platform = optarg; break;
+		case O_KERNEL: c->kernel = optarg; break;
+		case O_INITRD: c->initrd = optarg; break;
+		case O_CMDLINE: c->cmdline = optarg; break;
+		case O_MEM: rc = parse_size(optarg, &c->mem, "--mem"); break;
+		case O_VCPUS:
+			rc = parse_u64(optarg, VM_MAX_VCPUS, &v, "--vcpus");
+			if (!rc && v == 0)
+				rc = err_set(EINVAL, "--vcpus: must be at least 1");
+			c->vcpus = (unsigned)v;
+			break;
+		case O_DISK: rc = parse_disk(optarg, c); break;
+		case O_RNG: c->rng = true; break;
+		case O_CONSOLE:
+			if (!strcmp(optarg, "virtio"))
+				c->console_virtio = true;
+			else if (!strcmp(optarg, "serial"))
+				c->console_virtio = false;
+			else
+				rc = err_set(EINVAL, "--console: '%s': expected serial or virtio", optarg);
+			break;
+		case O_NET: rc = parse_net(optarg, c); break;
+		case O_VSOCK:
+			rc = parse_u64(optarg, UINT32_MAX - 1, &c->vsock_cid, "--vsock");
+			if (!rc && c->vsock_cid < 3)
+				rc = err_set(EINVAL, "--vsock: CID %llu is reserved (use 3 or more)",
+					     (unsigned long long)c->vsock_cid);
+			break;
+		case O_DEBUG_CONSOLE: c->debug_console = true; break;
+		case O_MANIFEST: c->manifest_out = optarg; break;
+		case O_HELP:
+		case 'h': *help = true; return 0;
+		default:
+			rc = err_set(EINVAL, "unknown or incomplete option '%s' (try cvmm run --help)",
+				     argv[optind - 1]);
+		}
+	}
+	if (!rc && optind < argc)
+		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!rc && !c->kernel)
+		rc = err_set(EINVAL, "--kernel is required (try cvmm run --help)");
+	return rc;
+}
 
 int vmm_cli_run(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "cvmm %s: not implemented yet\n", argv[0]);
-	return 2;
+	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1 };
+	bool help = false;
+	if (parse_args(argc, argv, &c, &help)) {
+		fprintf(stderr, "cvmm run: %s\n", err_msg());
+		return VMM_EXIT_ERROR;
+	}
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	int status = vmm_run(&c);
+	if (status == VMM_EXIT_ERROR || status == VMM_EXIT_CRASH)
+		fprintf(stderr, "cvmm run: %s\n", err_msg());
+	return status;
 }

@@ -1,0 +1,151 @@
+/* evloop.c - the device event loop: one epoll thread that calls a device's
+ * callback when its host fd (tap, stdin, eventfd, ...) is ready. ev_add and
+ * ev_del may be called from any thread, including from a callback. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "vmm/vmm_core.h"
+
+struct ev_entry {
+	int fd;
+	bool deleted;
+	ev_cb cb;
+	void *opaque;
+	struct ev_entry *next;
+};
+
+struct evloop {
+	int epfd, wake_fd;
+	pthread_t thread;
+	bool running;
+	volatile int stop;
+	pthread_mutex_t lock; /* entries list */
+	struct ev_entry *entries;
+};
+
+int evloop_create(struct evloop **out)
+{
+	struct evloop *l = calloc(1, sizeof(*l));
+	if (!l)
+		return err_set(ENOMEM, "event loop: out of memory");
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->epfd < 0 || l->wake_fd < 0) {
+		int e = errno;
+		if (l->epfd >= 0)
+			close(l->epfd);
+		free(l);
+		return err_set(e, "event loop: epoll/eventfd: %s", strerror(e));
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev);
+	pthread_mutex_init(&l->lock, NULL);
+	*out = l;
+	return 0;
+}
+
+int ev_add(struct evloop *l, int fd, uint32_t events, ev_cb cb, void *opaque)
+{
+	struct ev_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return err_set(ENOMEM, "event loop: out of memory");
+	e->fd = fd;
+	e->cb = cb;
+	e->opaque = opaque;
+	struct epoll_event ev = { .events = events, .data.ptr = e };
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = errno;
+		free(e);
+		return err_set(err, "event loop: adding fd %d: %s", fd, strerror(err));
+	}
+	pthread_mutex_lock(&l->lock);
+	e->next = l->entries;
+	l->entries = e;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+int ev_del(struct evloop *l, int fd)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&l->lock);
+	for (struct ev_entry *e = l->entries; e; e = e->next)
+		if (!e->deleted && e->fd == fd) {
+			/* Entries are freed with the loop: an event for it may
+			 * already be in the batch the loop thread is walking. */
+			e->deleted = true;
+			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+static void *loop_main(void *arg)
+{
+	struct evloop *l = arg;
+	struct epoll_event evs[16];
+	while (!l->stop) {
+		int n = epoll_wait(l->epfd, evs, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < n && !l->stop; i++) {
+			struct ev_entry *e = evs[i].data.ptr;
+			if (!e)
+				continue; /* wake-up */
+			pthread_mutex_lock(&l->lock);
+			bool live = !e->deleted;
+			pthread_mutex_unlock(&l->lock);
+			if (live)
+				e->cb(e->opaque, evs[i].events);
+		}
+	}
+	return NULL;
+}
+
+int evloop_start(struct evloop *l)
+{
+	int rc = pthread_create(&l->thread, NULL, loop_main, l);
+	if (rc)
+		return err_set(rc, "event loop: thread: %s", strerror(rc));
+	l->running = true;
+	return 0;
+}
+
+void evloop_stop(struct evloop *l)
+{
+	if (!l || !l->running)
+		return;
+	uint64_t one = 1;
+	l->stop = 1;
+	if (write(l->wake_fd, &one, sizeof(one)) < 0) {
+		/* counter full: the loop is awake anyway */
+	}
+	pthread_join(l->thread, NULL);
+	l->running = false;
+}
+
+void evloop_destroy(struct evloop *l)
+{
+	if (!l)
+		return;
+	evloop_stop(l);
+	for (struct ev_entry *e = l->entries, *n; e; e = n) {
+		n = e->next;
+		free(e);
+	}
+	close(l->epfd);
+	close(l->wake_fd);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

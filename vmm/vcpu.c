@@ -1,0 +1,250 @@
+/* vcpu.c - vCPUs: creation, the 64-bit boot state, and one thread per vCPU
+ * running KVM_RUN and dispatching its exits (port I/O, MMIO, shutdown). */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "vmm/vmm_core.h"
+
+#define SIG_KICK SIGUSR1
+#define MSR_IA32_MISC_ENABLE 0x1a0
+
+static int set_lapic_lint(struct vcpu *v)
+{
+	struct kvm_lapic_state l;
+	if (ioctl(v->fd, KVM_GET_LAPIC, &l) < 0)
+		return err_set(errno, "vCPU %u: KVM_GET_LAPIC: %s", v->index, strerror(errno));
+	/* LVT LINT0 = ExtINT (the 8259), LINT1 = NMI, like a BIOS leaves them
+	 * (SDM Vol. 3A §10.5.1; registers at 0x350 and 0x360). */
+	uint32_t lint0 = le32((uint8_t *)l.regs + 0x350), lint1 = le32((uint8_t *)l.regs + 0x360);
+	put_le32((uint8_t *)l.regs + 0x350, (lint0 & ~0x700u) | (7u << 8));
+	put_le32((uint8_t *)l.regs + 0x360, (lint1 & ~0x700u) | (4u << 8));
+	if (ioctl(v->fd, KVM_SET_LAPIC, &l) < 0)
+		return err_set(errno, "vCPU %u: KVM_SET_LAPIC: %s", v->index, strerror(errno));
+	return 0;
+}
+
+int vcpu_create(struct vm *vm, unsigned index)
+{
+	struct vcpu *v = &vm->vcpu[index];
+	v->vm = vm;
+	v->index = index;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0)
+		return err_set(errno, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
+	int sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz < (int)sizeof(struct kvm_run))
+		return err_set(errno, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	v->run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return err_set(errno, "vCPU %u: mmap kvm_run: %s", index, strerror(errno));
+	}
+	v->run_size = (size_t)sz;
+	int rc = vcpu_set_cpuid(vm, v);
+	if (rc)
+		return rc;
+	rc = set_lapic_lint(v);
+	if (rc)
+		return rc;
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 }; /* FNINIT / reset values */
+	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
+		return err_set(errno, "vCPU %u: KVM_SET_FPU: %s", index, strerror(errno));
+	struct { struct kvm_msrs h; struct kvm_msr_entry e[1]; } msrs = {
+		.h.nmsrs = 1, .e[0] = { .index = MSR_IA32_MISC_ENABLE, .data = 1 /* fast strings */ },
+	};
+	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
+		return err_set(EIO, "vCPU %u: KVM_SET_MSRS IA32_MISC_ENABLE failed", index);
+	return vm->platform->setup_vcpu ? vm->platform->setup_vcpu(vm, index, v->fd) : 0;
+}
+
+/* 64-bit boot protocol state (boot.rst "64-bit BOOT PROTOCOL"): long mode
+ * with the identity page tables, flat __BOOT_CS/__BOOT_DS, interrupts off,
+ * %rsi = zero page. */
+int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v)
+{
+	struct kvm_sregs s;
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return err_set(errno, "vCPU %u: KVM_GET_SREGS: %s", v->index, strerror(errno));
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 11, .present = 1,
+		.dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
+	};
+	struct kvm_segment data = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 3, .present = 1,
+		.dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment tss = {
+		.base = 0, .limit = 0xfff, .selector = 0x20, .type = 11, .present = 1, .s = 0,
+	};
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.tr = tss;
+	s.gdt.base = BOOT_GDT_GPA;
+	s.gdt.limit = 5 * 8 - 1;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	s.cr0 = 0x80000011ull;  /* PG | ET | PE */
+	s.cr3 = BOOT_PML4_GPA;
+	s.cr4 = 0x20;           /* PAE */
+	s.efer = 0x500;         /* LME | LMA */
+	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return err_set(errno, "vCPU %u: KVM_SET_SREGS: %s", v->index, strerror(errno));
+	struct kvm_regs r = {
+		.rip = vm->entry, .rsi = BOOT_ZERO_PAGE_GPA, .rflags = 2,
+		.rsp = BOOT_ZERO_PAGE_GPA - 0x10, .rbp = BOOT_ZERO_PAGE_GPA - 0x10,
+	};
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return err_set(errno, "vCPU %u: KVM_SET_REGS: %s", v->index, strerror(errno));
+	return 0;
+}
+
+static void pio_dispatch(struct vm *vm, uint16_t port, uint8_t *data, unsigned len, bool write)
+{
+	for (unsigned i = 0; i < vm->npio; i++) {
+		struct pio_range *r = &vm->pio[i];
+		if (port >= r->base && port - r->base < r->len) {
+			r->fn(r->opaque, port, data, len, write);
+			return;
+		}
+	}
+	if (!write)
+		memset(data, 0xff, len); /* nothing decodes it: the bus floats high */
+}
+
+static void exit_crash(struct vcpu *v, const char *what, unsigned long long detail)
+{
+	char why[128];
+	snprintf(why, sizeof(why), "vCPU %u: %s (%llu)", v->index, what, detail);
+	vm_request_exit(v->vm, VMM_EXIT_CRASH, why);
+}
+
+/* Handle one exit; false when the vCPU must stop. */
+static bool handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	struct vm *vm = v->vm;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO: {
+		uint8_t *p = (uint8_t *)run + run->io.data_offset;
+		/* data_offset/size/count come from KVM, inside the mapping */
+		for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size)
+			pio_dispatch(vm, run->io.port, p, run->io.size, run->io.direction == KVM_EXIT_IO_OUT);
+		return true;
+	}
+	case KVM_EXIT_MMIO: {
+		unsigned len = run->mmio.len <= 8 ? run->mmio.len : 8;
+		if (!pci_mmio(&vm->pci, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write) &&
+		    !run->mmio.is_write)
+			memset(run->mmio.data, 0xff, len);
+		return true;
+	}
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		exit_crash(v, "triple fault (KVM_EXIT_SHUTDOWN)", 0);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_exit(vm, VMM_EXIT_POWEROFF, "guest powered off");
+			break;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_exit(vm, VMM_EXIT_REBOOT, "guest reset");
+			break;
+		default:
+			exit_crash(v, "system event", run->system_event.type);
+		}
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		exit_crash(v, "KVM_EXIT_FAIL_ENTRY, hardware reason",
+			   (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		exit_crash(v, "KVM_EXIT_INTERNAL_ERROR, suberror", run->internal.suberror);
+		return false;
+	default:
+		exit_crash(v, "unhandled KVM exit reason", run->exit_reason);
+		return false;
+	}
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (!v->vm->stopping) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			exit_crash(v, "KVM_RUN failed, errno", (unsigned long long)errno);
+			break;
+		}
+		if (!handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig) { (void)sig; }
+
+int vcpu_start(struct vcpu *v)
+{
+	static bool installed;
+	if (!installed) {
+		struct sigaction sa = { .sa_handler = kick_handler }; /* no SA_RESTART */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIG_KICK, &sa, NULL);
+		installed = true;
+	}
+	int rc = pthread_create(&v->thread, NULL, vcpu_main, v);
+	if (rc)
+		return err_set(rc, "vCPU %u: thread: %s", v->index, strerror(rc));
+	v->started = true;
+	return 0;
+}
+
+void vcpu_stop_all(struct vm *vm)
+{
+	vm->stopping = 1;
+	__sync_synchronize();
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		if (!v->started)
+			continue;
+		/* immediate_exit covers a thread about to enter KVM_RUN; the
+		 * signal kicks one inside it (api.rst "immediate_exit"). */
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, SIG_KICK);
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		if (v->started)
+			pthread_join(v->thread, NULL);
+		v->started = false;
+	}
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd > 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}

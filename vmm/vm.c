@@ -1,0 +1,330 @@
+/* vm.c - the life of one VM for `cvmm run`: build it (memory, KVM,
+ * interrupt controllers, legacy ports, PCI devices, ACPI/MP tables, boot
+ * data, vCPUs), run it, and tear it down when the guest powers off,
+ * resets or crashes, or cvmm gets SIGTERM/SIGINT. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "vmm/virtio/virtio.h"
+#include "vmm/vmm_core.h"
+
+/* The virtio devices are linked in when vmm/virtio/ provides them. */
+#pragma weak virtio_console_create
+#pragma weak virtio_blk_create
+#pragma weak virtio_rng_create
+#pragma weak virtio_net_create
+#pragma weak virtio_vsock_create
+#pragma weak virtio_manifest_dtb
+#pragma weak virtio_destroy_all
+
+int vm_pio_register(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque)
+{
+	if (vm->npio == VM_MAX_PIO)
+		return err_set(ENOSPC, "too many port I/O ranges");
+	vm->pio[vm->npio++] = (struct pio_range){ base, len, fn, opaque };
+	return 0;
+}
+
+void vm_request_exit(struct vm *vm, int status, const char *why)
+{
+	pthread_mutex_lock(&vm->exit_lock);
+	if (vm->exit_status < 0) {
+		uint64_t one = 1;
+		vm->exit_status = status;
+		snprintf(vm->exit_why, sizeof(vm->exit_why), "%s", why);
+		if (write(vm->exit_efd, &one, sizeof(one)) < 0) {
+			/* cannot fail for a fresh eventfd */
+		}
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+}
+
+/* ---- legacy ports that are not devices of their own ---- */
+
+/* FADT sleep control / reset register (acpi.c). */
+static void acpi_port(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool write)
+{
+	(void)port;
+	if (!write) {
+		memset(data, 0, len); /* sleep status: WAK_STS clear */
+		return;
+	}
+	if (data[0] == ACPI_S5_VALUE)
+		vm_request_exit(opaque, VMM_EXIT_POWEROFF, "guest powered off (ACPI S5)");
+	else if (data[0] == ACPI_RESET_VALUE)
+		vm_request_exit(opaque, VMM_EXIT_REBOOT, "guest reset (ACPI reset register)");
+}
+
+/* i8042: only the reset line (command 0xFE, "pulse output port bit 0"),
+ * which Linux uses with reboot=k; no keyboard behind it. */
+static void i8042_port(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool write)
+{
+	if (!write) {
+		memset(data, 0, len); /* status: output buffer empty, input buffer empty */
+		return;
+	}
+	if (port == 0x64 && data[0] == 0xfe)
+		vm_request_exit(opaque, VMM_EXIT_REBOOT, "guest reset (i8042)");
+}
+
+/* CMOS/RTC: index latch and zeros (FADT says there is no RTC; this keeps
+ * stray probes quiet: status A with UIP clear, status D valid bit clear). */
+static void cmos_port(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool write)
+{
+	(void)opaque;
+	(void)port;
+	if (!write)
+		memset(data, 0, len);
+}
+
+static void pci_port(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool write)
+{
+	pci_conf1_io(opaque, port, data, len, write);
+}
+
+static void ignore_port(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool write)
+{
+	(void)opaque;
+	(void)port;
+	if (!write)
+		memset(data, 0xff, len);
+}
+
+static int legacy_ports(struct vm *vm)
+{
+	int rc = vm_pio_register(vm, 0xcf8, 8, pci_port, &vm->pci);
+	if (!rc)
+		rc = vm_pio_register(vm, ACPI_SLEEP_PORT, 1, acpi_port, vm);
+	if (!rc)
+		rc = vm_pio_register(vm, 0x60, 1, i8042_port, vm);
+	if (!rc)
+		rc = vm_pio_register(vm, 0x64, 1, i8042_port, vm);
+	if (!rc)
+		rc = vm_pio_register(vm, 0x70, 2, cmos_port, vm);
+	if (!rc)
+		rc = vm_pio_register(vm, 0x80, 1, ignore_port, vm); /* POST code / I/O delay */
+	return rc;
+}
+
+/* ---- devices ---- */
+static int missing(const char *what)
+{
+	return err_set(ENOTSUP, "%s: this build has no such device yet", what);
+}
+
+static int create_devices(struct vm *vm, const struct vm_config *c)
+{
+	int rc = 0;
+	bool serial = !vm->platform->confidential ? (!c->console_virtio || c->debug_console) : c->debug_console;
+	if (serial) {
+		/* The serial line is the console unless virtio owns it; then it
+		 * only carries debug output, to stderr. */
+		int in = c->console_virtio ? -1 : STDIN_FILENO;
+		int out = c->console_virtio ? STDERR_FILENO : STDOUT_FILENO;
+		rc = serial_create(vm, 0x3f8, 4, in, out, &vm->serial);
+		if (rc)
+			return rc;
+	}
+	if (c->console_virtio)
+		rc = virtio_console_create ? virtio_console_create(vm, STDIN_FILENO, STDOUT_FILENO)
+					   : missing("--console virtio");
+	for (unsigned i = 0; !rc && i < c->ndisks; i++)
+		rc = virtio_blk_create ? virtio_blk_create(vm, c->disk[i].path, c->disk[i].ro) : missing("--disk");
+	if (!rc && c->rng)
+		rc = virtio_rng_create ? virtio_rng_create(vm) : missing("--rng");
+	if (!rc && c->net_tap) {
+		uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+		if (c->net_mac_set)
+			memcpy(mac, c->net_mac, 6);
+		rc = virtio_net_create ? virtio_net_create(vm, c->net_tap, mac) : missing("--net");
+	}
+	if (!rc && c->vsock_cid)
+		rc = virtio_vsock_create ? virtio_vsock_create(vm, c->vsock_cid) : missing("--vsock");
+	if (!rc && c->manifest_out) {
+		void *dtb = NULL;
+		size_t len = 0;
+		rc = virtio_manifest_dtb ? virtio_manifest_dtb(vm, &dtb, &len) : missing("--print-manifest");
+		if (!rc)
+			rc = file_write(c->manifest_out, dtb, len);
+		free(dtb);
+	}
+	return rc;
+}
+
+static int boot_tables(struct vm *vm)
+{
+	size_t len;
+	uint8_t *acpi = gm_ptr(&vm->mem, BOOT_ACPI_GPA, BOOT_ACPI_SIZE);
+	uint8_t *mpt = gm_ptr(&vm->mem, BOOT_MPTABLE_GPA, BOOT_MPTABLE_SIZE);
+	struct mpt_pci_irq irqs[PCI_SLOTS];
+	unsigned n = pci_bus_irqs(&vm->pci, irqs, PCI_SLOTS);
+	int rc = vmm_acpi_build(acpi, BOOT_ACPI_SIZE, BOOT_ACPI_GPA, vm->nvcpus, &len);
+	if (!rc)
+		rc = vmm_mptable_build(mpt, BOOT_MPTABLE_SIZE, BOOT_MPTABLE_GPA, vm->nvcpus, irqs, n, &len);
+	return rc;
+}
+
+static int load_boot(struct vm *vm, const struct vm_config *c)
+{
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t klen = 0, ilen = 0;
+	int rc = file_read(c->kernel, 256u << 20, &kernel, &klen);
+	if (!rc && c->initrd)
+		rc = file_read(c->initrd, 2048ull << 20, &initrd, &ilen);
+	const char *cmdline = c->cmdline ? c->cmdline
+					 : c->console_virtio ? "console=hvc0 panic=-1" : "console=ttyS0 panic=-1";
+	if (!rc)
+		rc = vmm_boot_load(&vm->mem, kernel, klen, c->kernel, initrd, ilen, cmdline, BOOT_ACPI_GPA,
+				   &vm->entry);
+	if (!rc)
+		rc = vmm_boot_page_tables(&vm->mem);
+	free(kernel);
+	free(initrd);
+	return rc;
+}
+
+/* Block the signals the main thread waits for (and the vCPU kick) in
+ * every thread; vCPU threads unblock their kick. */
+static void block_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static int wait_for_end(struct vm *vm)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	struct pollfd p[2] = { { .fd = vm->exit_efd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+	for (;;) {
+		if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (sfd >= 0 && p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				char why[64];
+				snprintf(why, sizeof(why), "stopped by signal %u", si.ssi_signo);
+				vm_request_exit(vm, VMM_EXIT_POWEROFF, why);
+				break;
+			}
+		}
+	}
+	if (sfd >= 0)
+		close(sfd);
+	return vm->exit_status;
+}
+
+int vmm_run(const struct vm_config *c)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct termios tio_saved;
+	bool tty_raw = false;
+	sigset_t oldmask;
+	int rc;
+
+	if (!vm)
+		return err_set(ENOMEM, "out of memory");
+	vm->cfg = c;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->exit_status = -1;
+	vm->nvcpus = c->vcpus;
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		vm->vcpu[i].fd = -1;
+	pthread_mutex_init(&vm->exit_lock, NULL);
+	vm->platform = cc_platform_find(c->platform);
+	if (!vm->platform) {
+		free(vm);
+		return err_set(EINVAL, "--platform %s: not available in this build (kvm, auto)", c->platform);
+	}
+	signal(SIGPIPE, SIG_IGN); /* a closed console must not kill the VMM */
+	block_signals(&oldmask);
+
+	vm->exit_efd = eventfd(0, EFD_CLOEXEC);
+	rc = vm->exit_efd < 0 ? err_set(errno, "eventfd: %s", strerror(errno)) : 0;
+	if (!rc)
+		rc = gm_alloc(&vm->mem, c->mem);
+	if (!rc)
+		rc = evloop_create(&vm->evloop);
+	if (!rc) {
+		pci_bus_init(&vm->pci, vm);
+		rc = kvm_vm_create(vm);
+	}
+	if (!rc)
+		rc = kvm_vm_irqchip(vm);
+	if (!rc)
+		rc = kvm_vm_map_memory(vm);
+	if (!rc && vm->platform->init)
+		rc = vm->platform->init(vm);
+	if (!rc)
+		rc = legacy_ports(vm);
+	if (!rc)
+		rc = create_devices(vm, c);
+	if (!rc)
+		rc = boot_tables(vm);
+	if (!rc)
+		rc = load_boot(vm, c);
+	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
+		rc = vcpu_create(vm, i);
+	if (!rc && vm->platform->finalize)
+		rc = vm->platform->finalize(vm);
+	if (!rc && vm->serial && !c->console_virtio && isatty(STDIN_FILENO) &&
+	    tcgetattr(STDIN_FILENO, &tio_saved) == 0) {
+		struct termios raw = tio_saved;
+		cfmakeraw(&raw);
+		raw.c_oflag |= OPOST | ONLCR; /* keep host-side newlines sane */
+		tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+	}
+	if (!rc)
+		rc = evloop_start(vm->evloop);
+	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
+		rc = vcpu_start(&vm->vcpu[i]);
+
+	int status = VMM_EXIT_ERROR;
+	if (!rc) {
+		status = wait_for_end(vm);
+		if (getenv("CVMM_DEBUG_EXIT"))
+			fprintf(stderr, "cvmm run: %s\n", vm->exit_why);
+		if (status == VMM_EXIT_CRASH)
+			err_set(EIO, "%s", vm->exit_why); /* printed by the CLI */
+	}
+	vcpu_stop_all(vm);
+	evloop_stop(vm->evloop);
+	if (virtio_destroy_all)
+		virtio_destroy_all(vm);
+	serial_destroy(vm->serial);
+	evloop_destroy(vm->evloop);
+	if (tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &tio_saved);
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		if (vm->vcpu[i].fd >= 0)
+			vcpu_destroy(&vm->vcpu[i]);
+	kvm_vm_close(vm);
+	gm_free(&vm->mem);
+	if (vm->exit_efd >= 0)
+		close(vm->exit_efd);
+	pthread_mutex_destroy(&vm->exit_lock);
+	free(vm);
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+	return status;
+}

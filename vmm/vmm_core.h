@@ -1,0 +1,262 @@
+/* vmm_core.h - internal to vmm/ (the VM core, not vmm/virtio/): the VM
+ * object, the platform interface, the x86 boot layout and the builders of
+ * the boot-time tables. Other directories use vmm/vmm.h; devices use vm.h. */
+#ifndef CVMM_VMM_CORE_H
+#define CVMM_VMM_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/vm.h"
+
+/* ---------------- exit status of `cvmm run` (docs/run.md) ---------------- */
+#define VMM_EXIT_POWEROFF 0 /* guest powered off (ACPI S5), or SIGTERM/SIGINT */
+#define VMM_EXIT_ERROR    2 /* usage, input or setup error */
+#define VMM_EXIT_REBOOT   3 /* guest asked for a reset (ACPI reset register, i8042 0xFE) */
+#define VMM_EXIT_CRASH    4 /* triple fault, KVM internal error, failed entry */
+
+/* ---------------- guest physical layout (x86-64 boot) ----------------
+ * Low memory is laid out like a PC without firmware: the tables Linux
+ * looks for live where it scans for them (MP floating pointer in the BIOS
+ * area, ACPI RSDP in 0xE0000-0xFFFFF), everything else below 1 MiB. */
+#define BOOT_GDT_GPA        0x00000500ull
+#define BOOT_ZERO_PAGE_GPA  0x00007000ull /* struct boot_params */
+#define BOOT_PML4_GPA       0x00009000ull
+#define BOOT_PDPT_GPA       0x0000a000ull
+#define BOOT_PD_GPA         0x0000b000ull /* 4 pages: identity map of 4 GiB in 2 MiB pages */
+#define BOOT_CMDLINE_GPA    0x00020000ull
+#define BOOT_CMDLINE_MAX    0x00010000ull
+#define BOOT_EBDA_GPA       0x0009fc00ull /* start of the reserved low area */
+#define BOOT_ACPI_GPA       0x000e0000ull /* RSDP + tables, 64 KiB */
+#define BOOT_ACPI_SIZE      0x00010000ull
+#define BOOT_MPTABLE_GPA    0x000f0000ull
+#define BOOT_MPTABLE_SIZE   0x00010000ull
+#define BOOT_HIGH_GPA       0x00100000ull
+#define BOOT_KERNEL_DEFAULT 0x01000000ull /* if the kernel gives no pref_address */
+
+#define IOAPIC_GPA 0xfec00000u
+#define LAPIC_GPA  0xfee00000u
+/* 32-bit PCI memory BARs are placed here (below the IOAPIC). */
+#define PCI_MMIO_START VM_MMIO_HOLE_START
+#define PCI_MMIO_END   0xfec00000ull
+/* The ACPI sleep control/status and reset register (FADT, hardware-reduced
+ * ACPI 6.x §4.8.3.7-8): one byte-wide I/O port. */
+#define ACPI_SLEEP_PORT 0x3c0
+#define ACPI_RESET_VALUE 0x01
+#define ACPI_S5_VALUE ((5 << 2) | (1 << 5)) /* SLP_TYP=5 (\_S5), SLP_EN */
+/* INTx: slot s, INTA# goes to IOAPIC pin PCI_GSI_BASE + s % 8 (DSDT _PRT
+ * and MP table interrupt entries say the same). */
+#define PCI_GSI_BASE 16
+static inline unsigned pci_slot_gsi(unsigned slot) { return PCI_GSI_BASE + slot % 8; }
+
+/* ---------------- guest memory ---------------- */
+/* Map size bytes of anonymous RAM and split it around the 32-bit hole. */
+int gm_alloc(struct guest_mem *m, uint64_t size);
+void gm_free(struct guest_mem *m);
+
+/* ---------------- bzImage and boot_params (boot.c) ----------------
+ * Linux x86 boot protocol (Documentation/arch/x86/boot.rst) 2.12+, 64-bit
+ * entry point. */
+struct bzimage {
+	const uint8_t *setup;    /* real-mode part: boot sector + setup header */
+	size_t setup_len;
+	const uint8_t *kernel;   /* protected-mode kernel */
+	size_t kernel_len;
+	uint16_t version;        /* boot protocol version */
+	uint8_t loadflags;
+	uint16_t xloadflags;
+	uint32_t cmdline_size;   /* maximum command line length (without NUL) */
+	uint32_t initrd_addr_max;
+	uint32_t kernel_alignment;
+	uint64_t pref_address;
+	uint32_t init_size;      /* memory the kernel needs from its load address */
+};
+/* Parse the setup header of a bzImage (untrusted bytes, bounds-checked). */
+int vmm_bzimage_parse(const uint8_t *img, size_t len, const char *what, struct bzimage *bz);
+
+struct e820_entry {
+	uint64_t addr, size;
+	uint32_t type; /* 1 RAM, 2 reserved */
+};
+#define E820_RAM 1
+#define E820_RESERVED 2
+#define E820_MAX 128
+/* The e820 map for guest memory m: low RAM, the reserved BIOS area
+ * (EBDA..1 MiB), RAM above 1 MiB up to the hole, RAM above 4 GiB. */
+unsigned vmm_e820_build(const struct guest_mem *m, struct e820_entry *e, unsigned max);
+
+struct boot_layout {
+	uint64_t kernel_gpa, entry_gpa;
+	uint64_t initrd_gpa, initrd_size;
+	uint64_t cmdline_gpa;
+	uint64_t rsdp_gpa;
+};
+/* Fill the 4 KiB zero page: setup header copied from the image, loader
+ * fields, command line and initrd pointers, e820 map, RSDP address. */
+int vmm_boot_params_build(uint8_t zp[4096], const struct bzimage *bz, const struct guest_mem *m,
+			  const struct boot_layout *l, size_t cmdline_len);
+/* Load kernel, initrd and command line into guest memory and write the
+ * zero page at BOOT_ZERO_PAGE_GPA. *entry receives the 64-bit entry. */
+int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const char *kernel_path,
+		  const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
+		  uint64_t *entry);
+/* Identity page tables (4 GiB, 2 MiB pages) and the boot GDT. */
+int vmm_boot_page_tables(struct guest_mem *m);
+
+/* ---------------- MP table (mptable.c) ----------------
+ * Intel MultiProcessor Specification 1.4, chapter 4. */
+struct mpt_pci_irq {
+	uint8_t slot, gsi; /* INTA# of slot -> IOAPIC pin gsi */
+};
+#define MPT_IOAPIC_ID_FOR(ncpus) ((uint8_t)(ncpus)) /* first id after the LAPICs */
+int vmm_mptable_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpus,
+		      const struct mpt_pci_irq *irqs, unsigned nirqs, size_t *len);
+
+/* ---------------- ACPI (acpi.c) ----------------
+ * RSDP, XSDT, FADT (hardware-reduced), MADT, DSDT (PCI root with _PRT, \_S5).
+ * The RSDP is at gpa (offset 0 of buf). */
+int vmm_acpi_build(uint8_t *buf, size_t cap, uint32_t gpa, unsigned ncpus, size_t *len);
+uint8_t vmm_acpi_checksum(const uint8_t *p, size_t n);
+
+/* ---------------- PCI bus (pci.c) ---------------- */
+#define PCI_SLOTS 32
+struct pci_bus {
+	pthread_mutex_t lock;
+	struct pci_dev *dev[PCI_SLOTS];
+	struct pci_dev host_bridge;
+	uint32_t cf8;          /* CONFIG_ADDRESS (PCI Local Bus 3.0 §3.2.2.3.2) */
+	uint64_t mmio_next;    /* next free address for BARs */
+	struct vm *vm;
+};
+void pci_bus_init(struct pci_bus *b, struct vm *vm);
+int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
+/* Config space access of bus 0 (absent functions read all ones). */
+void pci_cfg_read(struct pci_bus *b, unsigned slot, unsigned fn, unsigned off, uint8_t *data, unsigned len);
+void pci_cfg_write(struct pci_bus *b, unsigned slot, unsigned fn, unsigned off, const uint8_t *data, unsigned len);
+/* Ports 0xCF8-0xCFF. */
+void pci_conf1_io(struct pci_bus *b, uint16_t port, uint8_t *data, unsigned len, bool write);
+/* A guest MMIO access: true if a BAR claimed it. */
+bool pci_mmio(struct pci_bus *b, uint64_t addr, uint8_t *data, unsigned len, bool write);
+/* INTA# routing of every device on the bus (for the MP table). */
+unsigned pci_bus_irqs(struct pci_bus *b, struct mpt_pci_irq *out, unsigned max);
+
+/* ---------------- port I/O dispatch (vm.c) ---------------- */
+typedef void (*pio_fn)(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool write);
+int vm_pio_register(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
+/* Drive a GSI (KVM_IRQ_LINE). */
+void vm_set_irq(struct vm *vm, unsigned gsi, int level);
+/* End the VM with a `cvmm run` exit status; the first request wins. */
+void vm_request_exit(struct vm *vm, int status, const char *why);
+
+/* ---------------- event loop (evloop.c) ---------------- */
+int evloop_create(struct evloop **out);
+int evloop_start(struct evloop *l);
+void evloop_stop(struct evloop *l);    /* joins the thread; ev_del still works */
+void evloop_destroy(struct evloop *l); /* stops the thread, frees entries */
+
+/* ---------------- 8250 UART (serial.c) ---------------- */
+struct serial;
+int serial_create(struct vm *vm, uint16_t base, unsigned irq, int in_fd, int out_fd, struct serial **out);
+void serial_destroy(struct serial *s);
+
+/* ---------------- platforms (platform.c) ----------------
+ * What differs between plain KVM and the confidential backends (SEV, SNP,
+ * TDX, sim-*): the VM type, how the launch plan reaches guest memory and
+ * the initial vCPU state, and the final launch step. The kvm platform
+ * writes boot data into RAM directly and sets long mode in the registers. */
+struct vm_config;
+struct cc_platform {
+	const char *name;
+	bool confidential;  /* legacy devices only with --debug-console */
+	unsigned long vm_type; /* KVM_CREATE_VM argument */
+	/* after the VM and its memory exist, before vCPUs are created */
+	int (*init)(struct vm *vm);
+	/* set the boot vCPU (index 0) or an AP to its reset/entry state */
+	int (*setup_vcpu)(struct vm *vm, unsigned index, int vcpu_fd);
+	/* after all boot data is in memory and the vCPUs are set up */
+	int (*finalize)(struct vm *vm);
+};
+const struct cc_platform *cc_platform_find(const char *name);
+
+/* ---------------- `cvmm run` configuration ---------------- */
+#define VMM_MAX_DISKS 8
+struct vm_config {
+	const char *platform;
+	const char *kernel, *initrd, *cmdline;
+	uint64_t mem;
+	unsigned vcpus;
+	bool console_virtio;   /* --console virtio (else serial) */
+	bool debug_console;    /* 8250 even when the platform is confidential */
+	struct { const char *path; bool ro; } disk[VMM_MAX_DISKS];
+	unsigned ndisks;
+	bool rng;
+	const char *net_tap;
+	uint8_t net_mac[6];
+	bool net_mac_set;
+	uint64_t vsock_cid;
+	const char *manifest_out;
+};
+/* Build, boot and run the VM until it ends; returns the exit status
+ * (VMM_EXIT_*), with err_msg() set for VMM_EXIT_ERROR. */
+int vmm_run(const struct vm_config *cfg);
+
+/* ---------------- the VM object (vm.c, kvm.c, vcpu.c) ---------------- */
+struct kvm_run;
+struct kvm_cpuid2;
+#define VM_MAX_VCPUS 64
+#define VM_MAX_PIO 16
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+};
+struct pio_range {
+	uint16_t base, len;
+	pio_fn fn;
+	void *opaque;
+};
+struct vm {
+	const struct vm_config *cfg;
+	const struct cc_platform *platform;
+	int kvm_fd, vm_fd;
+	struct guest_mem mem;
+	struct evloop *evloop;
+	struct pci_bus pci;
+	struct serial *serial;
+	struct pio_range pio[VM_MAX_PIO];
+	unsigned npio;
+	unsigned nvcpus;
+	struct vcpu vcpu[VM_MAX_VCPUS];
+	uint64_t entry;       /* 64-bit kernel entry */
+	int exit_efd;         /* written when exit_status is set */
+	int exit_status;      /* -1 while running */
+	char exit_why[128];
+	volatile int stopping;
+	pthread_mutex_t exit_lock;
+	bool tsc_deadline;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+};
+
+/* kvm.c */
+int kvm_vm_create(struct vm *vm);
+int kvm_vm_irqchip(struct vm *vm);
+int kvm_vm_map_memory(struct vm *vm);
+void kvm_vm_close(struct vm *vm);
+/* vcpu.c */
+int vcpu_create(struct vm *vm, unsigned index);
+int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v);
+int vcpu_start(struct vcpu *v);
+void vcpu_stop_all(struct vm *vm);
+void vcpu_destroy(struct vcpu *v);
+/* cpuid.c */
+int vcpu_set_cpuid(struct vm *vm, struct vcpu *v);
+/* Adjust one supported-CPUID set for vCPU index of n (pure; tested). */
+void vmm_cpuid_adjust(struct kvm_cpuid2 *c, unsigned index, unsigned n, bool tsc_deadline);
+
+#endif
