@@ -42,8 +42,6 @@ uint32_t sev_cpu_sig(unsigned family, unsigned model, unsigned stepping);
 /* QEMU vCPU model name (EPYC, EPYC-v4, EPYC-Milan, ...) to its signature;
  * case-insensitive. -EINVAL with a message naming the type if unknown. */
 int sev_vcpu_type_sig(const char *name, uint32_t *sig);
-/* The known names, NULL-terminated (for --help). */
-extern const char *const sev_vcpu_type_names[];
 
 /* Build one 4 KiB VMSA page (AMD APM vol. 2, table B-4, the SEV-ES save area)
  * as the VMM sets it up at reset: eip 0xfffffff0 for the BSP, the SEV-ES reset

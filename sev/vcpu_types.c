@@ -36,13 +36,6 @@ static const struct vcpu_type types[] = {
 	{ "EPYC-Turin-v1", 26, 0, 0 },
 };
 
-const char *const sev_vcpu_type_names[] = {
-	"EPYC", "EPYC-v1", "EPYC-v2", "EPYC-IBPB", "EPYC-v3", "EPYC-v4", "EPYC-v5", "EPYC-Rome", "EPYC-Rome-v1",
-	"EPYC-Rome-v2", "EPYC-Rome-v3", "EPYC-Rome-v4", "EPYC-Rome-v5", "EPYC-Milan", "EPYC-Milan-v1",
-	"EPYC-Milan-v2", "EPYC-Milan-v3", "EPYC-Genoa", "EPYC-Genoa-v1", "EPYC-Genoa-v2", "EPYC-Turin",
-	"EPYC-Turin-v1", NULL,
-};
-
 int sev_vcpu_type_sig(const char *name, uint32_t *sig)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
