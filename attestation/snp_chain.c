@@ -652,11 +652,16 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	if (report_prod != SNP_PRODUCT_UNKNOWN && c->product != report_prod)
 		att_check(r, ATT_AUTH, "product", false, "report CPUID says %s, the certificates are for %s",
 			  snp_product_name(report_prod), snp_product_name(c->product));
+	else if (c->product != SNP_PRODUCT_UNKNOWN)
+		att_check(r, ATT_AUTH, "product", true, "%s", snp_product_name(c->product));
+	else if (c->ark && c->inter && !c->ark_is_amd && !c->ark_from_builtin)
+		/* A complete non-AMD chain (a simulated platform): nothing built in
+		 * is chosen by product; the root's trust is judged below. */
+		att_check(r, ATT_AUTH, "product", true, "not an AMD product: complete chain given in %s",
+			  o->certs_dir);
 	else
-		att_check(r, ATT_AUTH, "product", c->product != SNP_PRODUCT_UNKNOWN, "%s",
-			  c->product != SNP_PRODUCT_UNKNOWN ? snp_product_name(c->product)
-							    : "cannot tell the AMD product from the report or the "
-							      "certificates");
+		att_check(r, ATT_AUTH, "product", false,
+			  "cannot tell the AMD product from the report or the certificates");
 	if (!c->ark || !c->inter) {
 		att_check(r, ATT_AUTH, "ark", false, "no %s%s%s for product %s in %s and none built in",
 			  c->ark ? "" : "ARK", !c->ark && !c->inter ? "/" : "", c->inter ? "" : iname,

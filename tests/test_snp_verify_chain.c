@@ -479,6 +479,21 @@ static void test_product_mismatch_and_v2(void **state)
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "milan");
 	att_result_free(&r);
 	free_chain(&c);
+
+	/* a simulated platform's chain names no AMD product: accepted as a
+	 * complete non-AMD chain with allow_sim, the product claim "unknown" */
+	make_chain(&c, "Sim", false, &milan_tcb, chip, 64);
+	make_report(rep, 2, 0, 0, false, &milan_tcb, chip, c.vek_key);
+	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
+	assert_true(check_ok(&r, "product"));
+	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "unknown");
+	att_result_free(&r);
+	assert_int_equal(verify(rep, c.dir, false, NULL, &r), 0);
+	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
+	assert_false(check_ok(&r, "ark"));
+	att_result_free(&r);
+	free_chain(&c);
 }
 
 /* The chain cache is keyed by the certificate bytes: replacing vcek.der
