@@ -223,15 +223,16 @@ static json_t *handoff_json(const uint8_t *p, size_t n, bool v2)
 	if (v2) {
 		if (n < 1 || n < 1u + p[0] + 8)
 			return NULL;
-		desc = ascii_json(p + 1, p[0]);
 		off = 1u + p[0];
 	}
 	if (n - off < 8)
 		return NULL;
 	count = le64(p + off);
-	off += 8;
-	if (count != (n - off) / 24 || (n - off) % 24)
+	if (count != (n - off - 8) / 24 || (n - off - 8) % 24)
 		return NULL;
+	if (v2)
+		desc = ascii_json(p + 1, p[0]);
+	off += 8;
 	list = json_array();
 	for (uint64_t i = 0; i < count; i++, off += 24)
 		json_array_append_new(list, json_pack("{s:o,s:o}", "vendor_guid", guid_json(p + off), "table",
