@@ -132,6 +132,8 @@ int mb_cli_tpm(int argc, char **argv)
 		*opts[k].val = argv[++i];
 	}
 	err_clear();
+	/* tpm2-tss logs its own errors to stderr; the CLI prints one line */
+	setenv("TSS2_LOG", "all+NONE", 0);
 	if (cmd && !strcmp(cmd, "extend")) {
 		if (!digest || !desc || !log)
 			return fail("extend needs --digest, --desc and --log");
