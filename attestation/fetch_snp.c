@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -125,6 +126,7 @@ static int snp_split_chain(const struct att_fetch_resp *resp, const char *url, c
 		certs[n++] = x;
 	}
 	BIO_free(in);
+	ERR_clear_error(); /* the read loop ends on "no start line" */
 	if (n != 2) {
 		ret = err_set(EINVAL, "%s: expected 2 PEM certificates (%s, ARK), found %s", url, inter_name,
 			      n > 2 ? "more" : n == 1 ? "1" : "none");
@@ -169,10 +171,10 @@ static int snp_check_chain(const struct att_fetch_resp *resp, const char *url, v
 
 static int snp_check_crl(const struct att_fetch_resp *resp, const char *url, void *arg)
 {
-	(void)arg;
 	const unsigned char *p = resp->body;
 	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)resp->len);
 
+	(void)arg;
 	if (!crl || p != resp->body + resp->len) {
 		X509_CRL_free(crl);
 		return err_set(EINVAL, "%s: response is not one DER X.509 CRL", url);
