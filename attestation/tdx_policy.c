@@ -9,45 +9,14 @@
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
 
-struct field {
-	const char *name;
-	size_t off, len;
-};
-
-static const struct field fields[] = {
-	{ "tee_tcb_svn", TDX_B_TEE_TCB_SVN, 16 },
-	{ "mrseam", TDX_B_MRSEAM, 48 },
-	{ "mrsignerseam", TDX_B_MRSIGNERSEAM, 48 },
-	{ "seam_attributes", TDX_B_SEAM_ATTRIBUTES, 8 },
-	{ "td_attributes", TDX_B_TD_ATTRIBUTES, 8 },
-	{ "xfam", TDX_B_XFAM, 8 },
-	{ "mrtd", TDX_B_MRTD, 48 },
-	{ "mrconfigid", TDX_B_MRCONFIGID, 48 },
-	{ "mrowner", TDX_B_MROWNER, 48 },
-	{ "mrownerconfig", TDX_B_MROWNERCONFIG, 48 },
-	{ "rtmr0", TDX_B_RTMR0, 48 },
-	{ "rtmr1", TDX_B_RTMR0 + 48, 48 },
-	{ "rtmr2", TDX_B_RTMR0 + 96, 48 },
-	{ "rtmr3", TDX_B_RTMR0 + 144, 48 },
-	{ "report_data", TDX_B_REPORT_DATA, 64 },
-	/* TD15 body only */
-	{ "tee_tcb_svn2", TDX_B_TEE_TCB_SVN2, 16 },
-	{ "mrservicetd", TDX_B_MRSERVICETD, 48 },
-};
-
-static const struct field *field(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (!strcmp(fields[i].name, name))
-			return &fields[i];
-	return NULL;
-}
-
 void tdx_claims(const struct tdx_quote *q, struct att_result *r)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i].off + fields[i].len <= q->body_len)
-			att_claim_hex(r, fields[i].name, q->body + fields[i].off, fields[i].len);
+	for (size_t i = 0; i < tdx_body_fields_count; i++) {
+		const struct tdx_field *f = &tdx_body_fields[i];
+
+		if (f->off + f->len <= q->body_len)
+			att_claim_hex(r, f->name, q->body + f->off, f->len);
+	}
 	if (r->claims) {
 		json_object_set_new(r->claims, "quote_version", json_integer(q->version));
 		/* meta.json of the evidence fixtures says "version" */
@@ -59,7 +28,7 @@ void tdx_claims(const struct tdx_quote *q, struct att_result *r)
 /* Exact match of one byte field against a hex policy value. */
 static int match_hex(const struct tdx_quote *q, const char *key, const json_t *v, struct att_result *r)
 {
-	const struct field *f = field(key);
+	const struct tdx_field *f = tdx_body_field(key);
 	uint8_t want[64];
 	char what[64], got[129];
 
@@ -168,7 +137,7 @@ int tdx_policy_check(const struct tdx_quote *q, const json_t *tdx, struct att_re
 			json_array_foreach(v, i, s)
 				if (!json_is_string(s))
 					return err_set(EINVAL, "policy: tdx.accepted_tcb_status[%zu]: not a string", i);
-		} else if (field(key))
+		} else if (tdx_body_field(key))
 			ret = match_hex(q, key, v, r);
 		if (ret)
 			return ret;

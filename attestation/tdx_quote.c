@@ -17,6 +17,36 @@
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
 
+const struct tdx_field tdx_body_fields[] = {
+	{ "tee_tcb_svn", TDX_B_TEE_TCB_SVN, 16 },
+	{ "mrseam", TDX_B_MRSEAM, 48 },
+	{ "mrsignerseam", TDX_B_MRSIGNERSEAM, 48 },
+	{ "seam_attributes", TDX_B_SEAM_ATTRIBUTES, 8 },
+	{ "td_attributes", TDX_B_TD_ATTRIBUTES, 8 },
+	{ "xfam", TDX_B_XFAM, 8 },
+	{ "mrtd", TDX_B_MRTD, 48 },
+	{ "mrconfigid", TDX_B_MRCONFIGID, 48 },
+	{ "mrowner", TDX_B_MROWNER, 48 },
+	{ "mrownerconfig", TDX_B_MROWNERCONFIG, 48 },
+	{ "rtmr0", TDX_B_RTMR0, 48 },
+	{ "rtmr1", TDX_B_RTMR0 + 48, 48 },
+	{ "rtmr2", TDX_B_RTMR0 + 96, 48 },
+	{ "rtmr3", TDX_B_RTMR0 + 144, 48 },
+	{ "report_data", TDX_B_REPORT_DATA, 64 },
+	/* TD15 body only */
+	{ "tee_tcb_svn2", TDX_B_TEE_TCB_SVN2, 16 },
+	{ "mrservicetd", TDX_B_MRSERVICETD, 48 },
+};
+const size_t tdx_body_fields_count = ARRAY_SIZE(tdx_body_fields);
+
+const struct tdx_field *tdx_body_field(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tdx_body_fields); i++)
+		if (!strcmp(tdx_body_fields[i].name, name))
+			return &tdx_body_fields[i];
+	return NULL;
+}
+
 static int parse_cert_data(struct reader *rd, const char *what, struct tdx_quote *q)
 {
 	uint32_t size, inner_size;

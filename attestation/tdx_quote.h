@@ -56,6 +56,16 @@
 #define SGX_R_ISVSVN 258
 #define SGX_R_REPORT_DATA 320
 
+/* The named byte fields of the TD quote body, in layout order (the TD15-only
+ * ones last: present when body_len covers them). Shared by claims and show. */
+struct tdx_field {
+	const char *name;
+	size_t off, len;
+};
+extern const struct tdx_field tdx_body_fields[];
+extern const size_t tdx_body_fields_count;
+const struct tdx_field *tdx_body_field(const char *name);
+
 /* Pointers borrow from the quote buffer. */
 struct tdx_quote {
 	uint16_t version;

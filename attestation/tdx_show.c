@@ -8,24 +8,8 @@
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
 
-struct show_field {
-	const char *name;
-	size_t off, len;
-};
-
-static const struct show_field body_fields[] = {
-	{ "tee_tcb_svn", TDX_B_TEE_TCB_SVN, 16 },   { "mrseam", TDX_B_MRSEAM, 48 },
-	{ "mrsignerseam", TDX_B_MRSIGNERSEAM, 48 }, { "seam_attributes", TDX_B_SEAM_ATTRIBUTES, 8 },
-	{ "td_attributes", TDX_B_TD_ATTRIBUTES, 8 }, { "xfam", TDX_B_XFAM, 8 },
-	{ "mrtd", TDX_B_MRTD, 48 },                 { "mrconfigid", TDX_B_MRCONFIGID, 48 },
-	{ "mrowner", TDX_B_MROWNER, 48 },           { "mrownerconfig", TDX_B_MROWNERCONFIG, 48 },
-	{ "rtmr0", TDX_B_RTMR0, 48 },               { "rtmr1", TDX_B_RTMR0 + 48, 48 },
-	{ "rtmr2", TDX_B_RTMR0 + 96, 48 },          { "rtmr3", TDX_B_RTMR0 + 144, 48 },
-	{ "report_data", TDX_B_REPORT_DATA, 64 },   { "tee_tcb_svn2", TDX_B_TEE_TCB_SVN2, 16 },
-	{ "mrservicetd", TDX_B_MRSERVICETD, 48 },
-};
-
-static const struct show_field qe_fields[] = {
+/* SGX REPORTBODY of the quoting enclave */
+static const struct tdx_field qe_fields[] = {
 	{ "cpusvn", SGX_R_CPUSVN, 16 },         { "miscselect", SGX_R_MISCSELECT, 4 },
 	{ "attributes", SGX_R_ATTRIBUTES, 16 }, { "mrenclave", SGX_R_MRENCLAVE, 32 },
 	{ "mrsigner", SGX_R_MRSIGNER, 32 },     { "report_data", SGX_R_REPORT_DATA, 64 },
@@ -56,9 +40,12 @@ static json_t *to_json(const struct tdx_quote *q)
 	       set_hex(hdr, "qe_vendor_id", q->header + 12, 16) || set_hex(hdr, "user_data", q->header + 28, 20);
 	bad |= json_object_set_new(body, "type", json_integer(q->body_type)) ||
 	       json_object_set_new(body, "size", json_integer((json_int_t)q->body_len));
-	for (size_t i = 0; i < ARRAY_SIZE(body_fields); i++)
-		if (body_fields[i].off + body_fields[i].len <= q->body_len)
-			bad |= set_hex(body, body_fields[i].name, q->body + body_fields[i].off, body_fields[i].len) != 0;
+	for (size_t i = 0; i < tdx_body_fields_count; i++) {
+		const struct tdx_field *f = &tdx_body_fields[i];
+
+		if (f->off + f->len <= q->body_len)
+			bad |= set_hex(body, f->name, q->body + f->off, f->len) != 0;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(qe_fields); i++)
 		bad |= set_hex(qe, qe_fields[i].name, q->qe_report + qe_fields[i].off, qe_fields[i].len) != 0;
 	bad |= json_object_set_new(qe, "isvprodid", json_integer(le16(q->qe_report + SGX_R_ISVPRODID))) ||

@@ -269,6 +269,29 @@ static void test_malformed(void **state)
 	att_result_free(&r);
 	q[cert] = 6;
 
+	{ /* inner certification data: must be the PCK chain (5) */
+		size_t inner = cert + 6 + 384 + 64 + 2 + le16(q + cert + 6 + 384 + 64);
+
+		assert_int_equal(q[inner], 5);
+		q[inner] = 3;
+		assert_int_equal(verify(q, len, &o, &r), -EINVAL);
+		assert_non_null(strstr(err_msg(), "inner certification data type 3"));
+		att_result_free(&r);
+		q[inner] = 5;
+	}
+
+	/* v5: the descriptor and the TD15 fields are signed too */
+	q[48 + 6 + 600] ^= 1; /* MRSERVICETD */
+	assert_int_equal(verify(q, len, &o, &r), 0);
+	assert_false(check_ok(&r, "tdx.quote_signature"));
+	att_result_free(&r);
+	q[48 + 6 + 600] ^= 1;
+	q[48 + 6 + 136] ^= 1; /* MRTD */
+	assert_int_equal(verify(q, len, &o, &r), 0);
+	assert_false(check_ok(&r, "tdx.quote_signature"));
+	att_result_free(&r);
+	q[48 + 6 + 136] ^= 1;
+
 	q[48] = 2; /* TD10 type with a TD15 size */
 	assert_int_equal(verify(q, len, &o, &r), -EINVAL);
 	assert_non_null(strstr(err_msg(), "body type 2 with size 648"));
