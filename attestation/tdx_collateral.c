@@ -273,9 +273,22 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static const char *worst(const char *a, const char *b)
+/* Converge the platform status with the TDX module's or the QE's (Intel
+ * DCAP quote verification, TCB status convergence): an out-of-date module/QE
+ * makes an up-to-date (or SW-hardening-needed) platform OutOfDate and a
+ * configuration-needed one OutOfDateConfigurationNeeded; Revoked wins;
+ * anything else unexpected ranks by order. */
+static const char *converge(const char *platform, const char *other)
 {
-	return tdx_tcb_status_rank(b) > tdx_tcb_status_rank(a) ? b : a;
+	if (!strcmp(other, "UpToDate"))
+		return platform;
+	if (!strcmp(other, "OutOfDate")) {
+		if (!strcmp(platform, "UpToDate") || !strcmp(platform, "SWHardeningNeeded"))
+			return "OutOfDate";
+		if (!strcmp(platform, "ConfigurationNeeded") || !strcmp(platform, "ConfigurationAndSWHardeningNeeded"))
+			return "OutOfDateConfigurationNeeded";
+	}
+	return tdx_tcb_status_rank(other) > tdx_tcb_status_rank(platform) ? other : platform;
 }
 
 /* TCB info: returns the platform+module status (borrowed from the JSON) or
@@ -316,7 +329,7 @@ static const char *eval_tcb_info(struct collateral *c, const struct tdx_quote *q
 		json_object_set(r->claims, "advisory_ids", json_object_get(lvl, "advisoryIDs"));
 	mod = tdx_module_status(ti, q, c->file, r);
 	json_object_set_new(r->claims, "tdx_module_tcb_status", json_string(mod));
-	return worst(st, mod);
+	return converge(st, mod);
 }
 
 /* QE identity: the QE report must come from Intel's TD quoting enclave. */
@@ -329,6 +342,11 @@ static const char *eval_qe_identity(struct collateral *c, const struct tdx_quote
 	bool ok;
 	size_t i;
 
+	if (!jstr(qi, "id") || strcmp(jstr(qi, "id"), "TD_QE")) {
+		att_check(r, ATT_AUTH, "tdx.qe_identity", false, "%s: id is not TD_QE (the TDX quoting enclave)",
+			  c->file);
+		return NULL;
+	}
 	if (hex_field(qi, "mrsigner", mrsigner, 32, c->file) || hex_field(qi, "miscselect", misc, 4, c->file) ||
 	    hex_field(qi, "miscselectMask", misc_mask, 4, c->file) || hex_field(qi, "attributes", attr, 16, c->file) ||
 	    hex_field(qi, "attributesMask", attr_mask, 16, c->file) || !json_is_integer(prodid)) {
@@ -424,7 +442,7 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
 		att_check(r, ATT_ADVISORY, "tdx.qe_identity", false, "not checked: no qe_identity.json in %s", dir);
 	}
 	if (st) {
-		const char *conv = qst ? worst(st, qst) : st;
+		const char *conv = qst ? converge(st, qst) : st;
 
 		json_object_set_new(r->claims, "tcb_status", json_string(conv));
 		ok = false;

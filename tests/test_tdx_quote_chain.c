@@ -454,6 +454,18 @@ static void replace(char *s, const char *from, const char *to)
 		memcpy(p, to, strlen(to));
 }
 
+/* s with the first `from` replaced by `to` (any length); malloc'ed. */
+static char *subst(const char *s, const char *from, const char *to)
+{
+	const char *p = strstr(s, from);
+	char *out;
+
+	assert_non_null(p);
+	out = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
+	sprintf(out, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+	return out;
+}
+
 static void test_signed_collateral(void **state)
 {
 	struct att_options o = { .at = AT_2023_06_18, .collateral_dir = P.dir };
@@ -510,6 +522,39 @@ static void test_signed_collateral(void **state)
 	att_result_free(&r);
 	json_decref(o.policy);
 	o.policy = NULL;
+
+	/* an out-of-date QE converges an up-to-date platform to OutOfDate */
+	{
+		char *ti_ok = strdup(ti), *qi_old;
+
+		replace(ti_ok, "\"pcesvn\":99", "\"pcesvn\":11");
+		qi_old = subst(qi, "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":4}",
+			       "\"tcbLevels\":[{\"tcb\":{\"isvsvn\":9},\"tcbDate\":\"2024-01-01T00:00:00Z\","
+			       "\"tcbStatus\":\"UpToDate\"},{\"tcb\":{\"isvsvn\":4}");
+		{
+			char *t = subst(qi_old, "\"tcbStatus\":\"UpToDate\"}]", "\"tcbStatus\":\"OutOfDate\"}]");
+
+			free(qi_old);
+			qi_old = t;
+		}
+		write_signed("tcbinfo.json", "tcbInfo", ti_ok);
+		write_signed("qe_identity.json", "enclaveIdentity", qi_old);
+		assert_int_equal(verify(q, len, &o, &r), 0);
+		assert_true(check_ok(&r, "tdx.qe_identity.signature"));
+		assert_string_equal(json_string_value(json_object_get(r.claims, "qe_tcb_status")), "OutOfDate");
+		assert_string_equal(json_string_value(json_object_get(r.claims, "tcb_status")), "OutOfDate");
+		assert_false(check_ok(&r, "tdx.tcb_status"));
+		att_result_free(&r);
+		/* an SGX QE identity (id "QE") is not the TD quoting enclave's */
+		replace(qi_old, "\"id\":\"TD_QE\"", "\"id\":\"QE_TD\"");
+		write_signed("qe_identity.json", "enclaveIdentity", qi_old);
+		assert_int_equal(verify(q, len, &o, &r), 0);
+		assert_false(check_ok(&r, "tdx.qe_identity"));
+		att_result_free(&r);
+		write_signed("qe_identity.json", "enclaveIdentity", qi);
+		free(ti_ok);
+		free(qi_old);
+	}
 
 	/* a changed byte after signing fails the signature (authenticity) */
 	write_signed("tcbinfo.json", "tcbInfo", ti);
