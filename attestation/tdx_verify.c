@@ -233,8 +233,12 @@ int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_opti
 	hex_encode(st.ext.fmspc, 6, fmspc);
 	json_object_set_new(r->claims, "fmspc", json_string(fmspc));
 
-	if (o->collateral_dir) {
-		ret = tdx_collateral_check(o->collateral_dir, &q, &st.ext, root, o->at, accepted, r);
+	if (o->collateral_dir && !st.chain_ok) {
+		/* TCB levels of a platform we cannot authenticate mean nothing */
+		att_check(r, ATT_AUTH, "tdx.tcb_status", false, "not evaluated: the PCK chain is not trusted");
+	} else if (o->collateral_dir) {
+		ret = tdx_collateral_check(o->collateral_dir, &q, &st.ext, root, o->at ? o->at : time(NULL), accepted,
+					   r);
 	} else {
 		/* Visible but not a warning: without collateral the quote's
 		 * authenticity is still fully established. A policy that names

@@ -172,6 +172,14 @@ static void test_collateral(void **state)
 	assert_false(check_ok(&r, "tdx.qe_identity")); /* no qe_identity.json: not checked */
 	att_result_free(&r);
 
+	/* --at not given: now, long after this TCB info's nextUpdate (2026-03-03) */
+	o.at = 0;
+	assert_int_equal(verify(q, len, &o, &r), 0);
+	assert_false(check_ok(&r, "tdx.tcb_info.fresh"));
+	assert_non_null(strstr(json_string_value(json_object_get(check(&r, "tdx.tcb_info.fresh"), "detail")), "expired"));
+	att_result_free(&r);
+	o.at = 1770000000;
+
 	/* a policy accepting only OutOfDate turns UpToDate into a policy failure */
 	o.policy = json_pack("{s:{s:[s]}}", "tdx", "accepted_tcb_status", "OutOfDate");
 	assert_int_equal(verify(q, len, &o, &r), 0);
