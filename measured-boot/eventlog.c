@@ -184,9 +184,11 @@ static int parse_event2(struct reader *r, struct mb_log *log, size_t i, struct m
 	rd_u32(r, "eventType", &ev->type);
 	if ((ret = rd_u32(r, "digests.count", &count)))
 		return err_wrap(EINVAL, "event #%zu", i);
-	if (count != log->nalgs)
-		return err_set(EINVAL, "%s: event #%zu at offset %zu: digest count %u does not match the %u algorithms "
-				       "of the Spec ID event", what, i, ev->offset, count, log->nalgs);
+	/* PFP 10.2.2 wants one digest per bank; firmware that logs a subset of
+	 * the banks exists (tpm2-tools fixtures) and tpm2_eventlog accepts it */
+	if (count > log->nalgs)
+		return err_set(EINVAL, "%s: event #%zu at offset %zu: digest count %u exceeds the %u algorithms of "
+				       "the Spec ID event", what, i, ev->offset, count, log->nalgs);
 	for (uint32_t d = 0; d < count; d++) {
 		uint16_t alg, dsize = 0;
 
@@ -218,6 +220,29 @@ static int parse_event2(struct reader *r, struct mb_log *log, size_t i, struct m
 	return 0;
 }
 
+/* TCG_PCClientPCREvent (PFP 10.2.1): the SHA-1 record of the header event
+ * and of legacy (TCG 1.2 style) logs. */
+static int parse_event1(struct reader *r, size_t i, struct mb_event *ev)
+{
+	int ret;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->offset = r->off;
+	rd_u32(r, "pcrIndex", &ev->index);
+	rd_u32(r, "eventType", &ev->type);
+	rd_ptr(r, "digest", 20, &ev->digests[0].bytes);
+	if ((ret = rd_u32(r, "eventDataSize", &ev->data_len)))
+		return err_wrap(EINVAL, "event #%zu", i);
+	if (ev->data_len > rd_left(r))
+		return err_set(EINVAL, "%s: event #%zu at offset %zu: eventDataSize %u exceeds the %zu bytes left",
+			       r->what, i, ev->offset, ev->data_len, rd_left(r));
+	rd_ptr(r, "event", ev->data_len, &ev->data);
+	ev->ndigests = 1;
+	ev->digests[0].alg = MB_ALG_SHA1;
+	ev->digests[0].size = 20;
+	return 0;
+}
+
 int mb_log_parse(const uint8_t *buf, size_t len, const char *what, enum mb_log_kind kind, struct mb_log *log)
 {
 	struct reader r;
@@ -230,36 +255,49 @@ int mb_log_parse(const uint8_t *buf, size_t len, const char *what, enum mb_log_k
 	log->len = len;
 	rd_init(&r, buf, len, what);
 
-	/* first event: TCG_PCClientPCREvent, SHA-1 format (PFP 10.2.1) */
-	memset(&ev, 0, sizeof(ev));
-	rd_u32(&r, "header pcrIndex", &ev.index);
-	rd_u32(&r, "header eventType", &ev.type);
-	rd_ptr(&r, "header digest", 20, &ev.digests[0].bytes);
-	if ((ret = rd_u32(&r, "header eventDataSize", &ev.data_len)))
+	/* first event: TCG_PCClientPCREvent, SHA-1 format (PFP 10.2.1); say
+	 * "not a log" before reporting sizes of something that is not one */
+	if (len >= 8 && le32(buf + 4) != MB_EV_NO_ACTION && (le32(buf) >= MB_PCRS || !mb_event_type_name(le32(buf + 4))))
+		return err_set(EINVAL, "%s: not a TCG event log (first event: index %u, type 0x%x; expected the "
+				       "\"Spec ID Event03\" EV_NO_ACTION event)", what, le32(buf), le32(buf + 4));
+	if ((ret = parse_event1(&r, 0, &ev)))
 		return ret;
-	/* PFP puts it in PCR 0; TDVF writes MR index 1 (RTMR0): accept any index */
-	if (ev.type != MB_EV_NO_ACTION)
-		return err_set(EINVAL, "%s: not a crypto-agile TCG event log (first event type 0x%x, expected "
-				       "EV_NO_ACTION)", what, ev.type);
-	if (ev.data_len > rd_left(&r))
-		return err_set(EINVAL, "%s: header event size %u exceeds the %zu bytes left", what, ev.data_len,
-			       rd_left(&r));
-	rd_ptr(&r, "header event", ev.data_len, &ev.data);
-	if ((ret = parse_spec_id(ev.data, ev.data_len, what, log)))
-		return ret;
-	ev.ndigests = 1;
-	ev.digests[0].alg = MB_ALG_SHA1;
-	ev.digests[0].size = 20;
-
+	if (ev.type == MB_EV_NO_ACTION) {
+		/* PFP puts it in PCR 0; TDVF writes MR index 1 (RTMR0): accept any index */
+		if ((ret = parse_spec_id(ev.data, ev.data_len, what, log)))
+			return ret;
+	} else if (ev.index < MB_PCRS && mb_event_type_name(ev.type)) {
+		/* no Spec ID event: a SHA-1-only log */
+		log->legacy = true;
+		log->nalgs = 1;
+		log->algs[0].alg = MB_ALG_SHA1;
+		log->algs[0].size = 20;
+	} else {
+		return err_set(EINVAL, "%s: not a TCG event log (first event: index %u, type 0x%x)", what, ev.index,
+			       ev.type);
+	}
+	/* A CCEL holds one bank, SHA-384 for TDX (SM3 for Hygon CSV), and TDVF
+	 * writes its Spec ID event with MR index 1; PC Client logs use PCR 0. */
 	if (kind == MB_LOG_AUTO)
-		kind = log->nalgs == 1 && log->algs[0].alg == MB_ALG_SHA384 ? MB_LOG_CCEL : MB_LOG_TPM;
+		kind = !log->legacy && ((log->nalgs == 1 && log->algs[0].alg == MB_ALG_SHA384) || ev.index == 1)
+			       ? MB_LOG_CCEL
+			       : MB_LOG_TPM;
 	log->kind = kind;
-	if ((ret = add_event(log, &cap, &ev)))
-		goto fail;
 
-	while (rd_left(&r)) {
-		size_t left = rd_left(&r);
+	for (;;) {
+		size_t left;
 
+		if (ev.type == MB_EV_NO_ACTION && ev.data_len >= 17 && !memcmp(ev.data, locality_sig, 16) &&
+		    ev.index == 0) {
+			log->has_locality = true;
+			log->startup_locality = ev.data[16];
+		}
+		if (ev.type == 0x80000010 /* EV_EFI_HCRTM_EVENT */ && ev.index == 0)
+			log->has_hcrtm = true;
+		if ((ret = add_event(log, &cap, &ev)))
+			goto fail;
+		if (!(left = rd_left(&r)))
+			break;
 		if (left < 8 || is_fill(buf + r.off, 8)) {
 			if (is_fill(buf + r.off, left))
 				break;
@@ -269,13 +307,8 @@ int mb_log_parse(const uint8_t *buf, size_t len, const char *what, enum mb_log_k
 				goto fail;
 			}
 		}
-		if ((ret = parse_event2(&r, log, log->nevents, &ev)))
-			goto fail;
-		if (ev.type == MB_EV_NO_ACTION && ev.data_len >= 17 && !memcmp(ev.data, locality_sig, 16)) {
-			log->has_locality = true;
-			log->startup_locality = ev.data[16];
-		}
-		if ((ret = add_event(log, &cap, &ev)))
+		ret = log->legacy ? parse_event1(&r, log->nevents, &ev) : parse_event2(&r, log, log->nevents, &ev);
+		if (ret)
 			goto fail;
 	}
 	return 0;

@@ -58,6 +58,8 @@ static int replay_text(const struct mb_replay *rp, struct bytebuf *out)
 		for (uint32_t b = 0; b < rp->nbanks && !ret; b++) {
 			char h[2 * MB_MAX_DIGEST + 1];
 
+			if (!(rp->banks[b].touched & (1u << r)))
+				continue;
 			hex_encode(rp->banks[b].reg[r], rp->banks[b].size, h);
 			ret = bb_printf(out, "%s%-2u %-7s %s\n", rp->kind == MB_LOG_CCEL ? "rtmr" : "pcr", r,
 					mb_alg_name(rp->banks[b].alg), h);

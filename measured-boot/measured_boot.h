@@ -81,16 +81,22 @@ struct mb_log {
 	enum mb_log_kind kind;
 	uint32_t nalgs; /* from the Spec ID event */
 	struct mb_alg_size algs[MB_MAX_ALGS];
+	bool legacy;		  /* SHA-1 log without Spec ID (TCG 1.2 format) */
 	bool has_locality;	  /* a StartupLocality event was seen */
 	uint8_t startup_locality; /* PFP 10.4.5.3 */
+	bool has_hcrtm;		  /* an EV_EFI_HCRTM_EVENT in PCR 0 */
 	size_t nevents;		  /* including the Spec ID header event */
-	struct mb_event *events;  /* events[0] is the header */
+	struct mb_event *events;  /* events[0] is the Spec ID header, unless legacy */
 };
 
 /* Parse a whole log. kind MB_LOG_AUTO detects it (CCEL when SHA-384 is the
- * only bank, else TPM); another value forces it. what names the input in
+ * only bank or the Spec ID event is in MR index 1, else TPM); another value
+ * forces it. what names the input in
  * error messages. Trailing 0xFF or 0x00 fill (unused CCEL area) ends the
- * log. Returns 0 or -errno with err_msg() naming the offset and field. */
+ * log. A log whose first event is not the Spec ID event is read as a
+ * SHA-1-only TCG_PCClientPCREvent log (PFP 10.2.1), as tpm2_eventlog does.
+ * An event may carry digests for a subset of the Spec ID banks (at most one
+ * per bank). Returns 0 or -errno with err_msg() naming the offset and field. */
 int mb_log_parse(const uint8_t *buf, size_t len, const char *what, enum mb_log_kind kind, struct mb_log *log);
 void mb_log_free(struct mb_log *log);
 
@@ -103,6 +109,7 @@ const char *mb_event_type_name(uint32_t type);
 /* Registers after replay: one bank per algorithm of the log. */
 struct mb_bank {
 	uint16_t alg, size;
+	uint32_t touched; /* bit i: register i of this bank was extended */
 	uint8_t reg[MB_PCRS][MB_MAX_DIGEST];
 };
 
@@ -110,12 +117,13 @@ struct mb_replay {
 	enum mb_log_kind kind;
 	uint32_t nbanks;
 	struct mb_bank banks[MB_MAX_ALGS];
-	uint32_t touched; /* bit i: register i was extended (pcrI or rtmrI) */
+	uint32_t touched; /* bit i: register i was extended in some bank (pcrI or rtmrI) */
 	size_t nevents;
 };
 
-/* Extend every event except EV_NO_ACTION into its register (PFP 10.2.2;
- * PCR0 starts at the StartupLocality value, PFP 10.4.5.3). */
+/* Extend every event except EV_NO_ACTION into its register (PFP 10.2.2).
+ * PCR0 starts at 4 when the log has an H-CRTM event (TPM 2.0 Part 1 34.3),
+ * else at the StartupLocality value (PFP 10.4.5.3), else at 0. */
 int mb_replay(const struct mb_log *log, struct mb_replay *out);
 /* Register value of one bank, NULL when the bank is not in the replay. */
 const uint8_t *mb_replay_reg(const struct mb_replay *rp, uint16_t alg, unsigned reg);

@@ -65,11 +65,14 @@ int mb_replay(const struct mb_log *log, struct mb_replay *out)
 				      mb_alg_name(log->algs[b].alg));
 			goto out;
 		}
-		if (log->kind == MB_LOG_TPM && log->has_locality)
+		if (log->kind == MB_LOG_TPM && log->has_hcrtm)
+			out->banks[b].reg[0][log->algs[b].size - 1] = 4;
+		else if (log->kind == MB_LOG_TPM && log->has_locality)
 			out->banks[b].reg[0][log->algs[b].size - 1] = log->startup_locality;
 	}
-	/* events[0] is the Spec ID header (EV_NO_ACTION) */
-	for (size_t i = 1; i < log->nevents; i++) {
+	/* events[0] is the Spec ID header (EV_NO_ACTION) or, in a legacy log, a
+	 * real event */
+	for (size_t i = 0; i < log->nevents; i++) {
 		const struct mb_event *ev = &log->events[i];
 		unsigned reg = ev->index;
 
@@ -88,7 +91,7 @@ int mb_replay(const struct mb_log *log, struct mb_replay *out)
 			goto out;
 		}
 		out->touched |= 1u << reg;
-		/* the parser guarantees one digest per bank, in any order */
+		/* the parser guarantees at most one digest per bank, in any order */
 		for (uint32_t d = 0; d < ev->ndigests; d++) {
 			uint32_t b = 0;
 			uint8_t *v;
@@ -97,6 +100,7 @@ int mb_replay(const struct mb_log *log, struct mb_replay *out)
 				b++;
 			if (b == out->nbanks)
 				continue;
+			out->banks[b].touched |= 1u << reg;
 			v = out->banks[b].reg[reg];
 			if (!EVP_DigestInit_ex2(ctx, md[b], NULL) || !EVP_DigestUpdate(ctx, v, out->banks[b].size) ||
 			    !EVP_DigestUpdate(ctx, ev->digests[d].bytes, ev->digests[d].size) ||
@@ -130,6 +134,9 @@ char *mb_replay_json(const struct mb_replay *rp)
 		for (uint32_t b = 0; b < rp->nbanks; b++) {
 			char hex[2 * MB_MAX_DIGEST + 1];
 
+			/* like tpm2_eventlog: only banks this register was extended in */
+			if (!(rp->banks[b].touched & (1u << r)))
+				continue;
 			hex_encode(rp->banks[b].reg[r], rp->banks[b].size, hex);
 			json_object_set_new(banks, mb_alg_name(rp->banks[b].alg), json_string(hex));
 		}

@@ -271,11 +271,11 @@ static const struct mutation mutations[] = {
 	{ "bad digest size", "digest size 31", m_spec_size },
 	{ "unknown algorithm in Spec ID", "unknown algorithm 0x0099", m_spec_alg },
 	{ "too many algorithms", "numberOfAlgorithms 1000", m_spec_nalgs },
-	{ "digest count mismatch", "digest count 2", m_count },
+	{ "digest count mismatch", "digest count 2 exceeds the 1 algorithms", m_count },
 	{ "unknown algorithm in event", "unknown algorithm 0x0099", m_event_alg },
 	{ "event size overflow", "eventSize 4294967295 exceeds", m_event_size },
 	{ "event size too large", "eventSize 2147483632 exceeds", m_event_size2 },
-	{ "not a log", "not a crypto-agile", m_not_log },
+	{ "not a log", "not a TCG event log", m_not_log },
 	{ "empty", "truncated", m_empty },
 	{ "stray bytes", "stray bytes", m_stray },
 };
@@ -422,6 +422,74 @@ static void test_startup_locality(void **state)
 	free(rp);
 }
 
+/* Logs tpm2_eventlog also reads: SHA-1-only (no Spec ID event), events with
+ * a subset of the banks, an H-CRTM event; and CCEL detection by MR index. */
+static void test_log_variants(void **state)
+{
+	static const uint16_t algs[] = { MB_ALG_SHA1, MB_ALG_SHA256, MB_ALG_SHA384 };
+	const uint8_t fill[] = { 0x11, 0x22, 0x33 };
+	struct bytebuf b = { 0 };
+	struct mb_log log;
+	struct mb_replay *rp = malloc(sizeof(*rp));
+	uint8_t p0[20] = { 0 }, p4[32] = { 0 }, rec[32];
+	char *json;
+
+	(void)state;
+	/* legacy: TCG_PCClientPCREvent records only */
+	for (int i = 0; i < 2; i++) {
+		memset(rec, 0, sizeof(rec));
+		put_le32(rec, 0);
+		put_le32(rec + 4, i ? MB_EV_SEPARATOR : MB_EV_S_CRTM_VERSION);
+		memset(rec + 8, 0x11 * (i + 1), 20);
+		put_le32(rec + 28, 0);
+		assert_int_equal(bb_append(&b, rec, 32), 0);
+	}
+	assert_int_equal(mb_log_parse(b.data, b.len, "sha1.log", MB_LOG_AUTO, &log), 0);
+	assert_true(log.legacy);
+	assert_int_equal(log.kind, MB_LOG_TPM);
+	assert_int_equal(mb_replay(&log, rp), 0);
+	assert_int_equal(rp->nevents, 2);
+	extend(EVP_sha1(), p0, 20, 0x11);
+	extend(EVP_sha1(), p0, 20, 0x22);
+	assert_memory_equal(mb_replay_reg(rp, MB_ALG_SHA1, 0), p0, 20);
+	mb_log_free(&log);
+	bb_free(&b);
+
+	/* three banks in the header, an event with only SHA-1 + SHA-256, an H-CRTM event */
+	put_header(&b, algs, 3);
+	put_event(&b, 0, 0x80000010, algs, 3, fill, "HCRTM", 5);
+	put_event(&b, 4, MB_EV_SEPARATOR, algs, 2, fill, "\0\0\0\0", 4);
+	assert_int_equal(mb_log_parse(b.data, b.len, "subset.log", MB_LOG_AUTO, &log), 0);
+	assert_true(log.has_hcrtm);
+	assert_int_equal(mb_replay(&log, rp), 0);
+	memset(p0, 0, sizeof(p0));
+	p0[19] = 4; /* H-CRTM: PCR0 starts at 4 (TPM 2.0 Part 1 34.3) */
+	extend(EVP_sha1(), p0, 20, 0x11);
+	assert_memory_equal(mb_replay_reg(rp, MB_ALG_SHA1, 0), p0, 20);
+	extend(EVP_sha256(), p4, 32, 0x22);
+	assert_memory_equal(mb_replay_reg(rp, MB_ALG_SHA256, 4), p4, 32);
+	/* pcr4 lists only the banks it was extended in */
+	json = mb_replay_json(rp);
+	assert_non_null(strstr(json, "\"pcr4\": {\n      \"sha1\""));
+	assert_null(strstr(strstr(json, "\"pcr4\""), "sha384"));
+	free(json);
+	mb_log_free(&log);
+	bb_free(&b);
+
+	/* Spec ID event in MR index 1 (TDVF): a CCEL whatever the bank */
+	put_header(&b, (const uint16_t[]){ 0x0012 }, 1);
+	put_le32(b.data, 1);
+	put_event(&b, 2, MB_EV_SEPARATOR, (const uint16_t[]){ 0x0012 }, 1, fill, "\0\0\0\0", 4);
+	assert_int_equal(mb_log_parse(b.data, b.len, "csv.log", MB_LOG_AUTO, &log), 0);
+	assert_int_equal(log.kind, MB_LOG_CCEL);
+	mb_log_free(&log);
+	assert_int_equal(mb_log_parse(b.data, b.len, "csv.log", MB_LOG_TPM, &log), 0);
+	assert_int_equal(log.kind, MB_LOG_TPM);
+	mb_log_free(&log);
+	bb_free(&b);
+	free(rp);
+}
+
 static void test_ccel_check(void **state)
 {
 	uint8_t *buf, rtmr[4][48];
@@ -502,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_cli_show),	cmocka_unit_test(test_cli_kind_flags),
 		cmocka_unit_test(test_malformed),	cmocka_unit_test(test_startup_locality),
 		cmocka_unit_test(test_ccel_check),	cmocka_unit_test(test_launch_log),
+		cmocka_unit_test(test_log_variants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
