@@ -43,6 +43,11 @@ struct snp_chain {
 	bool crl_ok;
 	char crl_detail[256];
 	time_t crl_next_update; /* earliest nextUpdate (0 = none) */
+	/* VCEK/VLEK extensions, decoded once: SPLs (-1 = absent) in the order
+	 * of spl_oids, hwID (hwid_len 0 = absent or malformed). */
+	int spl[5];
+	uint8_t hwid[64];
+	size_t hwid_len;
 };
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -264,67 +269,74 @@ static int ext_spl(X509 *x, const char *oid)
 	return (int)v;
 }
 
-void snp_chain_check_binding(X509 *vek, enum snp_signer signer, const struct snp_report *rep,
+static const struct {
+	const char *oid, *name;
+} spl_oids[] = { { "1.3.6.1.4.1.3704.1.3.1", "bootloader" },
+		 { "1.3.6.1.4.1.3704.1.3.2", "tee" },
+		 { "1.3.6.1.4.1.3704.1.3.3", "snp" },
+		 { "1.3.6.1.4.1.3704.1.3.8", "microcode" },
+		 { "1.3.6.1.4.1.3704.1.3.9", "fmc" } };
+
+/* hwID (1.3.6.1.4.1.3704.1.4) names the chip a VCEK was derived for. AMD
+ * first stored the 64 raw bytes as the extension value, later a DER OCTET
+ * STRING; Turin VCEKs carry 8 bytes (the first 8 of CHIP_ID). */
+static void decode_vek_extensions(struct snp_chain *c)
+{
+	const ASN1_OCTET_STRING *d = ext_data(c->vek, "1.3.6.1.4.1.3704.1.4");
+	ASN1_OCTET_STRING *os = NULL;
+	const uint8_t *hw = NULL;
+	size_t hwlen = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(spl_oids); i++)
+		c->spl[i] = ext_spl(c->vek, spl_oids[i].oid);
+	if (d) {
+		hw = ASN1_STRING_get0_data(d);
+		hwlen = (size_t)ASN1_STRING_length(d);
+		if (hwlen != 64 && hwlen != 8) {
+			const unsigned char *q = hw;
+
+			os = d2i_ASN1_OCTET_STRING(NULL, &q, (long)hwlen);
+			hw = os ? ASN1_STRING_get0_data(os) : NULL;
+			hwlen = os ? (size_t)ASN1_STRING_length(os) : 0;
+		}
+	}
+	if (hw && (hwlen == 64 || hwlen == 8)) {
+		memcpy(c->hwid, hw, hwlen);
+		c->hwid_len = hwlen;
+	}
+	ASN1_OCTET_STRING_free(os);
+}
+
+void snp_chain_check_binding(const struct snp_chain *c, enum snp_signer signer, const struct snp_report *rep,
 			     enum snp_product prod, struct att_result *r)
 {
 	static const uint8_t zero[64];
 	struct snp_tcb t;
 	char bad[256] = "";
 	size_t n = 0;
-	int v;
 
-	/* hwID (1.3.6.1.4.1.3704.1.4) names the chip a VCEK was derived for. AMD
-	 * first stored the 64 raw bytes as the extension value, later a DER
-	 * OCTET STRING; Turin VCEKs carry 8 bytes (the first 8 of CHIP_ID). */
-	if (signer == SNP_SIGNER_VLEK) {
+	if (signer == SNP_SIGNER_VLEK)
 		att_check(r, ATT_AUTH, "vek_chip_id", true, "VLEK: not chip-specific, no hwID to compare");
-	} else {
-		const ASN1_OCTET_STRING *d = ext_data(vek, "1.3.6.1.4.1.3704.1.4");
-		ASN1_OCTET_STRING *os = NULL;
-		const uint8_t *hw = NULL;
-		size_t hwlen = 0;
-
-		if (d) {
-			hw = ASN1_STRING_get0_data(d);
-			hwlen = (size_t)ASN1_STRING_length(d);
-			if (hwlen != 64 && hwlen != 8) {
-				const unsigned char *q = hw;
-
-				os = d2i_ASN1_OCTET_STRING(NULL, &q, (long)hwlen);
-				hw = os ? ASN1_STRING_get0_data(os) : NULL;
-				hwlen = os ? (size_t)ASN1_STRING_length(os) : 0;
-			}
-		}
-		if (!hw || (hwlen != 64 && hwlen != 8))
-			att_check(r, ATT_AUTH, "vek_chip_id", false, "VCEK has no valid hwID extension");
-		else if (!memcmp(rep->chip_id, zero, 64))
-			att_check(r, ATT_AUTH, "vek_chip_id", true,
-				  "CHIP_ID is masked (all zero) in the report: hwID not compared");
-		else
-			att_check(r, ATT_AUTH, "vek_chip_id", !memcmp(hw, rep->chip_id, hwlen),
-				  memcmp(hw, rep->chip_id, hwlen) ? "VCEK hwID differs from the report's CHIP_ID"
-								   : "VCEK hwID equals CHIP_ID");
-		ASN1_OCTET_STRING_free(os);
-	}
+	else if (!c->hwid_len)
+		att_check(r, ATT_AUTH, "vek_chip_id", false, "VCEK has no valid hwID extension");
+	else if (!memcmp(rep->chip_id, zero, 64))
+		att_check(r, ATT_AUTH, "vek_chip_id", true,
+			  "CHIP_ID is masked (all zero) in the report: hwID not compared");
+	else
+		att_check(r, ATT_AUTH, "vek_chip_id", !memcmp(c->hwid, rep->chip_id, c->hwid_len), "%s",
+			  memcmp(c->hwid, rep->chip_id, c->hwid_len) ? "VCEK hwID differs from the report's CHIP_ID"
+								     : "VCEK hwID equals CHIP_ID");
 
 	/* The VCEK/VLEK is derived for one TCB: its SPL extensions must equal
-	 * REPORTED_TCB (1.3.6.1.4.1.3704.1.3.{1,2,3,8}, .9 FMC on Turin). */
+	 * REPORTED_TCB (FMC on Turin only). */
 	snp_tcb_decode(rep->reported_tcb, prod, &t);
-	static const struct {
-		const char *oid, *name;
-	} spl[] = { { "1.3.6.1.4.1.3704.1.3.1", "bootloader" },
-		    { "1.3.6.1.4.1.3704.1.3.2", "tee" },
-		    { "1.3.6.1.4.1.3704.1.3.3", "snp" },
-		    { "1.3.6.1.4.1.3704.1.3.8", "microcode" },
-		    { "1.3.6.1.4.1.3704.1.3.9", "fmc" } };
 	const int want[] = { t.bootloader, t.tee, t.snp, t.microcode, t.fmc };
-	for (size_t i = 0; i < ARRAY_SIZE(spl); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(spl_oids); i++) {
 		if (i == 4 && !t.has_fmc)
 			continue;
-		v = ext_spl(vek, spl[i].oid);
-		if (v != want[i] && n < sizeof(bad))
+		if (c->spl[i] != want[i] && n < sizeof(bad))
 			n += (size_t)snprintf(bad + n, sizeof(bad) - n, "%s%s: certificate %d, report %d",
-					      n ? "; " : "", spl[i].name, v, want[i]);
+					      n ? "; " : "", spl_oids[i].name, c->spl[i], want[i]);
 	}
 	if (n)
 		att_check(r, ATT_AUTH, "vek_tcb", false, "%s SPL extensions differ from REPORTED_TCB: %s",
@@ -483,6 +495,7 @@ static int chain_build(const struct certfiles *f, enum snp_signer signer, enum s
 			return ret;
 	}
 
+	decode_vek_extensions(c);
 	c->product = product_of_vek(c->vek);
 	if (c->product == SNP_PRODUCT_UNKNOWN)
 		c->product = report_prod;

@@ -92,7 +92,7 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 		  struct att_result *r, struct snp_chain **chain, X509 **vek, enum snp_product *prod);
 void snp_chain_put(struct snp_chain *c);
 /* Check VCEK extensions (hwID, SPLs) against the report: records checks. */
-void snp_chain_check_binding(X509 *vek, enum snp_signer signer, const struct snp_report *rep,
+void snp_chain_check_binding(const struct snp_chain *c, enum snp_signer signer, const struct snp_report *rep,
 			     enum snp_product prod, struct att_result *r);
 
 /* ---- policy (policy_snp.c) ---- */

@@ -77,7 +77,7 @@ int att_snp_verify(const uint8_t *report, size_t len, const struct att_options *
 		if ((ret = snp_chain_get(&opt, signer, prod, r, &chain, &vek, &prod)))
 			return ret;
 		if (vek) {
-			snp_chain_check_binding(vek, signer, &rep, prod, r);
+			snp_chain_check_binding(chain, signer, &rep, prod, r);
 			bool ok = report_sig_ok(X509_get0_pubkey(vek), &rep, detail, sizeof(detail));
 			att_check(r, ATT_AUTH, "report_signature", ok, "%s", detail);
 		} else {
