@@ -9,6 +9,7 @@
  * The CCEL (UEFI 2.10 38.4.1, ACPI CCEL table) uses the same records. All
  * input is read with the bounds-checked reader of common/. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,20 @@ static bool is_fill(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Put the event number in front of a reader error: "log.bin: event #3 at
+ * offset 183: digest at offset 195 needs 48 bytes, only 10 left (truncated)". */
+static int event_err(const struct reader *r, size_t i, size_t off)
+{
+	char old[512];
+	const char *m = err_msg();
+	size_t n = strlen(r->what);
+
+	if (!strncmp(m, r->what, n) && !strncmp(m + n, ": ", 2))
+		m += n + 2;
+	snprintf(old, sizeof(old), "%s", m);
+	return err_set(EINVAL, "%s: event #%zu at offset %zu: %s", r->what, i, off, old);
+}
+
 static int parse_event2(struct reader *r, struct mb_log *log, size_t i, struct mb_event *ev)
 {
 	const char *what = r->what;
@@ -183,7 +198,7 @@ static int parse_event2(struct reader *r, struct mb_log *log, size_t i, struct m
 	rd_u32(r, "pcrIndex", &ev->index);
 	rd_u32(r, "eventType", &ev->type);
 	if ((ret = rd_u32(r, "digests.count", &count)))
-		return err_wrap(EINVAL, "event #%zu", i);
+		return event_err(r, i, ev->offset);
 	/* PFP 10.2.2 wants one digest per bank; firmware that logs a subset of
 	 * the banks exists (tpm2-tools fixtures) and tpm2_eventlog accepts it */
 	if (count > log->nalgs)
@@ -193,7 +208,7 @@ static int parse_event2(struct reader *r, struct mb_log *log, size_t i, struct m
 		uint16_t alg, dsize = 0;
 
 		if ((ret = rd_u16(r, "digest hashAlg", &alg)))
-			return err_wrap(EINVAL, "event #%zu", i);
+			return event_err(r, i, ev->offset);
 		for (uint32_t a = 0; a < log->nalgs; a++)
 			if (log->algs[a].alg == alg)
 				dsize = log->algs[a].size;
@@ -207,11 +222,11 @@ static int parse_event2(struct reader *r, struct mb_log *log, size_t i, struct m
 		ev->digests[d].alg = alg;
 		ev->digests[d].size = dsize;
 		if ((ret = rd_ptr(r, "digest", dsize, &ev->digests[d].bytes)))
-			return err_wrap(EINVAL, "event #%zu", i);
+			return event_err(r, i, ev->offset);
 	}
 	ev->ndigests = count;
 	if ((ret = rd_u32(r, "eventSize", &size)))
-		return err_wrap(EINVAL, "event #%zu", i);
+		return event_err(r, i, ev->offset);
 	if (size > rd_left(r))
 		return err_set(EINVAL, "%s: event #%zu at offset %zu: eventSize %u exceeds the %zu bytes left", what, i,
 			       ev->offset, size, rd_left(r));
@@ -232,7 +247,7 @@ static int parse_event1(struct reader *r, size_t i, struct mb_event *ev)
 	rd_u32(r, "eventType", &ev->type);
 	rd_ptr(r, "digest", 20, &ev->digests[0].bytes);
 	if ((ret = rd_u32(r, "eventDataSize", &ev->data_len)))
-		return err_wrap(EINVAL, "event #%zu", i);
+		return event_err(r, i, ev->offset);
 	if (ev->data_len > rd_left(r))
 		return err_set(EINVAL, "%s: event #%zu at offset %zu: eventDataSize %u exceeds the %zu bytes left",
 			       r->what, i, ev->offset, ev->data_len, rd_left(r));
@@ -255,9 +270,12 @@ int mb_log_parse(const uint8_t *buf, size_t len, const char *what, enum mb_log_k
 	log->len = len;
 	rd_init(&r, buf, len, what);
 
+	if (!len)
+		return err_set(EINVAL, "%s: empty file, not an event log", what);
 	/* first event: TCG_PCClientPCREvent, SHA-1 format (PFP 10.2.1); say
 	 * "not a log" before reporting sizes of something that is not one */
-	if (len >= 8 && le32(buf + 4) != MB_EV_NO_ACTION && (le32(buf) >= MB_PCRS || !mb_event_type_name(le32(buf + 4))))
+	if (len >= 8 && le32(buf + 4) != MB_EV_NO_ACTION &&
+	    (le32(buf) >= MB_PCRS || !mb_event_type_name(le32(buf + 4))))
 		return err_set(EINVAL, "%s: not a TCG event log (first event: index %u, type 0x%x; expected the "
 				       "\"Spec ID Event03\" EV_NO_ACTION event)", what, le32(buf), le32(buf + 4));
 	if ((ret = parse_event1(&r, 0, &ev)))

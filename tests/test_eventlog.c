@@ -276,7 +276,7 @@ static const struct mutation mutations[] = {
 	{ "event size overflow", "eventSize 4294967295 exceeds", m_event_size },
 	{ "event size too large", "eventSize 2147483632 exceeds", m_event_size2 },
 	{ "not a log", "not a TCG event log", m_not_log },
-	{ "empty", "truncated", m_empty },
+	{ "empty", "empty file", m_empty },
 	{ "stray bytes", "stray bytes", m_stray },
 };
 
