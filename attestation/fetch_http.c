@@ -148,6 +148,7 @@ static int net_get(struct att_fetch_ctx *c, const char *url, const char *want_he
 	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (c->ca_bundle)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca_bundle);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, c->timeout);
