@@ -393,7 +393,47 @@ static void test_vsock_config(void **state)
 	assert_int_equal(virtio_vsock_create_fd(vm, -1, 2), -EINVAL);
 	assert_non_null(strstr(err_msg(), "CID 2"));
 	assert_int_equal(vm->n_pci, 1);
+	/* a backend that is not vhost: the first vhost ioctl fails, cleanly */
+	int fd = open("/dev/null", O_RDWR);
+	assert_true(fd >= 0);
+	assert_true(virtio_vsock_create_fd(vm, fd, 3) < 0);
+	assert_non_null(strstr(err_msg(), "VHOST_SET_OWNER"));
+	assert_int_equal(vm->n_pci, 1);
 	fake_vm_free(vm);
+}
+
+static void test_create_errors(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+	struct vm *vm = fake_vm_new();
+
+	(void)state;
+	assert_int_equal(virtio_net_create(vm, "", mac), -EINVAL);
+	assert_int_equal(virtio_net_create(vm, "a-name-longer-than-ifnamsiz", mac), -EINVAL);
+	assert_non_null(strstr(err_msg(), "tap name"));
+	assert_int_equal(virtio_blk_create(vm, "/dev/null", false), -EINVAL); /* a char device */
+	assert_non_null(strstr(err_msg(), "/dev/null"));
+	assert_int_equal(vm->n_pci, 0);
+	assert_null(virtio_registry_first());
+	fake_vm_free(vm);
+}
+
+/* A real tap when the host allows it (root with /dev/net/tun), else skipped. */
+static void test_net_real_tap(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 2 };
+	struct vm *vm = fake_vm_new();
+	int r;
+
+	(void)state;
+	r = virtio_net_create(vm, "cvmm-vt%d", mac);
+	if (r == -EPERM || r == -EACCES || r == -ENOENT || r == -ENODEV) {
+		fake_vm_free(vm);
+		skip();
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(vm->n_pci, 1);
+	fake_vm_free(vm); /* closing the fd removes the non-persistent tap */
 }
 
 int main(void)
@@ -402,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_blk_config),  cmocka_unit_test(test_blk_round_trip),
 		cmocka_unit_test(test_blk_read_only), cmocka_unit_test(test_net),
 		cmocka_unit_test(test_console),     cmocka_unit_test(test_vsock_config),
+		cmocka_unit_test(test_create_errors), cmocka_unit_test(test_net_real_tap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,7 +269,7 @@ int virtio_net_create(struct vm *vm, const char *tap_name, const uint8_t mac[6])
 	struct ifreq ifr;
 	int fd, hdr = VNET_HDR_LEN;
 
-	if (!tap_name || strlen(tap_name) >= IFNAMSIZ)
+	if (!tap_name || !tap_name[0] || strlen(tap_name) >= IFNAMSIZ)
 		return err_set(EINVAL, "virtio-net: tap name '%s' is empty or longer than %d bytes",
 			       tap_name ? tap_name : "", IFNAMSIZ - 1);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
