@@ -125,150 +125,6 @@ static int read_dir(const char *dir, enum snp_signer signer, struct certfiles *f
 	return 0;
 }
 
-static bool is_pem(const uint8_t *p, size_t n)
-{
-	while (n && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-		p++, n--;
-	return n >= 10 && !memcmp(p, "-----BEGIN", 10);
-}
-
-/* Certificates in PEM (one or more) or DER (one). */
-static int parse_certs(const char *path, const uint8_t *p, size_t n, STACK_OF(X509) *out)
-{
-	if (is_pem(p, n)) {
-		BIO *b = BIO_new_mem_buf(p, (int)n);
-		X509 *x;
-		int count = 0;
-
-		if (!b)
-			return err_set(ENOMEM, "%s: out of memory", path);
-		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
-			if (!sk_X509_push(out, x)) {
-				X509_free(x);
-				break;
-			}
-			count++;
-		}
-		BIO_free(b);
-		if (!count)
-			return err_set(EINVAL, "%s: no PEM certificate could be parsed", path);
-		return 0;
-	} else {
-		const unsigned char *q = p;
-		X509 *x = d2i_X509(NULL, &q, (long)n);
-
-		if (!x || q != p + n) {
-			X509_free(x);
-			return err_set(EINVAL, "%s: not a DER or PEM X.509 certificate", path);
-		}
-		if (!sk_X509_push(out, x)) {
-			X509_free(x);
-			return err_set(ENOMEM, "%s: out of memory", path);
-		}
-		return 0;
-	}
-}
-
-static int parse_one(const char *path, const uint8_t *p, size_t n, X509 **out)
-{
-	STACK_OF(X509) *sk = sk_X509_new_null();
-	int ret;
-
-	if (!sk)
-		return err_set(ENOMEM, "%s: out of memory", path);
-	ret = parse_certs(path, p, n, sk);
-	if (!ret)
-		*out = sk_X509_shift(sk);
-	sk_X509_pop_free(sk, X509_free);
-	return ret;
-}
-
-static void subject_cn(X509 *x, char *out, size_t n)
-{
-	X509_NAME *name = X509_get_subject_name(x);
-	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
-	const ASN1_STRING *s;
-	int len;
-
-	out[0] = 0;
-	if (i < 0 || !(s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))))
-		return;
-	len = ASN1_STRING_length(s);
-	if (len < 0 || (size_t)len >= n)
-		return;
-	memcpy(out, ASN1_STRING_get0_data(s), (size_t)len);
-	out[len] = 0;
-	if (strlen(out) != (size_t)len)
-		out[0] = 0; /* embedded NUL: treat as no name */
-}
-
-static void issuer_cn(X509 *x, char *out, size_t n)
-{
-	X509_NAME *name = X509_get_issuer_name(x);
-	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
-	const ASN1_STRING *s;
-	int len;
-
-	out[0] = 0;
-	if (i < 0 || !(s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))))
-		return;
-	len = ASN1_STRING_length(s);
-	if (len < 0 || (size_t)len >= n)
-		return;
-	memcpy(out, ASN1_STRING_get0_data(s), (size_t)len);
-	out[len] = 0;
-}
-
-/* ---- VCEK extensions (KDS spec, "VCEK Certificate Extensions") ---- */
-
-static const ASN1_OCTET_STRING *ext_data(X509 *x, const char *oid)
-{
-	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
-	int i = obj ? X509_get_ext_by_OBJ(x, obj, -1) : -1;
-
-	ASN1_OBJECT_free(obj);
-	return i < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, i));
-}
-
-static enum snp_product product_of_vek(X509 *vek)
-{
-	const ASN1_OCTET_STRING *d = ext_data(vek, "1.3.6.1.4.1.3704.1.2");
-	char cn[128];
-	enum snp_product p = SNP_PRODUCT_UNKNOWN;
-
-	issuer_cn(vek, cn, sizeof(cn)); /* "SEV-Milan", "SEV-VLEK-Genoa" */
-	p = snp_product_from_name(cn);
-	if (p == SNP_PRODUCT_UNKNOWN && d) {
-		const unsigned char *q = ASN1_STRING_get0_data(d);
-		ASN1_IA5STRING *s = d2i_ASN1_IA5STRING(NULL, &q, ASN1_STRING_length(d));
-		char name[64] = "";
-
-		if (s && ASN1_STRING_length(s) > 0 && (size_t)ASN1_STRING_length(s) < sizeof(name))
-			memcpy(name, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
-		ASN1_IA5STRING_free(s);
-		p = snp_product_from_name(name);
-	}
-	return p;
-}
-
-/* An SPL extension is a DER INTEGER; -1 when absent or malformed. */
-static int ext_spl(X509 *x, const char *oid)
-{
-	const ASN1_OCTET_STRING *d = ext_data(x, oid);
-	const unsigned char *q;
-	ASN1_INTEGER *i;
-	int64_t v = -1;
-
-	if (!d)
-		return -1;
-	q = ASN1_STRING_get0_data(d);
-	i = d2i_ASN1_INTEGER(NULL, &q, ASN1_STRING_length(d));
-	if (!i || !ASN1_INTEGER_get_int64(&v, i) || v < 0 || v > 255)
-		v = -1;
-	ASN1_INTEGER_free(i);
-	return (int)v;
-}
-
 static const struct {
 	const char *oid, *name;
 } spl_oids[] = { { "1.3.6.1.4.1.3704.1.3.1", "bootloader" },
@@ -282,13 +138,13 @@ static const struct {
  * STRING; Turin VCEKs carry 8 bytes (the first 8 of CHIP_ID). */
 static void decode_vek_extensions(struct snp_chain *c)
 {
-	const ASN1_OCTET_STRING *d = ext_data(c->vek, "1.3.6.1.4.1.3704.1.4");
+	const ASN1_OCTET_STRING *d = snp_ext_data(c->vek, "1.3.6.1.4.1.3704.1.4");
 	ASN1_OCTET_STRING *os = NULL;
 	const uint8_t *hw = NULL;
 	size_t hwlen = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(spl_oids); i++)
-		c->spl[i] = ext_spl(c->vek, spl_oids[i].oid);
+		c->spl[i] = snp_ext_spl(c->vek, spl_oids[i].oid);
 	if (d) {
 		hw = ASN1_STRING_get0_data(d);
 		hwlen = (size_t)ASN1_STRING_length(d);
@@ -402,7 +258,7 @@ static int check_crls(struct snp_chain *c, const char *path, const uint8_t *p, s
 	c->crls = sk_X509_CRL_new_null();
 	if (!c->crls)
 		return err_set(ENOMEM, "out of memory");
-	if (is_pem(p, n)) {
+	if (snp_is_pem(p, n)) {
 		BIO *b = BIO_new_mem_buf(p, (int)n);
 		X509_CRL *crl;
 
@@ -449,7 +305,7 @@ static int check_crls(struct snp_chain *c, const char *path, const uint8_t *p, s
 			if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(certs[k])))
 				continue;
 			if (X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(certs[k])) == 1) {
-				subject_cn(certs[k], cn, sizeof(cn));
+				snp_subject_cn(certs[k], cn, sizeof(cn));
 				c->crl_ok = false;
 				snprintf(c->crl_detail, sizeof(c->crl_detail), "certificate '%.80s' is revoked by %.100s",
 					 cn, path);
@@ -467,18 +323,18 @@ static int chain_build(const struct certfiles *f, enum snp_signer signer, enum s
 	STACK_OF(X509) *bundle = NULL;
 	int ret;
 
-	if ((ret = parse_one(f->path[SLOT_VEK], f->data[SLOT_VEK], f->len[SLOT_VEK], &c->vek)))
+	if ((ret = snp_parse_cert(f->path[SLOT_VEK], f->data[SLOT_VEK], f->len[SLOT_VEK], &c->vek)))
 		return ret;
 	if (f->data[SLOT_INTER] &&
-	    (ret = parse_one(f->path[SLOT_INTER], f->data[SLOT_INTER], f->len[SLOT_INTER], &c->inter)))
+	    (ret = snp_parse_cert(f->path[SLOT_INTER], f->data[SLOT_INTER], f->len[SLOT_INTER], &c->inter)))
 		return ret;
-	if (f->data[SLOT_ARK] && (ret = parse_one(f->path[SLOT_ARK], f->data[SLOT_ARK], f->len[SLOT_ARK], &c->ark)))
+	if (f->data[SLOT_ARK] && (ret = snp_parse_cert(f->path[SLOT_ARK], f->data[SLOT_ARK], f->len[SLOT_ARK], &c->ark)))
 		return ret;
 	/* cert_chain.pem as KDS serves it (ASK then ARK): sort by role. */
 	if (f->data[SLOT_BUNDLE]) {
 		if (!(bundle = sk_X509_new_null()))
 			return err_set(ENOMEM, "out of memory");
-		ret = parse_certs(f->path[SLOT_BUNDLE], f->data[SLOT_BUNDLE], f->len[SLOT_BUNDLE], bundle);
+		ret = snp_parse_certs(f->path[SLOT_BUNDLE], f->data[SLOT_BUNDLE], f->len[SLOT_BUNDLE], bundle);
 		for (int i = 0; !ret && i < sk_X509_num(bundle); i++) {
 			X509 *x = sk_X509_value(bundle, i);
 			bool self = !X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x));
@@ -496,7 +352,7 @@ static int chain_build(const struct certfiles *f, enum snp_signer signer, enum s
 	}
 
 	decode_vek_extensions(c);
-	c->product = product_of_vek(c->vek);
+	c->product = snp_vek_product(c->vek);
 	if (c->product == SNP_PRODUCT_UNKNOWN)
 		c->product = report_prod;
 	if (!c->inter) {
@@ -591,7 +447,7 @@ static void check_validity(struct att_result *r, struct snp_chain *c, time_t at)
 		int before = X509_cmp_time(X509_get0_notBefore(certs[i]), &at);
 		int after = X509_cmp_time(X509_get0_notAfter(certs[i]), &at);
 
-		subject_cn(certs[i], cn, sizeof(cn));
+		snp_subject_cn(certs[i], cn, sizeof(cn));
 		if (n >= sizeof(detail))
 			n = sizeof(detail) - 1;
 		if (before == 0 || after == 0) {
@@ -683,7 +539,7 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 		goto out;
 	}
 
-	subject_cn(c->ark, cn, sizeof(cn));
+	snp_subject_cn(c->ark, cn, sizeof(cn));
 	if (!c->ark_sig_ok)
 		att_check(r, ATT_AUTH, "ark", false, "root '%s' is not a valid self-signed certificate", cn);
 	else if (c->ark_is_amd)
@@ -697,10 +553,10 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 		att_check(r, ATT_AUTH, "ark", false,
 			  "root '%s' is not a built-in AMD ARK (a simulated platform's root needs --allow-sim)", cn);
 
-	subject_cn(c->inter, cn, sizeof(cn));
+	snp_subject_cn(c->inter, cn, sizeof(cn));
 	att_check(r, ATT_AUTH, iname, c->inter_sig_ok, "'%s'%s %s", cn, c->inter_from_builtin ? " (built-in)" : "",
 		  c->inter_sig_ok ? "is signed by the ARK" : c->inter_err);
-	subject_cn(c->vek, cn, sizeof(cn));
+	snp_subject_cn(c->vek, cn, sizeof(cn));
 	att_check(r, ATT_AUTH, vname, c->vek_sig_ok, "'%s' %s", cn,
 		  c->vek_sig_ok ? (signer == SNP_SIGNER_VLEK ? "is signed by the ASVK" : "is signed by the ASK")
 				: c->vek_err);

@@ -79,6 +79,19 @@ void snp_report_claims(const struct snp_report *rep, enum snp_product prod, stru
 /* Parsed once, owned by the module: ARK, ASK, ASVK of a product (NULL if unknown). */
 X509 *snp_builtin_cert(enum snp_product p, const char *which /* "ark"|"ask"|"asvk" */);
 
+/* ---- certificate helpers (snp_certs.c) ---- */
+bool snp_is_pem(const uint8_t *p, size_t n);
+/* Certificates in PEM (one or more) or DER (exactly one) appended to out. */
+int snp_parse_certs(const char *path, const uint8_t *p, size_t n, STACK_OF(X509) *out);
+int snp_parse_cert(const char *path, const uint8_t *p, size_t n, X509 **out);
+void snp_subject_cn(X509 *x, char *out, size_t n);
+void snp_issuer_cn(X509 *x, char *out, size_t n);
+const ASN1_OCTET_STRING *snp_ext_data(X509 *x, const char *oid);
+/* An SPL extension (DER INTEGER 0..255); -1 when absent or malformed. */
+int snp_ext_spl(X509 *x, const char *oid);
+/* The product named by a VCEK/VLEK (issuer CN, else productName). */
+enum snp_product snp_vek_product(X509 *vek);
+
 /* ---- the certificate chain (snp_chain.c) ---- */
 struct snp_chain;
 /* Load the chain for signer from o->certs_dir (or built-ins), verify its
