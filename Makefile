@@ -23,6 +23,7 @@ MODULES  := common firmware sev tdx measured-boot attestation vmm
 MAINS    := vmm/main.c attestation/agent_main.c
 LIB_SRCS := $(filter-out $(MAINS),$(shell find $(MODULES) -name '*.c' | sort))
 HDRS     := $(shell find $(MODULES) -name '*.h')
+TEST_HDRS := $(wildcard tests/*.h)
 TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES  := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
@@ -61,12 +62,12 @@ $(O)/cvmm-agent: attestation/agent_main.c $(HDRS)
 	$(CC) $(CFLAGS) -static -o $@ attestation/agent_main.c
 
 # ---- tests ----
-$(O)/tests/%: tests/%.c $(O)/libcvmm.a
+$(O)/tests/%: tests/%.c $(O)/libcvmm.a $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(O)/asan/tests/%: tests/%.c $(O)/asan/libcvmm.a
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
+$(O)/asan/tests/%: tests/%.c $(O)/asan/libcvmm.a $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
 $(O)/asan/cvmm: $(O)/asan/obj/vmm/main.o $(O)/asan/libcvmm.a
 	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
 
