@@ -151,6 +151,42 @@ static void test_builtin_roots(void **state)
 	free(vcek);
 }
 
+/* The KDS layout: vcek.der plus cert_chain.pem (ASK then ARK in one file). */
+static void test_kds_cert_chain_bundle(void **state)
+{
+	char dir[] = "/tmp/cvmm-snp-XXXXXX", p1[64], p2[64];
+	struct att_result r;
+	size_t len, vlen, alen, klen;
+	uint8_t *rep = load("milan-gosevguest", "report.bin", &len);
+	uint8_t *vcek = load("milan-gosevguest", "vcek.der", &vlen);
+	uint8_t *ask = load("milan-gosevguest", "ask.pem", &alen);
+	uint8_t *ark = load("milan-gosevguest", "ark.pem", &klen);
+	struct bytebuf chain = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p1, sizeof(p1), "%s/vcek.der", dir);
+	snprintf(p2, sizeof(p2), "%s/cert_chain.pem", dir);
+	assert_int_equal(bb_append(&chain, ask, alen), 0);
+	assert_int_equal(bb_append(&chain, ark, klen), 0);
+	assert_int_equal(file_write(p1, vcek, vlen), 0);
+	assert_int_equal(file_write(p2, chain.data, chain.len), 0);
+	assert_int_equal(verify(rep, len, dir, NULL, fixture_time, &r), 0);
+	assert_int_not_equal(att_result_status(&r), ATT_CONTRAINDICATED);
+	assert_true(check_ok(&r, "ask"));
+	assert_null(strstr(json_string_value(json_object_get(find_check(&r, "ask"), "detail")), "built-in"));
+	assert_true(check_ok(&r, "report_signature"));
+	att_result_free(&r);
+	unlink(p1);
+	unlink(p2);
+	rmdir(dir);
+	bb_free(&chain);
+	free(rep);
+	free(vcek);
+	free(ask);
+	free(ark);
+}
+
 static void expect_auth_failure(uint8_t *rep, size_t len, const char *certs, time_t at, const char *check)
 {
 	struct att_result r;
@@ -354,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures_verdict_and_claims),
 		cmocka_unit_test(test_debug_warning_and_policy),
 		cmocka_unit_test(test_builtin_roots),
+		cmocka_unit_test(test_kds_cert_chain_bundle),
 		cmocka_unit_test(test_flipped_bytes),
 		cmocka_unit_test(test_wrong_vcek),
 		cmocka_unit_test(test_expired_and_not_yet_valid),
