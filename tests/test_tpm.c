@@ -5,6 +5,7 @@
  * quote, wrong AK and uncovered PCRs are rejected with the reason. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <libgen.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +28,8 @@
 
 #include "common/common.h"
 #include "measured-boot/measured_boot.h"
+
+static char cvmm[4200];
 
 static struct {
 	bool have_swtpm;
@@ -425,14 +428,125 @@ static void test_cli(void **state)
 	assert_int_equal(mb_cli_tpm(2, (char *[]){ "tpm", "frobnicate" }), 2);
 }
 
-int main(void)
+/* Run the cvmm binary; stdout and stderr into files of T.dir. Returns the
+ * exit code; *out and *err are malloc'ed. */
+static int run_cvmm(const char *const *args, char **out, char **err)
+{
+	char o[160], e[160];
+	uint8_t *d;
+	size_t n;
+	pid_t pid;
+	int st;
+
+	snprintf(o, sizeof(o), "%s/stdout", T.dir);
+	snprintf(e, sizeof(e), "%s/stderr", T.dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *argv[40];
+		int k = 0;
+
+		argv[k++] = cvmm;
+		while (*args && k < 39)
+			argv[k++] = *args++;
+		argv[k] = NULL;
+		if (!freopen(o, "w", stdout) || !freopen(e, "w", stderr))
+			_exit(127);
+		execv(cvmm, (char *const *)argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(file_read(o, 1 << 24, &d, &n), 0);
+	*out = (char *)d;
+	assert_int_equal(file_read(e, 1 << 24, &d, &n), 0);
+	*err = (char *)d;
+	return WEXITSTATUS(st);
+}
+
+/* The whole flow through the binary: cvmm tpm extend / quote, cvmm eventlog
+ * replay, and cvmm verify with an SNP fixture report plus the host quote. */
+static void test_cvmm_binary(void **state)
+{
+	char log[160], q[160], s[160], ak[160], bad[160], *out, *err;
+	const char *ext[] = { "tpm", "extend", "--tcti", T.tcti, "--digest", "abcdef0123456789", "--desc",
+			      "e2e tenant", "--log", log, "--pcr", "13", NULL };
+	const char *quote[] = { "tpm", "quote", "--tcti", T.tcti, "--nonce", "", "--pcrs", "13", "--out-quote", q,
+				"--out-sig", s, "--out-ak-pub", ak, NULL };
+	const char *replay[] = { "eventlog", "replay", log, "--json", NULL };
+	const char *verify[] = { "verify", "--report", "tests/fixtures/evidence/snp/milan-virtee/report.bin", "--certs",
+				 "tests/fixtures/evidence/snp/milan-virtee", "--json", "--tpm-quote", q, "--tpm-log",
+				 log, "--ak-pub", ak, NULL };
+	const char *verify_bad[] = { "verify", "--report", "tests/fixtures/evidence/snp/milan-virtee/report.bin",
+				     "--certs", "tests/fixtures/evidence/snp/milan-virtee", "--json", "--tpm-quote", q,
+				     "--tpm-log", bad, "--ak-pub", ak, NULL };
+	char dead_tcti[96], never[160];
+	const char *dead[] = { "tpm", "quote", "--tcti", dead_tcti, "--nonce", "00", "--out-quote", never,
+			       "--out-ak-pub", never, NULL };
+	int port, unused;
+
+	(void)state;
+	NEED_SWTPM();
+	if (access(cvmm, X_OK)) {
+		fprintf(stderr, "%s not built: skipped\n", cvmm);
+		skip();
+	}
+	snprintf(log, sizeof(log), "%s/e2e.log", T.dir);
+	snprintf(q, sizeof(q), "%s/e2e_quote.bin", T.dir);
+	snprintf(s, sizeof(s), "%s/e2e_sig.bin", T.dir);
+	snprintf(ak, sizeof(ak), "%s/e2e_ak.pem", T.dir);
+	snprintf(bad, sizeof(bad), "%s/e2e_bad.log", T.dir);
+	snprintf(never, sizeof(never), "%s/never.bin", T.dir);
+
+	assert_int_equal(run_cvmm(ext, &out, &err), 0);
+	assert_non_null(strstr(out, "pcr13"));
+	free(out), free(err);
+	assert_int_equal(run_cvmm(quote, &out, &err), 0);
+	free(out), free(err);
+	assert_int_equal(run_cvmm(replay, &out, &err), 0);
+	assert_non_null(strstr(out, "\"pcr13\""));
+	assert_non_null(strstr(out, "\"events\": 2"));
+	free(out), free(err);
+
+	assert_int_equal(run_cvmm(verify, &out, &err), 0);
+	assert_non_null(strstr(out, "tpm_quote"));
+	assert_non_null(strstr(out, "TPM quote verified"));
+	free(out), free(err);
+	flip(log, bad, -1, NULL); /* last byte of the description */
+	assert_int_equal(run_cvmm(verify_bad, &out, &err), 1);
+	assert_non_null(strstr(out, "does not match its data"));
+	free(out), free(err);
+
+	/* unreachable TPM: exit 2, one line, no output file */
+	free_ports(&port, &unused);
+	snprintf(dead_tcti, sizeof(dead_tcti), "swtpm:host=127.0.0.1,port=%d", port);
+	assert_int_equal(run_cvmm(dead, &out, &err), 2);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "cvmm tpm: TPM: cannot open TCTI"));
+	assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err));
+	assert_int_equal(access(never, F_OK), -1);
+	free(out), free(err);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),	cmocka_unit_test(test_wrong_nonce),
 		cmocka_unit_test(test_tampered_log),	cmocka_unit_test(test_tampered_quote),
 		cmocka_unit_test(test_coverage),	cmocka_unit_test(test_unreachable_tpm),
-		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli),		cmocka_unit_test(test_cvmm_binary),
 	};
+	const char *env = getenv("CVMM");
 
+	if (env && *env) {
+		snprintf(cvmm, sizeof(cvmm), "%s", env);
+	} else {
+		/* build/tests/test_tpm -> build/cvmm */
+		char self[4096];
+
+		snprintf(self, sizeof(self), "%s", argv[0]);
+		snprintf(cvmm, sizeof(cvmm), "%s/../cvmm", dirname(self));
+	}
+	(void)argc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
