@@ -1,10 +1,10 @@
 /* dsdt.asl - cvmm's DSDT (ACPI 6.x §5.2.11.1): the PCI root bridge on
  * configuration mechanism #1 with its resource windows and the INTA# routing
  * of every slot (_PRT: slot s -> GSI 16 + s % 8, level, active low; the MP
- * table says the same), and \_S5 for power-off through the
+ * table says the same), COM1 (the 8250 at 0x3F8, IRQ 4), and \_S5 for power-off through the
  * hardware-reduced sleep control register (FADT).
  * Compiled with `iasl -tc` by scripts/gen-dsdt; the result is
- * vmm/acpi/dsdt_aml.h, committed so the build needs no ACPI compiler. */
+ * vmm/dsdt_aml.h, committed so the build needs no ACPI compiler. */
 DefinitionBlock ("dsdt.aml", "DSDT", 2, "CVMM  ", "CVMMDSDT", 1)
 {
     Scope (\_SB)
@@ -60,6 +60,21 @@ DefinitionBlock ("dsdt.aml", "DSDT", 2, "CVMM  ", "CVMMDSDT", 1)
                 Package () { 0x001DFFFF, Zero, Zero, 21 },
                 Package () { 0x001EFFFF, Zero, Zero, 22 },
                 Package () { 0x001FFFFF, Zero, Zero, 23 }
+            })
+        }
+    }
+    Scope (\_SB)
+    {
+        /* COM1: hardware-reduced ACPI has no legacy PIC, so Linux maps
+         * ISA IRQs only for devices described here (ACPI 6.4 §6.4.2.1). */
+        Device (COM1)
+        {
+            Name (_HID, EisaId ("PNP0501"))
+            Name (_UID, One)
+            Name (_CRS, ResourceTemplate ()
+            {
+                IO (Decode16, 0x03F8, 0x03F8, 0x00, 0x08)
+                IRQNoFlags () {4}
             })
         }
     }

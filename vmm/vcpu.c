@@ -21,10 +21,11 @@ static int set_lapic_lint(struct vcpu *v)
 	struct kvm_lapic_state l;
 	if (ioctl(v->fd, KVM_GET_LAPIC, &l) < 0)
 		return err_set(errno, "vCPU %u: KVM_GET_LAPIC: %s", v->index, strerror(errno));
-	/* LVT LINT0 = ExtINT (the 8259), LINT1 = NMI, like a BIOS leaves them
-	 * (SDM Vol. 3A §10.5.1; registers at 0x350 and 0x360). */
-	uint32_t lint0 = le32((uint8_t *)l.regs + 0x350), lint1 = le32((uint8_t *)l.regs + 0x360);
-	put_le32((uint8_t *)l.regs + 0x350, (lint0 & ~0x700u) | (7u << 8));
+	/* LVT LINT1 = NMI as a BIOS leaves it (SDM Vol. 3A §10.5.1, register
+	 * 0x360). LINT0 stays masked: there is no 8259 for the guest (ACPI
+	 * hardware-reduced), and an unmasked ExtINT would make Linux keep
+	 * virtual-wire mode and take the in-kernel PIC's vectors. */
+	uint32_t lint1 = le32((uint8_t *)l.regs + 0x360);
 	put_le32((uint8_t *)l.regs + 0x360, (lint1 & ~0x700u) | (4u << 8));
 	if (ioctl(v->fd, KVM_SET_LAPIC, &l) < 0)
 		return err_set(errno, "vCPU %u: KVM_SET_LAPIC: %s", v->index, strerror(errno));

@@ -18,15 +18,6 @@
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm_core.h"
 
-/* The virtio devices are linked in when vmm/virtio/ provides them. */
-#pragma weak virtio_console_create
-#pragma weak virtio_blk_create
-#pragma weak virtio_rng_create
-#pragma weak virtio_net_create
-#pragma weak virtio_vsock_create
-#pragma weak virtio_manifest_dtb
-#pragma weak virtio_destroy_all
-
 int vm_pio_register(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque)
 {
 	if (vm->npio == VM_MAX_PIO)
@@ -117,11 +108,6 @@ static int legacy_ports(struct vm *vm)
 }
 
 /* ---- devices ---- */
-static int missing(const char *what)
-{
-	return err_set(ENOTSUP, "%s: this build has no such device yet", what);
-}
-
 static int create_devices(struct vm *vm, const struct vm_config *c)
 {
 	int rc = 0;
@@ -136,24 +122,23 @@ static int create_devices(struct vm *vm, const struct vm_config *c)
 			return rc;
 	}
 	if (c->console_virtio)
-		rc = virtio_console_create ? virtio_console_create(vm, STDIN_FILENO, STDOUT_FILENO)
-					   : missing("--console virtio");
+		rc = virtio_console_create(vm, STDIN_FILENO, STDOUT_FILENO);
 	for (unsigned i = 0; !rc && i < c->ndisks; i++)
-		rc = virtio_blk_create ? virtio_blk_create(vm, c->disk[i].path, c->disk[i].ro) : missing("--disk");
+		rc = virtio_blk_create(vm, c->disk[i].path, c->disk[i].ro);
 	if (!rc && c->rng)
-		rc = virtio_rng_create ? virtio_rng_create(vm) : missing("--rng");
+		rc = virtio_rng_create(vm);
 	if (!rc && c->net_tap) {
 		uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 		if (c->net_mac_set)
 			memcpy(mac, c->net_mac, 6);
-		rc = virtio_net_create ? virtio_net_create(vm, c->net_tap, mac) : missing("--net");
+		rc = virtio_net_create(vm, c->net_tap, mac);
 	}
 	if (!rc && c->vsock_cid)
-		rc = virtio_vsock_create ? virtio_vsock_create(vm, c->vsock_cid) : missing("--vsock");
+		rc = virtio_vsock_create(vm, c->vsock_cid);
 	if (!rc && c->manifest_out) {
 		void *dtb = NULL;
 		size_t len = 0;
-		rc = virtio_manifest_dtb ? virtio_manifest_dtb(vm, &dtb, &len) : missing("--print-manifest");
+		rc = virtio_manifest_dtb(vm, &dtb, &len);
 		if (!rc)
 			rc = file_write(c->manifest_out, dtb, len);
 		free(dtb);
@@ -310,8 +295,7 @@ int vmm_run(const struct vm_config *c)
 	}
 	vcpu_stop_all(vm);
 	evloop_stop(vm->evloop);
-	if (virtio_destroy_all)
-		virtio_destroy_all(vm);
+	virtio_destroy_all(vm);
 	serial_destroy(vm->serial);
 	evloop_destroy(vm->evloop);
 	if (tty_raw)
