@@ -6,8 +6,9 @@
  *
  * Transmit runs on the notifying vCPU thread; the guest's header is
  * replaced by a zeroed one (nothing was negotiated that could give its
- * fields meaning). Receive runs on the event-loop thread: one frame is read
- * into a pending buffer and copied into the next receive chain. */
+ * fields meaning). Receive runs on the event-loop thread (edge-triggered
+ * tap watch plus a wake eventfd the vCPU side writes): one frame at a time
+ * is read into a pending buffer and copied into the next receive chain. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libfdt.h>
@@ -118,18 +119,31 @@ static bool deliver(struct net *n)
 	return n->pend_len == 0;
 }
 
-static void net_rx(void *opaque, uint32_t events);
-
-static void watch_rx(struct net *n, bool on)
+/* Move frames from the tap into receive chains until the tap is empty
+ * (EAGAIN: the edge-triggered watch re-arms), the guest has no receive
+ * buffers (its next rx notification wakes us), or the batch is used up
+ * (we wake ourselves, so other fds get their turn). dev->lock held. */
+static void net_drain(struct net *n)
 {
-	if (on == n->rx_watched || n->tap_fd < 0)
-		return;
-	if (on)
-		n->rx_watched = ev_add(vm_evloop(n->dev.vm), n->tap_fd, EPOLLIN, net_rx, n) == 0;
-	else {
-		ev_del(vm_evloop(n->dev.vm), n->tap_fd);
-		n->rx_watched = false;
+	for (int i = 0; i < 256; i++) {
+		if (!virtio_dev_running(&n->dev) || n->tap_fd < 0)
+			return; /* DRIVER_OK wakes us */
+		if (!n->pend_len) {
+			ssize_t k = read(n->tap_fd, n->pend, sizeof(n->pend));
+			if (k <= 0)
+				return;
+			if (k <= VNET_HDR_LEN) {
+				n->rx_dropped++;
+				continue;
+			}
+			n->pend_len = (size_t)k;
+			/* §5.1.6.4: num_buffers is 1 without MRG_RXBUF; tun leaves it unset */
+			put_le16(n->pend + 10, 1);
+		}
+		if (!deliver(n))
+			return;
 	}
+	wake(n);
 }
 
 static void net_rx(void *opaque, uint32_t events)
@@ -138,21 +152,7 @@ static void net_rx(void *opaque, uint32_t events)
 
 	(void)events;
 	pthread_mutex_lock(&n->dev.lock);
-	/* a bounded batch per wakeup keeps the event loop fair */
-	for (int i = 0; i < 64 && virtio_dev_running(&n->dev); i++) {
-		if (!n->pend_len) {
-			ssize_t k = read(n->tap_fd, n->pend, sizeof(n->pend));
-			if (k <= VNET_HDR_LEN)
-				break;
-			n->pend_len = (size_t)k;
-			/* §5.1.6.4: num_buffers is 1 without MRG_RXBUF; tun leaves it unset */
-			put_le16(n->pend + 10, 1);
-		}
-		if (!deliver(n))
-			break;
-	}
-	if (n->pend_len || !virtio_dev_running(&n->dev))
-		watch_rx(n, false); /* wait for receive buffers (wake) */
+	net_drain(n);
 	pthread_mutex_unlock(&n->dev.lock);
 }
 
@@ -165,8 +165,7 @@ static void net_wake(void *opaque, uint32_t events)
 	if (read(n->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&n->dev.lock);
-	if (virtio_dev_running(&n->dev) && deliver(n))
-		watch_rx(n, true);
+	net_drain(n);
 	pthread_mutex_unlock(&n->dev.lock);
 }
 
@@ -193,7 +192,8 @@ static void net_destroy(struct virtio_dev *d)
 {
 	struct net *n = net_of(d);
 
-	watch_rx(n, false);
+	if (n->rx_watched)
+		ev_del(vm_evloop(d->vm), n->tap_fd);
 	if (n->wake_fd >= 0) {
 		ev_del(vm_evloop(d->vm), n->wake_fd);
 		close(n->wake_fd);
@@ -257,6 +257,16 @@ int virtio_net_create_fd(struct vm *vm, int tap_fd, const uint8_t mac[6], const 
 		n->wake_fd = -1;
 		net_destroy(&n->dev);
 		return err_set(-r, "virtio-net: event loop: %s", strerror(-r));
+	}
+	/* edge-triggered: the watch stays for the device's life (no add/del
+	 * churn); net_drain reads until EAGAIN or until buffers run out */
+	if (tap_fd >= 0) {
+		r = ev_add(vm_evloop(vm), tap_fd, EPOLLIN | EPOLLET, net_rx, n);
+		if (r < 0) {
+			net_destroy(&n->dev);
+			return err_set(-r, "virtio-net: event loop: %s", strerror(-r));
+		}
+		n->rx_watched = true;
 	}
 	r = virtio_dev_register(&n->dev);
 	if (r < 0)
