@@ -124,3 +124,19 @@ int mb_log_append_launch(const uint8_t *old, size_t old_len, const char *log_pat
 	*out_len = b.len;
 	return 0;
 }
+
+size_t mb_launch_log_count(const struct mb_log *log, const uint8_t *plan_digest, size_t digest_len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < log->nevents; i++) {
+		const struct mb_event *ev = &log->events[i];
+		const uint8_t *d, *desc;
+		size_t dl, descl;
+
+		if (ev->type == MB_EV_EVENT_TAG && !mb_launch_event_parse(ev->data, ev->data_len, &d, &dl, &desc, &descl) &&
+		    dl == digest_len && !memcmp(d, plan_digest, dl))
+			n++;
+	}
+	return n;
+}

@@ -150,6 +150,10 @@ int mb_launch_event_data(const uint8_t *plan_digest, size_t digest_len, const ch
  * file content is returned in *out. */
 int mb_log_append_launch(const uint8_t *old, size_t old_len, const char *log_path, unsigned pcr,
 			 const uint8_t *event_data, size_t event_len, uint8_t **out, size_t *out_len);
+/* How many launch events of the log carry this plan digest (0 = never
+ * launched). With mb_tpm_quote_check() passing on the same log, this tells a
+ * relying party that the host launched that plan. */
+size_t mb_launch_log_count(const struct mb_log *log, const uint8_t *plan_digest, size_t digest_len);
 /* Extend pcr (SHA-256 bank) of the TPM reached through tcti (NULL: the
  * TPM2TOOLS_TCTI or TCTI environment, else the tctildr default) with the
  * launch event, and append it to log_path. */

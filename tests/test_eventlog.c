@@ -548,6 +548,9 @@ static void test_launch_log(void **state)
 	memcpy(buf, pcr, 32), memcpy(buf + 32, h, 32);
 	assert_true(EVP_Digest(buf, 64, pcr, NULL, EVP_sha256(), NULL));
 	assert_memory_equal(mb_replay_reg(rp, MB_ALG_SHA256, 15), pcr, 32);
+	assert_int_equal(mb_launch_log_count(&log, d1, sizeof(d1)), 1);
+	assert_int_equal(mb_launch_log_count(&log, d2, sizeof(d2)), 1);
+	assert_int_equal(mb_launch_log_count(&log, d1, 32), 0); /* same prefix, other length */
 	json = mb_log_json(&log);
 	assert_non_null(strstr(json, "\"description\": \"tenant-a plan\""));
 	assert_non_null(strstr(json, "\"plan_digest\": \"010203000000"));
