@@ -173,8 +173,17 @@ static int check_pcrs(const TPMS_QUOTE_INFO *qi, TPMI_ALG_HASH halg, const struc
 		EVP_MD_CTX_free(ctx);
 		return mismatch(detail, dlen, "quote: unsupported PCR digest algorithm 0x%04x", halg);
 	}
+	if (qi->pcrSelect.count > TPM2_NUM_PCR_BANKS) {
+		EVP_MD_CTX_free(ctx);
+		return mismatch(detail, dlen, "quote: %u PCR selections", qi->pcrSelect.count);
+	}
 	for (uint32_t s = 0; s < qi->pcrSelect.count && !ret; s++) {
 		const TPMS_PCR_SELECTION *ps = &qi->pcrSelect.pcrSelections[s];
+
+		if (ps->sizeofSelect > sizeof(ps->pcrSelect)) {
+			ret = mismatch(detail, dlen, "quote: PCR selection of %u bytes", ps->sizeofSelect);
+			break;
+		}
 
 		for (unsigned p = 0; p < 8u * ps->sizeofSelect && !ret; p++) {
 			const uint8_t *v;
