@@ -174,6 +174,23 @@ static void test_cli_show(void **state)
 	json_decref(got);
 	free(out);
 
+	/* every fixture decodes to valid JSON with one entry per event */
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		char path[256], *o, *av[] = { "eventlog", "show", path, "--json" };
+		json_t *j;
+
+		snprintf(path, sizeof(path), "tests/fixtures/eventlog/%s/log.bin", cases[c]);
+		assert_int_equal(run_cli(mb_cli_eventlog, av, 4, &o), 0);
+		j = json_loads(o, 0, &jerr);
+		assert_non_null(j);
+		json_array_foreach(json_object_get(j, "events"), i, ev) {
+			assert_int_equal(json_integer_value(json_object_get(ev, "number")), i);
+			assert_true(json_object_get(ev, "data") || json_object_get(ev, "data_hex"));
+		}
+		assert_true(json_array_size(json_object_get(j, "events")) > 20);
+		json_decref(j);
+		free(o);
+	}
 	assert_int_equal(run_cli(mb_cli_eventlog, argv_text, 3, &out), 0);
 	assert_non_null(strstr(out, "#3 pcr7 EV_EFI_VARIABLE_DRIVER_CONFIG"));
 	assert_non_null(strstr(out, "\"name\":\"SecureBoot\""));
