@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -123,6 +124,8 @@ static bool start_swtpm(void)
 	if (T.pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
+		/* never outlive the test, even if it crashes */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(null, 0), dup2(null, 1);
 		execlp("swtpm", "swtpm", "socket", "--tpm2", "--server", server, "--ctrl", ctrl_s, "--tpmstate", state,
 		       "--flags", "not-need-init,startup-clear", (char *)NULL);
