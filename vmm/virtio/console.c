@@ -83,9 +83,11 @@ static void watch_input(struct console *con, bool on)
 {
 	if (on == con->in_watched || con->in_fd < 0)
 		return;
-	if (on)
+	if (on) {
 		con->in_watched = ev_add(vm_evloop(con->dev.vm), con->in_fd, EPOLLIN, console_input, con) == 0;
-	else {
+		/* epoll refuses regular files and /dev/null: no input then */
+		con->in_eof = !con->in_watched;
+	} else {
 		ev_del(vm_evloop(con->dev.vm), con->in_fd);
 		con->in_watched = false;
 	}
