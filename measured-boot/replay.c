@@ -90,7 +90,6 @@ int mb_replay(const struct mb_log *log, struct mb_replay *out)
 				      ev->offset, reg, MB_PCRS - 1);
 			goto out;
 		}
-		out->touched |= 1u << reg;
 		/* the parser guarantees at most one digest per bank, in any order */
 		for (uint32_t d = 0; d < ev->ndigests; d++) {
 			uint32_t b = 0;
@@ -101,6 +100,7 @@ int mb_replay(const struct mb_log *log, struct mb_replay *out)
 			if (b == out->nbanks)
 				continue;
 			out->banks[b].touched |= 1u << reg;
+			out->touched |= 1u << reg;
 			v = out->banks[b].reg[reg];
 			if (!EVP_DigestInit_ex2(ctx, md[b], NULL) || !EVP_DigestUpdate(ctx, v, out->banks[b].size) ||
 			    !EVP_DigestUpdate(ctx, ev->digests[d].bytes, ev->digests[d].size) ||
