@@ -332,8 +332,11 @@ static void vpci_cfg_written(struct pci_dev *p, unsigned off, unsigned len)
 
 	if (vp->msix_cap > 0 && off < (unsigned)vp->msix_cap + 4 && off + len > (unsigned)vp->msix_cap + 2) {
 		pthread_mutex_lock(&vp->dev->lock);
-		if (!msix_enabled(vp, &masked) || !masked)
-			msix_deliver_pending(vp);
+		if (msix_enabled(vp, &masked)) {
+			pci_set_intx(p, false); /* INTx is not used with MSI-X on */
+			if (!masked)
+				msix_deliver_pending(vp);
+		}
 		pthread_mutex_unlock(&vp->dev->lock);
 	}
 	if (vp->pcicfg_cap <= 0 || off >= c + 20 || off + len <= c + 4)
