@@ -46,8 +46,11 @@ static int tpm_open(const char *tcti, struct tpm *t)
 
 	memset(t, 0, sizeof(*t));
 	rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS && !conf)
+		return err_set(EIO, "TPM: no TPM reachable through the tpm2-tss default TCTIs (give --tcti or set "
+				    "TPM2TOOLS_TCTI): %s", Tss2_RC_Decode(rc));
 	if (rc != TSS2_RC_SUCCESS)
-		return err_set(EIO, "TPM: cannot open TCTI '%s': %s", conf ? conf : "(default)", Tss2_RC_Decode(rc));
+		return err_set(EIO, "TPM: cannot open TCTI '%s': %s", conf, Tss2_RC_Decode(rc));
 	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		Tss2_TctiLdr_Finalize(&t->tcti);
