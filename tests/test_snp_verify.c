@@ -187,6 +187,35 @@ static void test_kds_cert_chain_bundle(void **state)
 	free(ark);
 }
 
+/* Unreadable certificate or CRL files are input errors naming the file. */
+static void test_bad_cert_files(void **state)
+{
+	char dir[] = "/tmp/cvmm-snp-XXXXXX", p1[64], p2[64];
+	struct att_result r;
+	size_t len, vlen;
+	uint8_t *rep = load("milan-virtee", "report.bin", &len);
+	uint8_t *vcek = load("milan-virtee", "vcek.der", &vlen);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p1, sizeof(p1), "%s/vcek.der", dir);
+	snprintf(p2, sizeof(p2), "%s/crl.der", dir);
+	assert_int_equal(file_write(p1, vcek, vlen / 2), 0); /* truncated DER */
+	assert_int_equal(verify(rep, len, dir, NULL, fixture_time, &r), -EINVAL);
+	assert_non_null(strstr(err_msg(), "vcek.der"));
+	att_result_free(&r);
+	assert_int_equal(file_write(p1, vcek, vlen), 0);
+	assert_int_equal(file_write(p2, "not a crl", 9), 0);
+	assert_int_equal(verify(rep, len, dir, NULL, fixture_time, &r), -EINVAL);
+	assert_non_null(strstr(err_msg(), "crl.der"));
+	att_result_free(&r);
+	unlink(p1);
+	unlink(p2);
+	rmdir(dir);
+	free(rep);
+	free(vcek);
+}
+
 static void expect_auth_failure(uint8_t *rep, size_t len, const char *certs, time_t at, const char *check)
 {
 	struct att_result r;
@@ -391,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_debug_warning_and_policy),
 		cmocka_unit_test(test_builtin_roots),
 		cmocka_unit_test(test_kds_cert_chain_bundle),
+		cmocka_unit_test(test_bad_cert_files),
 		cmocka_unit_test(test_flipped_bytes),
 		cmocka_unit_test(test_wrong_vcek),
 		cmocka_unit_test(test_expired_and_not_yet_valid),
