@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "common/common.h"
 #include "mb_internal.h"
 
@@ -272,6 +274,23 @@ json_t *mb_event_data_json(uint32_t type, const uint8_t *p, size_t n)
 	return NULL;
 }
 
+static bool digests_match_data(const struct mb_event *ev)
+{
+	for (uint32_t d = 0; d < ev->ndigests; d++) {
+		const char *name = mb_alg_evp_name(ev->digests[d].alg);
+		EVP_MD *md = name ? EVP_MD_fetch(NULL, name, NULL) : NULL;
+		uint8_t h[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		bool ok = md && EVP_Digest(ev->data, ev->data_len, h, &n, md, NULL) && n == ev->digests[d].size &&
+			  !memcmp(h, ev->digests[d].bytes, n);
+
+		EVP_MD_free(md);
+		if (!ok)
+			return false;
+	}
+	return ev->ndigests > 0;
+}
+
 json_t *mb_event_json(const struct mb_log *log, size_t i)
 {
 	const struct mb_event *ev = &log->events[i];
@@ -293,6 +312,10 @@ json_t *mb_event_json(const struct mb_log *log, size_t i)
 		json_object_set_new(digests, mb_alg_name(ev->digests[d].alg),
 				    hex_json(ev->digests[d].bytes, ev->digests[d].size));
 	json_object_set_new(o, "digests", digests);
+	/* informational: many event types (EV_SEPARATOR, EV_EFI_ACTION, cvmm
+	 * launch events...) are defined as the hash of their data; others
+	 * (images, boot variables) hash something else */
+	json_object_set_new(o, "digest_matches_data", json_boolean(digests_match_data(ev)));
 	json_object_set_new(o, "data_size", json_integer(ev->data_len));
 	data = mb_event_data_json(ev->type, ev->data, ev->data_len);
 	if (data)

@@ -6,6 +6,8 @@
 
 #include "measured_boot.h"
 
+/* OpenSSL name of a TPM_ALG_ID hash ("SHA384"), NULL when unknown. */
+const char *mb_alg_evp_name(uint16_t alg);
 /* One decoded event as a JSON object (new reference). */
 json_t *mb_event_json(const struct mb_log *log, size_t i);
 /* The event data decoded by type, NULL when only hex can be shown. */

@@ -15,9 +15,9 @@
 #include <openssl/evp.h>
 
 #include "common/common.h"
-#include "measured_boot.h"
+#include "mb_internal.h"
 
-static const char *evp_name(uint16_t alg)
+const char *mb_alg_evp_name(uint16_t alg)
 {
 	switch (alg) {
 	case MB_ALG_SHA1: return "SHA1";
@@ -55,7 +55,7 @@ int mb_replay(const struct mb_log *log, struct mb_replay *out)
 	if (!ctx)
 		return err_set(ENOMEM, "replay: out of memory");
 	for (uint32_t b = 0; b < log->nalgs; b++) {
-		const char *name = evp_name(log->algs[b].alg);
+		const char *name = mb_alg_evp_name(log->algs[b].alg);
 
 		out->banks[b].alg = log->algs[b].alg;
 		out->banks[b].size = log->algs[b].size;

@@ -167,6 +167,7 @@ static void test_cli_show(void **state)
 		if (t && !strcmp(t, "Exit Boot Services Invocation")) {
 			assert_string_equal(json_string_value(json_object_get(ev, "type")), "EV_EFI_ACTION");
 			assert_string_equal(json_string_value(json_object_get(ev, "register")), "rtmr1");
+			assert_true(json_is_true(json_object_get(ev, "digest_matches_data")));
 			saw_action = true;
 		}
 	}
@@ -571,6 +572,7 @@ static void test_launch_log(void **state)
 	json = mb_log_json(&log);
 	assert_non_null(strstr(json, "\"description\": \"tenant-a plan\""));
 	assert_non_null(strstr(json, "\"plan_digest\": \"010203000000"));
+	assert_non_null(strstr(json, "\"digest_matches_data\": true"));
 	free(json);
 	mb_log_free(&log);
 	/* a foreign log (several banks) is not appended to */
