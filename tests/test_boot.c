@@ -199,6 +199,8 @@ static void test_page_tables(void **state)
 	uint8_t *gdt = gm_ptr(&m, BOOT_GDT_GPA, 40);
 	assert_int_equal(le64(gdt + 0x10), 0x00af9b000000ffffull);
 	assert_int_equal(le64(gdt + 0x18), 0x00cf93000000ffffull);
+	/* reset vector: mov al, 0xfe; out 0x64, al */
+	assert_memory_equal(gm_ptr(&m, 0xffff0, 4), "\xb0\xfe\xe6\x64", 4);
 	gm_free(&m);
 }
 

@@ -221,5 +221,19 @@ int vmm_boot_page_tables(struct guest_mem *m)
 	memset(gdt, 0, 64);
 	for (unsigned i = 0; i < ARRAY_SIZE(gdt_entries); i++)
 		put_le64(gdt + 8 * i, gdt_entries[i]);
+
+	/* There is no BIOS, but Linux's last reboot method (BOOT_BIOS, and
+	 * the default BOOT_EFI without EFI on hardware-reduced ACPI) jumps to
+	 * the real-mode reset vector: answer with an i8042 reset request. */
+	static const uint8_t reset_stub[] = {
+		0xb0, 0xfe,       /* mov al, 0xfe */
+		0xe6, 0x64,       /* out 0x64, al  (i8042: pulse reset) */
+		0xf4,             /* hlt */
+		0xeb, 0xfd,       /* jmp hlt */
+	};
+	uint8_t *rv = gm_ptr(m, BOOT_RESET_VECTOR, sizeof(reset_stub));
+	if (!rv)
+		return err_set(ENOMEM, "guest memory too small for the reset vector");
+	memcpy(rv, reset_stub, sizeof(reset_stub));
 	return 0;
 }

@@ -240,6 +240,20 @@ void vcpu_stop_all(struct vm *vm)
 	}
 }
 
+void vcpu_dump_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct kvm_regs r;
+		struct kvm_sregs s;
+		if (vm->vcpu[i].fd < 0 || ioctl(vm->vcpu[i].fd, KVM_GET_REGS, &r) < 0 ||
+		    ioctl(vm->vcpu[i].fd, KVM_GET_SREGS, &s) < 0)
+			continue;
+		fprintf(stderr, "vCPU %u: rip=%llx rsp=%llx rflags=%llx cr0=%llx cr3=%llx efer=%llx\n", i,
+			(unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)r.rflags,
+			(unsigned long long)s.cr0, (unsigned long long)s.cr3, (unsigned long long)s.efer);
+	}
+}
+
 void vcpu_destroy(struct vcpu *v)
 {
 	if (v->run)

@@ -294,6 +294,8 @@ int vmm_run(const struct vm_config *c)
 			err_set(EIO, "%s", vm->exit_why); /* printed by the CLI */
 	}
 	vcpu_stop_all(vm);
+	if (getenv("CVMM_DEBUG_EXIT"))
+		vcpu_dump_all(vm);
 	evloop_stop(vm->evloop);
 	virtio_destroy_all(vm);
 	serial_destroy(vm->serial);

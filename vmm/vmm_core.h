@@ -32,7 +32,8 @@
 #define BOOT_ACPI_GPA       0x000e0000ull /* RSDP + tables, 64 KiB */
 #define BOOT_ACPI_SIZE      0x00010000ull
 #define BOOT_MPTABLE_GPA    0x000f0000ull
-#define BOOT_MPTABLE_SIZE   0x00010000ull
+#define BOOT_MPTABLE_SIZE   0x0000f000ull
+#define BOOT_RESET_VECTOR   0x000ffff0ull /* real-mode reset vector (f000:fff0) */
 #define BOOT_HIGH_GPA       0x00100000ull
 #define BOOT_KERNEL_DEFAULT 0x01000000ull /* if the kernel gives no pref_address */
 
@@ -102,7 +103,8 @@ int vmm_boot_params_build(uint8_t zp[4096], const struct bzimage *bz, const stru
 int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const char *kernel_path,
 		  const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
 		  uint64_t *entry);
-/* Identity page tables (4 GiB, 2 MiB pages) and the boot GDT. */
+/* Identity page tables (4 GiB, 2 MiB pages), the boot GDT, and a reset
+ * vector stub that asks for a reset through the i8042. */
 int vmm_boot_page_tables(struct guest_mem *m);
 
 /* ---------------- MP table (mptable.c) ----------------
@@ -254,6 +256,8 @@ int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v);
 int vcpu_start(struct vcpu *v);
 void vcpu_stop_all(struct vm *vm);
 void vcpu_destroy(struct vcpu *v);
+/* Registers of every vCPU to stderr (CVMM_DEBUG_EXIT=1, after a stop). */
+void vcpu_dump_all(struct vm *vm);
 /* cpuid.c */
 int vcpu_set_cpuid(struct vm *vm, struct vcpu *v);
 /* Adjust one supported-CPUID set for vCPU index of n (pure; tested). */
