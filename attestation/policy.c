@@ -75,6 +75,10 @@ int att_parse_time(const char *s, time_t *out)
 
 	if (!s || !*s)
 		return err_set(EINVAL, "--at: empty time");
+	if (!strcmp(s, "now")) { /* judge strictly at the current time */
+		*out = time(NULL);
+		return 0;
+	}
 	if (*s == '@' || (strlen(s) > 0 && !strchr(s, '-'))) {
 		if (parse_u64(s + (*s == '@'), (uint64_t)INT64_MAX / 2, &v, "--at"))
 			return -EINVAL;
@@ -88,7 +92,7 @@ int att_parse_time(const char *s, time_t *out)
 		end = strptime(s, "%Y-%m-%d", &tm);
 	}
 	if (!end || *end)
-		return err_set(EINVAL, "--at: '%s' is not seconds since 1970, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", s);
+		return err_set(EINVAL, "--at: '%s' is not 'now', seconds since 1970, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ", s);
 	*out = timegm(&tm);
 	return 0;
 }

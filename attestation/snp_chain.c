@@ -435,8 +435,16 @@ static void cache_insert(struct snp_chain *c)
 
 /* ---- recording the checks of one verification ---- */
 
-static void check_validity(struct att_result *r, struct snp_chain *c, time_t at)
+/* Certificates must be valid at the evaluation time. An SNP report carries no
+ * time of its own: with an explicit --at the relying party states when the
+ * evidence must have been valid, so expiry then is a failure. Judged "now"
+ * (no --at), a chain that was valid but has since expired still proves the
+ * report authentic (like DCAP's collateral expiration status): the expiry is
+ * reported as a warning, and a policy can reject it. Not-yet-valid is
+ * always a failure. */
+static void check_validity(struct att_result *r, struct snp_chain *c, time_t at, bool at_explicit)
 {
+	bool only_expired = true;
 	X509 *certs[3] = { c->ark, c->inter, c->vek };
 	char detail[400] = "";
 	size_t n = 0;
@@ -451,11 +459,11 @@ static void check_validity(struct att_result *r, struct snp_chain *c, time_t at)
 		if (n >= sizeof(detail))
 			n = sizeof(detail) - 1;
 		if (before == 0 || after == 0) {
-			ok = false;
+			ok = only_expired = false;
 			n += (size_t)snprintf(detail + n, sizeof(detail) - n, "%s'%s' has an invalid validity time",
 					      n ? "; " : "", cn);
 		} else if (before > 0) {
-			ok = false;
+			ok = only_expired = false;
 			n += (size_t)snprintf(detail + n, sizeof(detail) - n, "%s'%s' is not valid yet", n ? "; " : "",
 					      cn);
 		} else if (after < 0) {
@@ -466,7 +474,7 @@ static void check_validity(struct att_result *r, struct snp_chain *c, time_t at)
 		if (n >= sizeof(detail) - 1)
 			break;
 	}
-	att_check(r, ATT_AUTH, "cert_validity", ok, "%s",
+	att_check(r, !ok && only_expired && !at_explicit ? ATT_ADVISORY : ATT_AUTH, "cert_validity", ok, "%s",
 		  ok ? "ARK, intermediate and endorsement key certificates are valid at the evaluation time"
 		     : detail);
 }
@@ -560,7 +568,7 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	att_check(r, ATT_AUTH, vname, c->vek_sig_ok, "'%s' %s", cn,
 		  c->vek_sig_ok ? (signer == SNP_SIGNER_VLEK ? "is signed by the ASVK" : "is signed by the ASK")
 				: c->vek_err);
-	check_validity(r, c, at);
+	check_validity(r, c, at, o->at != 0);
 	if (c->crls) {
 		att_check(r, ATT_AUTH, "crl", c->crl_ok, "%s", c->crl_detail);
 		if (c->crl_ok && c->crl_next_update)

@@ -392,7 +392,7 @@ static int load_signer(const char *dir, const char *file, X509 *root, time_t at,
 	free(pem);
 	if (ret)
 		return err_wrap(-ret, "%s", path);
-	ret = tdx_pck_chain_verify(*signer, root, NULL, at, detail, sizeof(detail), &stale);
+	ret = tdx_pck_chain_verify(*signer, root, NULL, at, detail, sizeof(detail), &stale, NULL);
 	if (ret < 0 || !att_check(r, ATT_AUTH, name, ret == 1, "%s: %s", file, detail)) {
 		sk_X509_pop_free(*signer, X509_free);
 		*signer = NULL;

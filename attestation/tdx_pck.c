@@ -198,22 +198,35 @@ bad:
 
 /* A CRL past its nextUpdate still lists what it revoked: judge revocation
  * with it and let the caller report the staleness as advisory, like expired
- * TCB info (a relying party offline from PCS should not be locked out). */
-static int crl_time_cb(int ok, X509_STORE_CTX *ctx)
+ * TCB info (a relying party offline from PCS should not be locked out).
+ * Likewise, judged "now" (no explicit evaluation time), a certificate that
+ * has expired since still proves the quote authentic: the caller reports it
+ * as advisory (DCAP's collateral expiration status). */
+struct verify_flags {
+	bool *crl_stale;
+	bool *expired;       /* NULL: expiry is an error (explicit --at) */
+};
+
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
 	int e = X509_STORE_CTX_get_error(ctx);
-	bool *stale = X509_STORE_CTX_get_app_data(ctx);
+	struct verify_flags *f = X509_STORE_CTX_get_app_data(ctx);
 
-	if (!ok && (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID)) {
-		*stale = true;
+	if (!ok && f->crl_stale && (e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID)) {
+		*f->crl_stale = true;
+		return 1;
+	}
+	if (!ok && f->expired && e == X509_V_ERR_CERT_HAS_EXPIRED) {
+		*f->expired = true;
 		return 1;
 	}
 	return ok;
 }
 
 int tdx_pck_chain_verify(STACK_OF(X509) *chain, X509 *root, STACK_OF(X509_CRL) *crls, time_t at, char *detail,
-			 size_t dlen, bool *crl_stale)
+			 size_t dlen, bool *crl_stale, bool *expired)
 {
+	struct verify_flags flags = { .crl_stale = crl_stale, .expired = at ? NULL : expired };
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -236,13 +249,13 @@ int tdx_pck_chain_verify(STACK_OF(X509) *chain, X509 *root, STACK_OF(X509_CRL) *
 		goto out;
 	if (at)
 		X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+	X509_STORE_CTX_set_app_data(ctx, &flags);
+	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	if (crls) {
 		/* Both Intel CRLs given: every certificate below the root is
 		 * checked (root CRL covers the intermediate, PCK CRL the leaf);
 		 * the PCK CRL alone covers the leaf. */
 		X509_STORE_CTX_set0_crls(ctx, crls);
-		X509_STORE_CTX_set_app_data(ctx, crl_stale);
-		X509_STORE_CTX_set_verify_cb(ctx, crl_time_cb);
 		X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
 					    X509_V_FLAG_CRL_CHECK |
 						    (sk_X509_CRL_num(crls) > 1 ? X509_V_FLAG_CRL_CHECK_ALL : 0));

@@ -114,9 +114,11 @@ int tdx_pck_ext_parse(X509 *pck, struct tdx_pck_ext *e);
 /* Verify chain (leaf first) to `root`: the chain's last certificate must
  * carry the root's public key. crls may be NULL. at = 0: now. Returns 1
  * valid, 0 invalid (detail says why), negative errno on internal failure.
- * *crl_stale is set when a CRL was past nextUpdate (or not yet valid) at `at`. */
+ * *crl_stale is set when a CRL was past nextUpdate (or not yet valid) at `at`.
+ * With at = 0 (judged now), a certificate that has expired is tolerated and
+ * *expired is set (the caller reports it as advisory); expired may be NULL. */
 int tdx_pck_chain_verify(STACK_OF(X509) *chain, X509 *root, STACK_OF(X509_CRL) *crls, time_t at,
-			 char *detail, size_t dlen, bool *crl_stale);
+			 char *detail, size_t dlen, bool *crl_stale, bool *expired);
 /* Load a DER (or PEM) CRL file; NULL + err_set on failure. */
 X509_CRL *tdx_crl_load(const char *path);
 

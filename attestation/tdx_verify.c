@@ -125,7 +125,7 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 	char detail[256];
 	uint8_t key[32];
 	time_t at = o->at ? o->at : time(NULL);
-	bool stale = false;
+	bool stale = false, expired = false;
 	int ret;
 
 	crls = load_crls(o->collateral_dir, r, &ret);
@@ -143,6 +143,8 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 			st->ext_ret = chain_cache.ext_ret;
 			st->chain_ok = true;
 			att_check(r, ATT_AUTH, "tdx.pck_chain", true, "%s", chain_cache.detail);
+			att_check(r, ATT_ADVISORY, "tdx.cert_validity", true,
+				  "PCK chain certificates are within their validity period");
 		}
 		pthread_mutex_unlock(&chain_cache.lock);
 		if (st->chain_ok)
@@ -155,10 +157,14 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 	}
 	st->leaf_key = X509_get_pubkey(sk_X509_value(chain, 0));
 	st->ext_ret = tdx_pck_ext_parse(sk_X509_value(chain, 0), &st->ext);
-	ret = tdx_pck_chain_verify(chain, root, crls, o->at, detail, sizeof(detail), &stale);
+	ret = tdx_pck_chain_verify(chain, root, crls, o->at, detail, sizeof(detail), &stale, &expired);
 	if (ret < 0)
 		goto out;
 	st->chain_ok = att_check(r, ATT_AUTH, "tdx.pck_chain", ret == 1, "%s", detail);
+	if (st->chain_ok)
+		att_check(r, ATT_ADVISORY, "tdx.cert_validity", !expired, "%s",
+			  expired ? "a certificate of the PCK chain has expired since (use --at to judge strictly)"
+				  : "PCK chain certificates are within their validity period");
 	if (crls)
 		att_check(r, ATT_ADVISORY, "tdx.crl.fresh", !stale, "PCK/root CRLs %s at the evaluation time",
 			  stale ? "past nextUpdate (or not yet valid)" : "current");

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"  --policy FILE              policy JSON ({\"snp\": {...}, \"tdx\": {...}}, see docs/verify.md)\n"
 		"  --expect-measurement HEX   accepted launch measurement / MRTD (repeatable)\n"
 		"  --nonce HEX                require report_data = SHA-512(nonce)\n"
-		"  --at TIME                  evaluate certificates at TIME (epoch seconds or YYYY-MM-DD[THH:MM:SSZ])\n"
+		"  --at TIME                  evaluate certificates strictly at TIME (now, epoch seconds or YYYY-MM-DD[THH:MM:SSZ])\n"
 		"  --allow-sim                trust cvmm's simulated platform roots\n"
 		"  --event-log FILE           TDX: check a CCEL event log against the quote's RTMRs\n"
 		"  --tpm-quote F --tpm-log F --ak-pub F   also check a host TPM quote (cvmm tpm quote)\n"
