@@ -70,6 +70,18 @@ $(O)/asan/tests/%: tests/%.c $(O)/asan/libcvmm.a $(TEST_HDRS)
 	$(CC) $(CFLAGS) $(ASAN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
 $(O)/asan/cvmm: $(O)/asan/obj/vmm/main.o $(O)/asan/libcvmm.a
 	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
+# test_uapi checks cvmm's KVM/SEV/TDX definitions against copies of the Linux
+# headers, which use the same names: the kernel side is a second object,
+# tests/uapi_ref.c, built against tests/fixtures/uapi instead of the host's.
+UAPI_REF_DEPS := $(TEST_HDRS) $(wildcard tests/fixtures/uapi/*/*.h)
+$(O)/obj/tests/uapi_ref.o $(O)/asan/obj/tests/uapi_ref.o: CFLAGS += -Itests/fixtures/uapi
+$(O)/obj/tests/uapi_ref.o $(O)/asan/obj/tests/uapi_ref.o: $(UAPI_REF_DEPS)
+$(O)/tests/test_uapi: tests/test_uapi.c $(O)/obj/tests/uapi_ref.o $(O)/libcvmm.a $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
+$(O)/asan/tests/test_uapi: tests/test_uapi.c $(O)/asan/obj/tests/uapi_ref.o $(O)/asan/libcvmm.a $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
 unit: all $(TESTS:%=$(O)/tests/%)
 	@scripts/run-tests $(O) $(TESTS)
