@@ -107,6 +107,8 @@ static int parse_spec_id(const uint8_t *p, uint32_t n, const char *what, struct 
 	int ret;
 
 	rd_init(&r, p, n, what);
+	if (n < sizeof(sig) && n >= 8 && !memcmp(p, spec_id_sig, n))
+		return err_set(EINVAL, "%s: Spec ID event: eventDataSize %u is too small", what, n);
 	if (n < sizeof(sig) || memcmp(p, spec_id_sig, sizeof(sig)))
 		return err_set(EINVAL, "%s: not a crypto-agile TCG event log (first event is not \"Spec ID Event03\")",
 			       what);

@@ -266,6 +266,11 @@ static void m_event_size2(uint8_t *b, size_t *len, const struct mb_log *g)
 	(void)len;
 	put_le32(b + g->events[3].offset + 14 + 32, 0x7FFFFFF0);
 }
+static void m_header_size(uint8_t *b, size_t *len, const struct mb_log *g)
+{
+	(void)len, (void)g;
+	put_le32(b + 28, 10); /* eventDataSize of the Spec ID event */
+}
 static void m_not_log(uint8_t *b, size_t *len, const struct mb_log *g)
 {
 	(void)g;
@@ -293,6 +298,7 @@ static const struct mutation mutations[] = {
 	{ "unknown algorithm in event", "unknown algorithm 0x0099", m_event_alg },
 	{ "event size overflow", "eventSize 4294967295 exceeds", m_event_size },
 	{ "event size too large", "eventSize 2147483632 exceeds", m_event_size2 },
+	{ "Spec ID event size", "eventDataSize 10 is too small", m_header_size },
 	{ "not a log", "not a TCG event log", m_not_log },
 	{ "empty", "empty file", m_empty },
 	{ "stray bytes", "stray bytes", m_stray },
