@@ -3,8 +3,6 @@
  * --json, --trace, --dump-vmsa, and bad input (one line on stderr, exit 2,
  * nothing on stdout). */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "common/common.h"
+#include "cli_run.h"
 
 #define FIX "tests/fixtures/measure/"
 #define FW_DEB FIX "firmware/OVMF-2022.11-6+deb12u2.fd"
@@ -30,55 +28,30 @@
 #define ROW1 "11570979c77a0adb515761a702527c8b9e11554e730552621d950988613a3a75c6ff1703f540bd22a9beede8fe7a97e3"
 #define ROW8 "d83f8337782bfb620df1b80f17f85a4ba4e111d18ee6e0ea526db34dbd90e16b358075d9fb7b3524deff8b4a630fe0f6"
 
-static char cvmm[4096];
 static char tmpdir[] = "/tmp/cvmm-snp-cli-XXXXXX";
 static char *out_text, *err_text;
-
-static char *slurp(const char *path)
-{
-	uint8_t *d;
-	size_t n;
-
-	assert_int_equal(file_read(path, 1 << 24, &d, &n), 0);
-	return (char *)d;
-}
 
 /* Run cvmm measure ARGS...; returns the exit status, output in out_text/err_text. */
 static int run(const char *first, ...)
 {
-	const char *argv[64] = { cvmm, "measure" };
-	char op[4200], ep[4200];
-	int n = 2, status;
+	const char *args[64] = { "measure" };
+	struct cli_result r;
+	int n = 1;
 	va_list ap;
-	pid_t pid;
 
 	va_start(ap, first);
 	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
-		argv[n++] = a;
+		args[n++] = a;
 	va_end(ap);
-	argv[n] = NULL;
-	snprintf(op, sizeof(op), "%s/stdout", tmpdir);
-	snprintf(ep, sizeof(ep), "%s/stderr", tmpdir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(127);
-		execv(cvmm, (char *const *)argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	args[n] = NULL;
+	cli_run(&r, args);
 	free(out_text);
 	free(err_text);
-	out_text = slurp(op);
-	err_text = slurp(ep);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	out_text = r.out;
+	err_text = r.err;
+	return r.code;
 }
 
-/* Exit 2, nothing on stdout, exactly one line "cvmm measure: ...msg...". */
 static void expect_usage_error(const char *msg)
 {
 	assert_string_equal(out_text, "");
@@ -284,7 +257,7 @@ static int teardown(void **state)
 	(void)state;
 	free(out_text);
 	free(err_text);
-	for (const char *const *n = (const char *const[]){ "stdout", "stderr", "short.fd", "trunc.fd",
+	for (const char *const *n = (const char *const[]){ "short.fd", "trunc.fd",
 							    "nofooter.fd", NULL }; *n; n++) {
 		snprintf(p, sizeof(p), "%s/%s", tmpdir, *n);
 		unlink(p);
@@ -301,21 +274,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_json),                    cmocka_unit_test(test_trace_and_dump),
 		cmocka_unit_test(test_bad_input),
 	};
-	const char *env = getenv("CVMM");
-
 	(void)argc;
-	if (env && *env) {
-		snprintf(cvmm, sizeof(cvmm), "%s", env);
-	} else {
-		/* build/tests/test_snp_cli -> build/cvmm */
-		char self[4096];
-
-		snprintf(self, sizeof(self), "%s", argv[0]);
-		snprintf(cvmm, sizeof(cvmm), "%s/../cvmm", dirname(self));
-	}
-	if (access(cvmm, X_OK)) {
-		fprintf(stderr, "test_snp_cli: %s is not executable (set CVMM)\n", cvmm);
+	if (cli_locate(argv[0]))
 		return 1;
-	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "common/common.h"
+#include "cli_run.h"
 #include "firmware/firmware.h"
 #include "tdx/tdx.h"
 
@@ -58,7 +59,7 @@ static int mrtd_hex(const char *path, enum tdx_mrtd_variant v, uint64_t mem, cha
 }
 
 /* Run the CLI in-process with stdout and stderr captured. */
-struct cli_result {
+struct inproc_result {
 	int rc;
 	char out[8192], err[8192];
 };
@@ -72,7 +73,7 @@ static void slurp(int fd, char *buf, size_t cap)
 	buf[n > 0 ? n : 0] = 0;
 }
 
-static void run_cli(struct cli_result *r, int argc, char **argv)
+static void run_cli(struct inproc_result *r, int argc, char **argv)
 {
 	FILE *fo = tmpfile(), *fe = tmpfile();
 	int so, se;
@@ -441,7 +442,7 @@ static void test_tdvf_malformed(void **state)
 static void test_cli_bad_firmware(void **state)
 {
 	struct patched p;
-	struct cli_result r;
+	struct inproc_result r;
 	char path[] = "/tmp/cvmm-tdx-bad-XXXXXX";
 	int fd = mkstemp(path);
 
@@ -478,7 +479,7 @@ static void test_cli_bad_firmware(void **state)
 
 static void test_cli_usage_errors(void **state)
 {
-	struct cli_result r;
+	struct inproc_result r;
 	char *bad_variant[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--mrtd-variant", "3pass", NULL };
 	char *bad_platform[] = { "measure", "--platform", "snp", "--firmware", BOOKWORM, NULL };
 	char *no_fw[] = { "measure", "--platform", "tdx", NULL };
@@ -511,7 +512,7 @@ static void test_cli_usage_errors(void **state)
 
 static void test_cli_outputs(void **state)
 {
-	struct cli_result r;
+	struct inproc_result r;
 	char id[97];
 	char *plain[] = { "measure", "--platform", "tdx", "--firmware", BOOKWORM, "--mrtd-variant", "two-pass", NULL };
 	char *json[] = { "measure", "--mode", "tdx", "--ovmf", INTELTDX, "--json", "--mem", "4G", "--vcpus", "4",
@@ -593,50 +594,27 @@ static void test_cli_outputs(void **state)
 	assert_int_equal(exts, 0x1e0000 / 256);
 }
 
-/* The same through the cvmm binary and its `measure` dispatcher, found next
- * to this test program (BUILD/tests/test_x -> BUILD/cvmm). */
-static char cvmm_path[512];
-
+/* The same through the cvmm binary and its `measure` dispatcher. */
 static void test_cvmm_binary(void **state)
 {
-	char cmd[1024], out[256] = "";
-	FILE *f;
-	int st;
+	struct cli_result r;
 
 	(void)state;
-	if (access(cvmm_path, X_OK))
-		fail_msg("%s: not built", cvmm_path);
-	snprintf(cmd, sizeof(cmd), "%s measure --platform tdx --firmware '%s' 2>/dev/null", cvmm_path, INTELTDX);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	assert_non_null(fgets(out, sizeof(out), f));
-	assert_int_equal(pclose(f), 0);
-	assert_string_equal(out, "a7a1f751abc454f9cbab198ca8d2edb2821935df525c74182b5e776cb0929e8c59aefecce725b0d08a5e9d3d3183bd08\n");
-	snprintf(cmd, sizeof(cmd), "%s measure --mode tdx --ovmf tests/fixtures/measure/README.md >/dev/null 2>&1",
-		 cvmm_path);
-	st = system(cmd);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 2);
+	cli_run(&r, (const char *const[]){ "measure", "--platform", "tdx", "--firmware", INTELTDX, NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "a7a1f751abc454f9cbab198ca8d2edb2821935df525c74182b5e776cb0929e8c59aefecce725b0d08a5e9d3d3183bd08\n");
+	cli_free(&r);
+	cli_run(&r, (const char *const[]){ "measure", "--mode", "tdx", "--ovmf", "tests/fixtures/measure/README.md", NULL });
+	assert_int_equal(r.code, 2);
+	assert_string_equal(r.out, "");
+	cli_free(&r);
 }
 
 int main(int argc, char **argv)
 {
-	char *slash;
-
 	(void)argc;
-	/* argv[0] = BUILD/tests/test_tdx_measure */
-	snprintf(cvmm_path, sizeof(cvmm_path), "%s", argv[0]);
-	slash = strrchr(cvmm_path, '/');
-	if (slash) {
-		*slash = 0;
-		slash = strrchr(cvmm_path, '/');
-	}
-	if (slash)
-		strcpy(slash, "/cvmm");
-	else
-		strcpy(cvmm_path, "build/cvmm");
-	if (getenv("CVMM")) /* make unit-asan names the binary */
-		snprintf(cvmm_path, sizeof(cvmm_path), "%s", getenv("CVMM"));
+	if (cli_locate(argv[0]))
+		return 1;
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expected_tsv),

@@ -28,9 +28,9 @@
 #include <openssl/pem.h>
 
 #include "common/common.h"
+#include "cli_run.h"
 #include "measured-boot/measured_boot.h"
 
-static char cvmm[4200];
 
 static struct {
 	bool have_swtpm;
@@ -431,40 +431,15 @@ static void test_cli(void **state)
 	assert_int_equal(mb_cli_tpm(2, (char *[]){ "tpm", "frobnicate" }), 2);
 }
 
-/* Run the cvmm binary; stdout and stderr into files of T.dir. Returns the
- * exit code; *out and *err are malloc'ed. */
+/* Run the cvmm binary; returns the exit code; *out and *err are malloc'ed. */
 static int run_cvmm(const char *const *args, char **out, char **err)
 {
-	char o[160], e[160];
-	uint8_t *d;
-	size_t n;
-	pid_t pid;
-	int st;
+	struct cli_result r;
 
-	snprintf(o, sizeof(o), "%s/stdout", T.dir);
-	snprintf(e, sizeof(e), "%s/stderr", T.dir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		const char *argv[40];
-		int k = 0;
-
-		argv[k++] = cvmm;
-		while (*args && k < 39)
-			argv[k++] = *args++;
-		argv[k] = NULL;
-		if (!freopen(o, "w", stdout) || !freopen(e, "w", stderr))
-			_exit(127);
-		execv(cvmm, (char *const *)argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(file_read(o, 1 << 24, &d, &n), 0);
-	*out = (char *)d;
-	assert_int_equal(file_read(e, 1 << 24, &d, &n), 0);
-	*err = (char *)d;
-	return WEXITSTATUS(st);
+	cli_run(&r, args);
+	*out = r.out;
+	*err = r.err;
+	return r.code;
 }
 
 /* The whole flow through the binary: cvmm tpm extend / quote, cvmm eventlog
@@ -490,10 +465,6 @@ static void test_cvmm_binary(void **state)
 
 	(void)state;
 	NEED_SWTPM();
-	if (access(cvmm, X_OK)) {
-		fprintf(stderr, "%s not built: skipped\n", cvmm);
-		skip();
-	}
 	snprintf(log, sizeof(log), "%s/e2e.log", T.dir);
 	snprintf(q, sizeof(q), "%s/e2e_quote.bin", T.dir);
 	snprintf(s, sizeof(s), "%s/e2e_sig.bin", T.dir);
@@ -539,17 +510,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_coverage),	cmocka_unit_test(test_unreachable_tpm),
 		cmocka_unit_test(test_cli),		cmocka_unit_test(test_cvmm_binary),
 	};
-	const char *env = getenv("CVMM");
-
-	if (env && *env) {
-		snprintf(cvmm, sizeof(cvmm), "%s", env);
-	} else {
-		/* build/tests/test_tpm -> build/cvmm */
-		char self[4096];
-
-		snprintf(self, sizeof(self), "%s", argv[0]);
-		snprintf(cvmm, sizeof(cvmm), "%s/../cvmm", dirname(self));
-	}
 	(void)argc;
+	if (cli_locate(argv[0]))
+		return 1;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

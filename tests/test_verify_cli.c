@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "common/common.h"
+#include "cli_run.h"
 
 #define SNP "tests/fixtures/evidence/snp"
 #define VIRTEE SNP "/milan-virtee"
@@ -25,75 +26,20 @@
 #define VLEK SNP "/milan-vlek-trustee"
 #define VIRTEE_MEAS "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f"
 
-static char cvmm[4096];
 static char tmpdir[] = "/tmp/cvmm-verify-cli-XXXXXX";
-
-struct run {
-	int code;
-	char *out, *err;
-	size_t out_len, err_len;
-};
-
-static char *slurp(const char *path, size_t *len)
-{
-	uint8_t *p = NULL;
-
-	if (file_read(path, 1 << 24, &p, len))
-		return NULL;
-	return (char *)p;
-}
-
-/* Run cvmm with args (NULL-terminated), capture stdout/stderr. */
-static void run(struct run *r, const char *const *args)
-{
-	char out[256], err[256];
-	pid_t pid;
-	int st;
-
-	snprintf(out, sizeof(out), "%s/stdout", tmpdir);
-	snprintf(err, sizeof(err), "%s/stderr", tmpdir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		const char *argv[32];
-		int n = 0;
-
-		argv[n++] = cvmm;
-		for (; *args && n < 31; args++)
-			argv[n++] = *args;
-		argv[n] = NULL;
-		if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
-			_exit(127);
-		execv(cvmm, (char *const *)argv);
-		_exit(127);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	r->code = WEXITSTATUS(st);
-	r->out = slurp(out, &r->out_len);
-	r->err = slurp(err, &r->err_len);
-	assert_non_null(r->out);
-	assert_non_null(r->err);
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
 
 static json_t *run_json(const char *const *args, int want_code)
 {
-	struct run r;
+	struct cli_result r;
 	json_error_t jerr;
 	json_t *j;
 
-	run(&r, args);
+	cli_run(&r, args);
 	if (r.code != want_code)
 		fail_msg("exit %d, want %d; stderr: %s", r.code, want_code, r.err);
 	j = json_loads(r.out, 0, &jerr);
 	assert_non_null(j);
-	run_free(&r);
+	cli_free(&r);
 	return j;
 }
 
@@ -194,16 +140,16 @@ static void test_at_and_vlek(void **state)
 
 static void test_human_output(void **state)
 {
-	struct run r;
+	struct cli_result r;
 	const char *a[] = { "verify", "--report", VIRTEE "/report.bin", "--certs", VIRTEE, NULL };
 
 	(void)state;
-	run(&r, a);
+	cli_run(&r, a);
 	assert_int_equal(r.code, 0);
 	assert_non_null(strstr(r.out, "affirming"));
 	assert_non_null(strstr(r.out, VIRTEE_MEAS));
 	assert_int_equal(r.err_len, 0);
-	run_free(&r);
+	cli_free(&r);
 }
 
 /* Input errors: exit 2, one line on stderr, nothing on stdout. */
@@ -240,9 +186,9 @@ static void test_bad_input(void **state)
 		{ "show", trunc, NULL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct run r;
+		struct cli_result r;
 
-		run(&r, cases[i]);
+		cli_run(&r, cases[i]);
 		if (r.code != 2)
 			fail_msg("case %zu: exit %d, want 2 (stderr: %s)", i, r.code, r.err);
 		assert_int_equal(r.out_len, 0);
@@ -250,18 +196,18 @@ static void test_bad_input(void **state)
 		assert_non_null(strchr(r.err, '\n'));
 		assert_ptr_equal(strchr(r.err, '\n'), r.err + r.err_len - 1); /* one line */
 		assert_true(!strncmp(r.err, "cvmm verify: ", 13) || !strncmp(r.err, "cvmm show: ", 11));
-		run_free(&r);
+		cli_free(&r);
 	}
 	/* the messages name the problem */
-	struct run r;
+	struct cli_result r;
 	const char *v[] = { "verify", "--report", badver, NULL };
-	run(&r, v);
+	cli_run(&r, v);
 	assert_non_null(strstr(r.err, "VERSION 9"));
-	run_free(&r);
+	cli_free(&r);
 	const char *p[] = { "verify", "--report", VIRTEE "/report.bin", "--policy", policy, NULL };
-	run(&r, p);
+	cli_run(&r, p);
 	assert_non_null(strstr(r.err, "snp.measurement"));
-	run_free(&r);
+	cli_free(&r);
 }
 
 static void test_evidence_invalid_exit_1(void **state)
@@ -295,17 +241,17 @@ static void test_evidence_invalid_exit_1(void **state)
 
 static void test_show(void **state)
 {
-	struct run r;
+	struct cli_result r;
 	json_t *j;
 
 	(void)state;
 	const char *a[] = { "show", VIRTEE "/report.bin", NULL };
-	run(&r, a);
+	cli_run(&r, a);
 	assert_int_equal(r.code, 0);
 	assert_non_null(strstr(r.out, "Measurement:"));
 	assert_non_null(strstr(r.out, "Reported TCB"));
 	assert_non_null(strstr(r.out, " 7a 1e 5c 26"));
-	run_free(&r);
+	cli_free(&r);
 	const char *b[] = { "show", VLEK "/report.bin", "--json", NULL };
 	j = run_json(b, 0);
 	assert_string_equal(json_string_value(json_object_get(j, "signing_key")), "vlek");
@@ -322,7 +268,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const names[] = { "stdout", "stderr", "policy.json", "bad-policy.json", "trunc.bin",
+	static const char *const names[] = { "policy.json", "bad-policy.json", "trunc.bin",
 					     "badver.bin", "flipped.bin" };
 	char p[512];
 
@@ -343,21 +289,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_input),	 cmocka_unit_test(test_evidence_invalid_exit_1),
 		cmocka_unit_test(test_show),
 	};
-	const char *env = getenv("CVMM");
-
 	(void)argc;
-	if (env && *env) {
-		snprintf(cvmm, sizeof(cvmm), "%s", env);
-	} else {
-		/* build/tests/test_verify_cli -> build/cvmm */
-		char self[4096];
-
-		snprintf(self, sizeof(self), "%s", argv[0]);
-		snprintf(cvmm, sizeof(cvmm), "%s/../cvmm", dirname(self));
-	}
-	if (access(cvmm, X_OK)) {
-		fprintf(stderr, "test_verify_cli: %s is not executable (set CVMM)\n", cvmm);
+	if (cli_locate(argv[0]))
 		return 1;
-	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
