@@ -3,11 +3,14 @@
  * and the TD quoting enclave identity (GET /tdx/certification/v4/qe/identity,
  * {"enclaveIdentity":{...},"signature"}). Evaluation follows Intel's
  * "TDX TCB info / QE identity" documentation and the DCAP quote verification
- * flow: the PCK certificate's FMSPC/PCE-ID select the TCB info, the first TCB
- * level whose SGX components, PCESVN and TDX components are all <= the
- * platform's gives the status; the TDX module identity (TEE_TCB_SVN[1] =
- * module major version, [0] = module SVN) and the QE identity's ISVSVN give
- * statuses that converge with it (the worst wins).
+ * flow as Intel's Quote Verification Library implements it (QVL
+ * QuoteVerifier 4.1.2.4.x, checkTcbLevel, TdxModuleCheck, TDRelaunchCheck;
+ * google/go-tdx-guest verify.go agrees on the level matching): the PCK
+ * certificate's FMSPC/PCE-ID select the TCB info, the first TCB level whose
+ * SGX components and PCESVN are <= the PCK certificate's and whose TDX
+ * components are <= TEE_TCB_SVN gives the status; the TDX module identity
+ * (TEE_TCB_SVN[1] = module major version, [0] = module SVN) and the QE
+ * identity's ISVSVN give statuses that converge with it.
  *
  * The JSON signatures are by the Intel TCB Signing certificate, which PCS
  * sends in an HTTP header (TCB-Info-Issuer-Chain), not in the body. When the
@@ -26,7 +29,8 @@
 
 static const char *const tcb_status_order[] = {
 	"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-	"OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",
+	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded", "OutOfDate", "OutOfDateConfigurationNeeded",
+	"Revoked",
 };
 
 int tdx_tcb_status_rank(const char *s)
@@ -162,58 +166,83 @@ static void check_signature(struct collateral *c, const char *member, STACK_OF(X
 		  "%s: ECDSA P-256 signature by the TCB signing certificate", c->file);
 }
 
-/* SVN of one component: v3 arrays [{"svn":n},...], v2 keys "sgxtcbcomp01svn". */
-static int comp_svn(const json_t *tcb, const char *kind, int i, long long *svn)
-{
-	char key[40];
-	json_t *arr, *v;
+/* One TCB level of a TDX TCB info v3, read once: SVNs as bytes (the PCK
+ * certificate's and the TD report's are bytes too), its index for messages. */
+struct level {
+	const json_t *j;
+	size_t idx;
+	uint8_t sgx[16], tdx[16];
+	uint16_t pcesvn;
+};
 
-	snprintf(key, sizeof(key), "%stcbcomponents", kind);
-	arr = json_object_get(tcb, key);
-	if (arr) {
-		v = json_object_get(json_array_get(arr, (size_t)i), "svn");
-	} else {
-		snprintf(key, sizeof(key), "%stcbcomp%02dsvn", kind, i + 1);
-		v = json_object_get(tcb, key);
-	}
-	if (!json_is_integer(v))
+static int svn_array(const json_t *tcb, const char *key, uint8_t out[16])
+{
+	const json_t *arr = json_object_get(tcb, key), *v;
+
+	if (json_array_size(arr) != 16)
 		return -1;
-	*svn = json_integer_value(v);
+	for (size_t i = 0; i < 16; i++) {
+		v = json_object_get(json_array_get(arr, i), "svn");
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
+			return -1;
+		out[i] = (uint8_t)json_integer_value(v);
+	}
 	return 0;
 }
 
-/* First TCB level the platform meets (all its SVNs >= the level's). */
-static const json_t *match_tcb_level(const json_t *levels, const struct tdx_pck_ext *ext, const uint8_t *tee_tcb_svn,
-				     int tdx_start, const char *file)
+/* Intel's QVL keeps TCB levels in a set ordered by (SGX components, then
+ * PCESVN, or TDX components when the PCESVNs are equal), highest first; the
+ * walk and the "latest level" of the relaunch check use that order, so a
+ * TCB info listing its levels in another order is judged the same. */
+static int level_cmp(const void *a, const void *b)
 {
-	size_t i;
+	const struct level *x = a, *y = b;
+	int c = memcmp(y->sgx, x->sgx, 16);
+
+	if (!c)
+		c = x->pcesvn != y->pcesvn ? (int)y->pcesvn - (int)x->pcesvn : memcmp(y->tdx, x->tdx, 16);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int read_levels(const json_t *levels, const char *file, struct level **out, size_t *n)
+{
+	struct level *l;
 	const json_t *lvl;
+	size_t i;
 
+	*out = NULL;
+	*n = json_array_size(levels);
+	if (!*n)
+		return err_set(EINVAL, "%s: no tcbLevels", file);
+	l = calloc(*n, sizeof(*l));
+	if (!l)
+		return err_set(ENOMEM, "%s: out of memory", file);
 	json_array_foreach(levels, i, lvl) {
-		const json_t *tcb = json_object_get(lvl, "tcb");
-		json_t *pce = json_object_get(tcb, "pcesvn");
-		bool ok = json_is_integer(pce) && json_integer_value(pce) <= ext->pcesvn;
-		long long svn;
+		const json_t *tcb = json_object_get(lvl, "tcb"), *pce = json_object_get(tcb, "pcesvn");
 
-		for (int c = 0; ok && c < 16; c++) {
-			if (comp_svn(tcb, "sgx", c, &svn)) {
-				err_set(EINVAL, "%s: tcbLevels[%zu]: SGX component %d missing", file, i, c + 1);
-				return NULL;
-			}
-			ok = svn <= ext->comp_svn[c];
+		l[i].j = lvl;
+		l[i].idx = i;
+		if (svn_array(tcb, "sgxtcbcomponents", l[i].sgx) || svn_array(tcb, "tdxtcbcomponents", l[i].tdx) ||
+		    !json_is_integer(pce) || json_integer_value(pce) < 0 || json_integer_value(pce) > 65535 ||
+		    !jstr(lvl, "tcbStatus")) {
+			free(l);
+			return err_set(EINVAL, "%s: tcbLevels[%zu]: needs 16 sgxtcbcomponents and 16 "
+				       "tdxtcbcomponents (svn 0..255), pcesvn and tcbStatus", file, i);
 		}
-		for (int c = tdx_start; ok && c < 16; c++) {
-			if (comp_svn(tcb, "tdx", c, &svn)) {
-				err_set(EINVAL, "%s: tcbLevels[%zu]: TDX component %d missing", file, i, c + 1);
-				return NULL;
-			}
-			ok = svn <= tee_tcb_svn[c];
-		}
-		if (ok)
-			return lvl;
+		l[i].pcesvn = (uint16_t)json_integer_value(pce);
 	}
-	err_set(ENOENT, "no TCB level matches the platform");
-	return NULL;
+	qsort(l, *n, sizeof(*l), level_cmp);
+	*out = l;
+	return 0;
+}
+
+/* First component i >= start with have[i] < need[i], or -1. */
+static int below(const uint8_t *have, const uint8_t *need, int start)
+{
+	for (int i = start; i < 16; i++)
+		if (have[i] < need[i])
+			return i;
+	return -1;
 }
 
 /* MRSIGNER and attributes of an identity vs the quote's SEAM values. */
@@ -227,124 +256,239 @@ static bool seam_identity_ok(const json_t *id, const struct tdx_quote *q, const 
 	if (memcmp(mrsigner, q->body + TDX_B_MRSIGNERSEAM, 48))
 		return false;
 	for (int i = 0; i < 8; i++)
-		if ((q->body[TDX_B_SEAM_ATTRIBUTES + i] & mask[i]) != (attr[i] & mask[i]))
+		if ((q->body[TDX_B_SEAM_ATTRIBUTES + i] & mask[i]) != attr[i])
 			return false;
 	return true;
 }
 
-/* The TDX module: with TEE_TCB_SVN[1] (major version) > 0 and TCB info v3,
- * the identity "TDX_<major, 2 hex digits>" and its own TCB levels by module
- * SVN (TEE_TCB_SVN[0]); else the single tdxModule entry. Returns a status. */
+/* The identity "TDX_<major as 2 hex digits>" of tdxModuleIdentities; QVL
+ * upper-cases the JSON id before comparing, so the case does not matter. */
+static const json_t *find_module_identity(const json_t *ti, uint8_t major)
+{
+	char want[16];
+	const json_t *id;
+	size_t i;
+
+	snprintf(want, sizeof(want), "TDX_%02X", major);
+	json_array_foreach(json_object_get(ti, "tdxModuleIdentities"), i, id)
+		if (jstr(id, "id") && !strcasecmp(jstr(id, "id"), want))
+			return id;
+	return NULL;
+}
+
+/* The TDX module (QVL 4.1.2.4.11 and 4.1.2.4.17.4.1). TEE_TCB_SVN[1] is the
+ * module's major version, [0] its SVN. Major 0: the tdxModule entry's
+ * MRSIGNER/attributes must match and the module adds nothing to the status.
+ * Major > 0: the identity TDX_<major> must exist (else the module is not one
+ * Intel describes: auth failure), match, and its first TCB level with
+ * isvsvn <= TEE_TCB_SVN[0] gives the module status (none: NotSupported). */
 static const char *tdx_module_status(const json_t *ti, const struct tdx_quote *q, const char *file, struct att_result *r)
 {
 	const uint8_t *svn = q->body + TDX_B_TEE_TCB_SVN;
-	const json_t *ids = json_object_get(ti, "tdxModuleIdentities"), *id, *lvl;
-	char want[16];
+	const json_t *id, *lvl;
 	size_t i;
 
-	if (!ids || svn[1] == 0) {
+	if (svn[1] == 0) {
 		id = json_object_get(ti, "tdxModule");
-		if (!json_is_object(id)) /* v2 without module entry: nothing to compare */
-			return "UpToDate";
-		att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module", seam_identity_ok(id, q, file),
+		att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module", json_is_object(id) && seam_identity_ok(id, q, file),
 			  "MRSIGNERSEAM/SEAM attributes vs %s tdxModule", file);
 		return "UpToDate";
 	}
-	snprintf(want, sizeof(want), "TDX_%02X", svn[1]);
-	json_array_foreach(ids, i, id) {
-		if (!jstr(id, "id") || strcmp(jstr(id, "id"), want))
-			continue;
-		att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module", seam_identity_ok(id, q, file),
-			  "MRSIGNERSEAM/SEAM attributes vs %s %s", file, want);
-		json_array_foreach(json_object_get(id, "tcbLevels"), i, lvl) {
-			json_t *isvsvn = json_object_get(json_object_get(lvl, "tcb"), "isvsvn");
-
-			if (json_is_integer(isvsvn) && json_integer_value(isvsvn) <= svn[0])
-				return jstr(lvl, "tcbStatus") ? jstr(lvl, "tcbStatus") : "NotSupported";
-		}
+	id = find_module_identity(ti, svn[1]);
+	if (!id) {
+		att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module", false,
+			  "%s: no tdxModuleIdentities entry TDX_%02X for the module's major version (TEE_TCB_SVN[1])",
+			  file, svn[1]);
 		return "NotSupported";
 	}
-	att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module", false, "%s: no TDX module identity %s", file, want);
+	att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module", seam_identity_ok(id, q, file),
+		  "MRSIGNERSEAM/SEAM attributes vs %s %s", file, jstr(id, "id"));
+	json_array_foreach(json_object_get(id, "tcbLevels"), i, lvl) {
+		json_t *isvsvn = json_object_get(json_object_get(lvl, "tcb"), "isvsvn");
+
+		if (json_is_integer(isvsvn) && json_integer_value(isvsvn) <= svn[0])
+			return jstr(lvl, "tcbStatus") ? jstr(lvl, "tcbStatus") : "NotSupported";
+	}
 	return "NotSupported";
 }
 
-static uint32_t be32(const uint8_t *p)
+static bool is(const char *s, const char *a) { return s && !strcmp(s, a); }
+
+static bool config_needed(const char *s)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return is(s, "ConfigurationNeeded") || is(s, "OutOfDateConfigurationNeeded") ||
+	       is(s, "ConfigurationAndSWHardeningNeeded") || is(s, "TDRelaunchAdvisedConfigurationNeeded");
 }
 
-/* Converge the platform status with the TDX module's or the QE's (Intel
- * DCAP quote verification, TCB status convergence): an out-of-date module/QE
- * makes an up-to-date (or SW-hardening-needed) platform OutOfDate and a
- * configuration-needed one OutOfDateConfigurationNeeded; Revoked wins;
- * anything else unexpected ranks by order. */
+/* Converge the platform's status with the TDX module's (QVL
+ * convergeTcbStatusWithTdxModuleStatus) or the QE's (...WithQeTcbStatus):
+ * an out-of-date module/QE makes an up-to-date or SW-hardening-needed
+ * platform OutOfDate and a configuration-needed one
+ * OutOfDateConfigurationNeeded; a revoked one makes it Revoked, one with no
+ * matching level NotSupported. Any QE status other than UpToDate, Revoked
+ * and NotSupported counts as out of date (QVL's EnclaveReportVerifier). */
 static const char *converge(const char *platform, const char *other)
 {
-	if (!strcmp(other, "UpToDate"))
+	if (is(other, "UpToDate"))
 		return platform;
-	if (!strcmp(other, "OutOfDate")) {
-		if (!strcmp(platform, "UpToDate") || !strcmp(platform, "SWHardeningNeeded"))
-			return "OutOfDate";
-		if (!strcmp(platform, "ConfigurationNeeded") || !strcmp(platform, "ConfigurationAndSWHardeningNeeded"))
-			return "OutOfDateConfigurationNeeded";
-	}
-	return tdx_tcb_status_rank(other) > tdx_tcb_status_rank(platform) ? other : platform;
+	if (is(other, "Revoked") || is(other, "NotSupported"))
+		return other;
+	if (is(platform, "UpToDate") || is(platform, "SWHardeningNeeded"))
+		return "OutOfDate";
+	if (is(platform, "ConfigurationNeeded") || is(platform, "ConfigurationAndSWHardeningNeeded"))
+		return "OutOfDateConfigurationNeeded";
+	return platform;
 }
 
-/* TCB info: returns the platform+module status (borrowed from the JSON) or
- * NULL after recording why none can be given. */
-static const char *eval_tcb_info(struct collateral *c, const struct tdx_quote *q, const struct tdx_pck_ext *ext,
-				 struct att_result *r)
+/* TDX 1.5 quotes (body type 3) carry TEE_TCB_SVN2, the SVNs of the module
+ * the TD would get if relaunched now. When only the TDX module is out of
+ * date and TEE_TCB_SVN2 reaches the latest TCB level, relaunching the TD
+ * fixes it: TDRelaunchAdvised[ConfigurationNeeded] (QVL TDRelaunchCheck,
+ * 4.1.2.4.17.4.3). The QE status here is the QE identity's or NULL. */
+static const char *relaunch(const struct tdx_quote *q, const json_t *ti, const struct level *latest, const char *sgx_st,
+			    const char *tdx_st, const char *mod_st, const char *qe_st, const char *file,
+			    struct att_result *r)
 {
-	const json_t *ti = c->body, *lvl;
+	const uint8_t *svn2 = q->body + TDX_B_TEE_TCB_SVN2;
+	const json_t *id, *lvl, *isvsvn;
+	bool ok;
+
+	if (q->body_type != TDX_BODY_TYPE_TD15 || q->body_len < TDX_B_TEE_TCB_SVN2 + 16 ||
+	    (qe_st && !is(qe_st, "UpToDate")) ||
+	    !(is(sgx_st, "UpToDate") || is(sgx_st, "SWHardeningNeeded") || is(sgx_st, "ConfigurationNeeded") ||
+	      is(sgx_st, "ConfigurationAndSWHardeningNeeded")) ||
+	    !(is(tdx_st, "OutOfDate") || is(tdx_st, "OutOfDateConfigurationNeeded")) || !is(mod_st, "OutOfDate"))
+		return tdx_st;
+	if (svn2[1] == 0) {
+		ok = svn2[0] >= latest->tdx[0] && svn2[2] >= latest->tdx[2];
+	} else {
+		id = find_module_identity(ti, svn2[1]);
+		if (!att_check(r, ATT_AUTH, "tdx.tcb_info.tdx_module2", id,
+			       "%s: tdxModuleIdentities entry for TEE_TCB_SVN2[1] = %u", file, svn2[1]))
+			return "NotSupported";
+		lvl = json_array_get(json_object_get(id, "tcbLevels"), 0);
+		isvsvn = json_object_get(json_object_get(lvl, "tcb"), "isvsvn");
+		if (!json_is_integer(isvsvn))
+			return "NotSupported";
+		ok = svn2[0] >= json_integer_value(isvsvn) && svn2[2] >= latest->tdx[2];
+	}
+	if (!ok)
+		return tdx_st;
+	return config_needed(sgx_st) || config_needed(tdx_st) ? "TDRelaunchAdvisedConfigurationNeeded"
+							      : "TDRelaunchAdvised";
+}
+
+static void svn_text(const uint8_t *v, char out[64])
+{
+	int n = 16;
+
+	while (n > 1 && !v[n - 1])
+		n--;
+	out[0] = 0;
+	for (int i = 0; i < n; i++)
+		snprintf(out + strlen(out), 64 - strlen(out), "%s%u", i ? "," : "", v[i]);
+}
+
+/* TCB info (QVL checkTcbLevel, 4.1.2.4.17): the first level (in the order
+ * above) whose SGX components and PCESVN are <= the PCK certificate's is the
+ * SGX level; the first such level whose TDX components are also <=
+ * TEE_TCB_SVN (from index 2 when TEE_TCB_SVN[1] > 0: the module's own SVNs
+ * are judged by its identity) is the TDX level, and gives the status. No SGX
+ * or no TDX level: NotSupported. Then the module's status converges in and
+ * the relaunch check may apply (it needs the QE's status qe_st, or NULL; the
+ * caller converges that in last). Returns the status (borrowed from the JSON
+ * or a literal) or NULL after recording why none can be given. */
+static const char *eval_tcb_info(struct collateral *c, const struct tdx_quote *q, const struct tdx_pck_ext *ext,
+				 const char *qe_st, struct att_result *r)
+{
+	const json_t *ti = c->body;
+	const uint8_t *svn = q->body + TDX_B_TEE_TCB_SVN;
+	const struct level *sgx_l = NULL, *tdx_l = NULL;
+	struct level *lv;
 	uint8_t fmspc[6], pceid[2];
 	json_t *ver = json_object_get(ti, "version");
 	const char *id = jstr(ti, "id"), *st, *mod;
-	int tdx_start;
+	char have[64], need[64];
+	size_t n;
+	int start = svn[1] > 0 ? 2 : 0, k;
 
-	if (!json_is_integer(ver) || json_integer_value(ver) < 2 || json_integer_value(ver) > 3 ||
-	    (json_integer_value(ver) == 3 && (!id || strcmp(id, "TDX")))) {
-		att_check(r, ATT_AUTH, "tdx.tcb_info", false, "%s: not TDX TCB info version 2 or 3", c->file);
+	/* QVL 4.1.2.4.9: a TDX quote needs TDX TCB info, which is version 3
+	 * with id "TDX" (version 2 describes SGX platforms only). */
+	if (!json_is_integer(ver) || json_integer_value(ver) != 3 || !id || strcmp(id, "TDX")) {
+		att_check(r, ATT_AUTH, "tdx.tcb_info", false, "%s: not TDX TCB info (version 3, id \"TDX\")", c->file);
 		return NULL;
 	}
-	if (hex_field(ti, "fmspc", fmspc, 6, c->file) || hex_field(ti, "pceId", pceid, 2, c->file)) {
+	if (hex_field(ti, "fmspc", fmspc, 6, c->file) || hex_field(ti, "pceId", pceid, 2, c->file) ||
+	    read_levels(json_object_get(ti, "tcbLevels"), c->file, &lv, &n)) {
 		att_check(r, ATT_AUTH, "tdx.tcb_info", false, "%s", err_msg());
 		return NULL;
 	}
 	if (!att_check(r, ATT_AUTH, "tdx.tcb_info", !memcmp(fmspc, ext->fmspc, 6) && !memcmp(pceid, ext->pceid, 2),
-		       "%s: FMSPC %s / PCE-ID %s vs PCK certificate", c->file, jstr(ti, "fmspc"), jstr(ti, "pceId")))
+		       "%s: FMSPC %s / PCE-ID %s vs PCK certificate", c->file, jstr(ti, "fmspc"), jstr(ti, "pceId"))) {
+		free(lv);
 		return NULL;
-	/* TCB info v3 with a module major version: the first two TDX
-	 * components are the module's, judged by tdxModuleIdentities instead. */
-	tdx_start = json_integer_value(ver) > 2 && q->body[TDX_B_TEE_TCB_SVN + 1] > 0 ? 2 : 0;
-	lvl = match_tcb_level(json_object_get(ti, "tcbLevels"), ext, q->body + TDX_B_TEE_TCB_SVN, tdx_start, c->file);
-	if (!lvl) {
-		att_check(r, ATT_ADVISORY, "tdx.tcb_level", false, "%s: %s", c->file, err_msg());
+	}
+	for (size_t i = 0; i < n && !tdx_l; i++) {
+		if (below(ext->comp_svn, lv[i].sgx, 0) >= 0 || ext->pcesvn < lv[i].pcesvn)
+			continue;
+		if (!sgx_l)
+			sgx_l = &lv[i];
+		if (below(svn, lv[i].tdx, start) < 0)
+			tdx_l = &lv[i];
+	}
+	if (!sgx_l) {
+		svn_text(ext->comp_svn, have);
+		svn_text(lv[0].sgx, need);
+		k = below(ext->comp_svn, lv[0].sgx, 0);
+		att_check(r, ATT_ADVISORY, "tdx.tcb_level", false,
+			  "%s: no level's SGX TCB is met by the PCK certificate's (components %s, PCESVN %u; the latest "
+			  "level needs %s, PCESVN %u%s%d): NotSupported", c->file, have, ext->pcesvn, need,
+			  lv[0].pcesvn, k >= 0 ? "; first short: component " : "", k + 1);
+		free(lv);
 		return "NotSupported";
 	}
-	st = jstr(lvl, "tcbStatus") ? jstr(lvl, "tcbStatus") : "NotSupported";
-	att_check(r, ATT_ADVISORY, "tdx.tcb_level", true, "%s: level of %s: %s", c->file,
-		  jstr(lvl, "tcbDate") ? jstr(lvl, "tcbDate") : "?", st);
-	if (json_object_get(lvl, "advisoryIDs"))
-		json_object_set(r->claims, "advisory_ids", json_object_get(lvl, "advisoryIDs"));
+	if (!tdx_l) {
+		k = below(svn, sgx_l->tdx, start);
+		att_check(r, ATT_ADVISORY, "tdx.tcb_level", false,
+			  "%s: TEE_TCB_SVN is below the TDX TCB of every level meeting the SGX TCB (the first, "
+			  "tcbLevels[%zu], needs TEE_TCB_SVN[%d] >= %u, the quote has %u): NotSupported", c->file,
+			  sgx_l->idx, k, k >= 0 ? sgx_l->tdx[k] : 0, k >= 0 ? svn[k] : 0);
+		free(lv);
+		return "NotSupported";
+	}
+	st = jstr(tdx_l->j, "tcbStatus");
+	att_check(r, ATT_ADVISORY, "tdx.tcb_level", true, "%s: tcbLevels[%zu] of %s: %s", c->file, tdx_l->idx,
+		  jstr(tdx_l->j, "tcbDate") ? jstr(tdx_l->j, "tcbDate") : "?", st);
+	if (json_object_get(tdx_l->j, "advisoryIDs"))
+		json_object_set(r->claims, "advisory_ids", json_object_get(tdx_l->j, "advisoryIDs"));
 	mod = tdx_module_status(ti, q, c->file, r);
 	json_object_set_new(r->claims, "tdx_module_tcb_status", json_string(mod));
-	return converge(st, mod);
+	st = converge(st, mod);
+	if (!is(st, "Revoked") && !is(st, "NotSupported"))
+		st = relaunch(q, ti, &lv[0], jstr(sgx_l->j, "tcbStatus"), st, mod, qe_st, c->file, r);
+	free(lv);
+	return st;
 }
 
-/* QE identity: the QE report must come from Intel's TD quoting enclave. */
+/* QE identity (QVL EnclaveReportVerifier, 4.1.2.9): the QE report must come
+ * from Intel's TD quoting enclave: identity version 2, id TD_QE; the report's
+ * MISCSELECT and ATTRIBUTES under the identity's masks equal the identity's
+ * values, MRSIGNER and ISVPRODID equal; the first level with isvsvn <= the
+ * report's ISVSVN gives the QE status (none: NotSupported). MISCSELECT's hex
+ * is in the report's byte order (QVL and go-tdx-guest read both the same way). */
 static const char *eval_qe_identity(struct collateral *c, const struct tdx_quote *q, struct att_result *r)
 {
 	const json_t *qi = c->body, *lvl;
 	const uint8_t *rep = q->qe_report;
 	uint8_t mrsigner[32], misc[4], misc_mask[4], attr[16], attr_mask[16];
-	json_t *prodid = json_object_get(qi, "isvprodid");
+	json_t *prodid = json_object_get(qi, "isvprodid"), *ver = json_object_get(qi, "version");
 	bool ok;
 	size_t i;
 
-	if (!jstr(qi, "id") || strcmp(jstr(qi, "id"), "TD_QE")) {
-		att_check(r, ATT_AUTH, "tdx.qe_identity", false, "%s: id is not TD_QE (the TDX quoting enclave)",
-			  c->file);
+	if (!jstr(qi, "id") || strcmp(jstr(qi, "id"), "TD_QE") || !json_is_integer(ver) ||
+	    json_integer_value(ver) != 2) {
+		att_check(r, ATT_AUTH, "tdx.qe_identity", false,
+			  "%s: not the TDX quoting enclave's identity (version 2, id TD_QE)", c->file);
 		return NULL;
 	}
 	if (hex_field(qi, "mrsigner", mrsigner, 32, c->file) || hex_field(qi, "miscselect", misc, 4, c->file) ||
@@ -353,12 +497,11 @@ static const char *eval_qe_identity(struct collateral *c, const struct tdx_quote
 		att_check(r, ATT_AUTH, "tdx.qe_identity", false, "%s: malformed (%s)", c->file, err_msg());
 		return NULL;
 	}
-	/* MISCSELECT is a little-endian u32 in the report, big-endian hex in JSON */
-	ok = !memcmp(mrsigner, rep + SGX_R_MRSIGNER, 32) &&
-	     json_integer_value(prodid) == le16(rep + SGX_R_ISVPRODID) &&
-	     (le32(rep + SGX_R_MISCSELECT) & be32(misc_mask)) == (be32(misc) & be32(misc_mask));
+	ok = !memcmp(mrsigner, rep + SGX_R_MRSIGNER, 32) && json_integer_value(prodid) == le16(rep + SGX_R_ISVPRODID);
+	for (int k = 0; k < 4; k++)
+		ok = ok && (rep[SGX_R_MISCSELECT + k] & misc_mask[k]) == misc[k];
 	for (int k = 0; k < 16; k++)
-		ok = ok && (rep[SGX_R_ATTRIBUTES + k] & attr_mask[k]) == (attr[k] & attr_mask[k]);
+		ok = ok && (rep[SGX_R_ATTRIBUTES + k] & attr_mask[k]) == attr[k];
 	if (!att_check(r, ATT_AUTH, "tdx.qe_identity", ok, "QE report MRSIGNER/ISVPRODID/MISCSELECT/ATTRIBUTES vs %s",
 		       c->file))
 		return NULL;
@@ -425,13 +568,8 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
 		goto out;
 	if (have_qi && !qi_signer && ti_signer)
 		qi_signer = sk_X509_deep_copy(ti_signer, X509_dup, X509_free);
-	if (have_ti) {
-		check_signature(&ti, "tcbInfo", ti_signer, "tdx.tcb_info.signature", r);
-		check_fresh(&ti, at, "tdx.tcb_info.fresh", r);
-		st = eval_tcb_info(&ti, q, ext, r);
-	} else {
-		att_check(r, ATT_ADVISORY, "tdx.tcb_status", false, "not checked: no tcbinfo.json in %s", dir);
-	}
+	/* The QE's status first: the TCB status converges it in last, and
+	 * the TD relaunch check depends on it. */
 	if (have_qi) {
 		check_signature(&qi, "enclaveIdentity", qi_signer, "tdx.qe_identity.signature", r);
 		check_fresh(&qi, at, "tdx.qe_identity.fresh", r);
@@ -440,6 +578,13 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
 			json_object_set_new(r->claims, "qe_tcb_status", json_string(qst));
 	} else {
 		att_check(r, ATT_ADVISORY, "tdx.qe_identity", false, "not checked: no qe_identity.json in %s", dir);
+	}
+	if (have_ti) {
+		check_signature(&ti, "tcbInfo", ti_signer, "tdx.tcb_info.signature", r);
+		check_fresh(&ti, at, "tdx.tcb_info.fresh", r);
+		st = eval_tcb_info(&ti, q, ext, qst, r);
+	} else {
+		att_check(r, ATT_ADVISORY, "tdx.tcb_status", false, "not checked: no tcbinfo.json in %s", dir);
 	}
 	if (st) {
 		const char *conv = qst ? converge(st, qst) : st;
