@@ -159,22 +159,32 @@ static int boot_tables(struct vm *vm)
 	return rc;
 }
 
-static int load_boot(struct vm *vm, const struct vm_config *c)
+/* The boot files, read and checked before any KVM resource exists so
+ * input errors come first (exit status 2 without touching /dev/kvm). */
+struct boot_files {
+	uint8_t *kernel, *initrd;
+	size_t klen, ilen;
+};
+
+static int read_boot_files(const struct vm_config *c, struct boot_files *f)
 {
-	uint8_t *kernel = NULL, *initrd = NULL;
-	size_t klen = 0, ilen = 0;
-	int rc = file_read(c->kernel, 256u << 20, &kernel, &klen);
+	struct bzimage bz;
+	int rc = file_read(c->kernel, 256u << 20, &f->kernel, &f->klen);
+	if (!rc)
+		rc = vmm_bzimage_parse(f->kernel, f->klen, c->kernel, &bz);
 	if (!rc && c->initrd)
-		rc = file_read(c->initrd, 2048ull << 20, &initrd, &ilen);
+		rc = file_read(c->initrd, 2048ull << 20, &f->initrd, &f->ilen);
+	return rc;
+}
+
+static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot_files *f)
+{
 	const char *cmdline = c->cmdline ? c->cmdline
 					 : c->console_virtio ? "console=hvc0 panic=-1" : "console=ttyS0 panic=-1";
-	if (!rc)
-		rc = vmm_boot_load(&vm->mem, kernel, klen, c->kernel, initrd, ilen, cmdline, BOOT_ACPI_GPA,
-				   &vm->entry);
+	int rc = vmm_boot_load(&vm->mem, f->kernel, f->klen, c->kernel, f->initrd, f->ilen, cmdline,
+			       BOOT_ACPI_GPA, &vm->entry);
 	if (!rc)
 		rc = vmm_boot_page_tables(&vm->mem);
-	free(kernel);
-	free(initrd);
 	return rc;
 }
 
@@ -228,8 +238,10 @@ int vmm_run(const struct vm_config *c)
 	sigset_t oldmask;
 	int rc;
 
-	if (!vm)
-		return err_set(ENOMEM, "out of memory");
+	if (!vm) {
+		err_set(ENOMEM, "out of memory");
+		return VMM_EXIT_ERROR;
+	}
 	vm->cfg = c;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->exit_status = -1;
@@ -240,13 +252,17 @@ int vmm_run(const struct vm_config *c)
 	vm->platform = cc_platform_find(c->platform);
 	if (!vm->platform) {
 		free(vm);
-		return err_set(EINVAL, "--platform %s: not available in this build (kvm, auto)", c->platform);
+		err_set(EINVAL, "--platform %s: not available in this build (kvm, auto)", c->platform);
+		return VMM_EXIT_ERROR;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed console must not kill the VMM */
 	block_signals(&oldmask);
 
+	struct boot_files files = { 0 };
+	rc = read_boot_files(c, &files);
 	vm->exit_efd = eventfd(0, EFD_CLOEXEC);
-	rc = vm->exit_efd < 0 ? err_set(errno, "eventfd: %s", strerror(errno)) : 0;
+	if (!rc && vm->exit_efd < 0)
+		rc = err_set(errno, "eventfd: %s", strerror(errno));
 	if (!rc)
 		rc = gm_alloc(&vm->mem, c->mem);
 	if (!rc)
@@ -268,7 +284,10 @@ int vmm_run(const struct vm_config *c)
 	if (!rc)
 		rc = boot_tables(vm);
 	if (!rc)
-		rc = load_boot(vm, c);
+		rc = load_boot(vm, c, &files);
+	free(files.kernel);
+	free(files.initrd);
+	files.kernel = files.initrd = NULL;
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_create(vm, i);
 	if (!rc && vm->platform->finalize)
