@@ -42,6 +42,8 @@ struct pki {
 };
 
 static struct pki P;
+/* When set, resign_quote() puts these MISCSELECT bytes in the QE report. */
+static const uint8_t *qe_miscselect;
 
 static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long serial, bool ca,
 		       X509 *copy_sgx_from)
@@ -127,6 +129,8 @@ static uint8_t *resign_quote(size_t *out_len)
 	auth_len = le16(q + QE_AUTH_LEN_OFF);
 	/* QE report data = SHA-256(attestation key || QE auth data) || zeros */
 	memcpy(qe, q + CERT_DATA, 384);
+	if (qe_miscselect)
+		memcpy(qe + 16, qe_miscselect, 4); /* SGX REPORTBODY.MISCSELECT */
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	EVP_DigestUpdate(md, pub + 1, 64);
 	EVP_DigestUpdate(md, q + QE_AUTH_LEN_OFF + 2, auth_len);
@@ -595,12 +599,65 @@ static void test_signed_collateral(void **state)
 	free(q);
 }
 
+/* MISCSELECT in the QE identity is hex in the report's byte order (QVL's
+ * EnclaveReportVerifier and go-tdx-guest both read it little-endian, as the
+ * report's u32): a report with MISCSELECT = 1 (bytes 01 00 00 00) matches
+ * "01000000", not "00000001". */
+static void test_qe_miscselect_byte_order(void **state)
+{
+	static const uint8_t misc1[4] = { 1, 0, 0, 0 };
+	struct att_options o = { .at = AT_2023_06_18, .collateral_dir = P.dir };
+	struct att_result r;
+	size_t len;
+	uint8_t *q;
+	char *qi = member_text("qe_identity.json", "enclaveIdentity"), path[128];
+	struct bytebuf b = { 0 };
+
+	(void)state;
+	rm_dir_files();
+	qe_miscselect = misc1;
+	q = resign_quote(&len);
+	qe_miscselect = NULL;
+	snprintf(path, sizeof(path), "%s/qe_identity.json", P.dir);
+	replace(qi, "\"miscselect\":\"00000000\"", "\"miscselect\":\"01000000\"");
+	bb_printf(&b, "{\"enclaveIdentity\":%s,\"signature\":\"00\"}", qi);
+	assert_int_equal(file_write(path, b.data, b.len), 0);
+	assert_int_equal(verify(q, len, &o, &r), 0);
+	assert_true(check_ok(&r, "tdx.qe_report_signature"));
+	assert_true(check_ok(&r, "tdx.qe_identity"));
+	att_result_free(&r);
+
+	replace(qi, "\"miscselect\":\"01000000\"", "\"miscselect\":\"00000001\"");
+	b.len = 0;
+	bb_printf(&b, "{\"enclaveIdentity\":%s,\"signature\":\"00\"}", qi);
+	assert_int_equal(file_write(path, b.data, b.len), 0);
+	assert_int_equal(verify(q, len, &o, &r), 0);
+	assert_false(check_ok(&r, "tdx.qe_identity"));
+	assert_true(r.auth_failed);
+	att_result_free(&r);
+
+	/* the mask applies to the report: bit 0 masked off matches "00000000" */
+	replace(qi, "\"miscselect\":\"00000001\"", "\"miscselect\":\"00000000\"");
+	replace(qi, "\"miscselectMask\":\"FFFFFFFF\"", "\"miscselectMask\":\"FEFFFFFF\"");
+	b.len = 0;
+	bb_printf(&b, "{\"enclaveIdentity\":%s,\"signature\":\"00\"}", qi);
+	assert_int_equal(file_write(path, b.data, b.len), 0);
+	assert_int_equal(verify(q, len, &o, &r), 0);
+	assert_true(check_ok(&r, "tdx.qe_identity"));
+	att_result_free(&r);
+	bb_free(&b);
+	rm_dir_files();
+	free(qi);
+	free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resigned_quote_verifies),
 		cmocka_unit_test(test_revoked_pck),
 		cmocka_unit_test(test_signed_collateral),
+		cmocka_unit_test(test_qe_miscselect_byte_order),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
