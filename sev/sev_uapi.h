@@ -7,8 +7,9 @@
  * like the kernel documentation; tests/test_uapi.c checks every size, field
  * offset and constant against a copy of the 7.2.13 headers. The ioctl that
  * carries the KVM sub-commands, KVM_MEMORY_ENCRYPT_OP, is in vmm/kvm_uapi.h.
- * Field meanings: AMD SEV-SNP Firmware ABI (56860) 8.17 SNP_LAUNCH_START,
- * 8.18 SNP_LAUNCH_UPDATE, 8.19 SNP_LAUNCH_FINISH; SEV API (55766) 6.x. */
+ * Field meanings: AMD SEV-SNP Firmware ABI (56860) SNP_LAUNCH_START,
+ * SNP_LAUNCH_UPDATE, SNP_LAUNCH_FINISH, MSG_REPORT_REQ; SEV API (55766)
+ * LAUNCH_START .. LAUNCH_FINISH, PLATFORM_STATUS. */
 #ifndef CVMM_SEV_SEV_UAPI_H
 #define CVMM_SEV_SEV_UAPI_H
 
@@ -60,7 +61,7 @@ struct kvm_sev_init {
 	__u32 pad2[8];
 };
 
-/* SEV / SEV-ES launch (SEV API 6.2 LAUNCH_START .. 6.6 LAUNCH_FINISH) */
+/* SEV / SEV-ES launch (SEV API, LAUNCH_START .. LAUNCH_FINISH) */
 struct kvm_sev_launch_start {
 	__u32 handle;
 	__u32 policy;
@@ -113,7 +114,7 @@ struct kvm_sev_snp_launch_start {
 };
 
 /* struct kvm_sev_snp_launch_update.type: the firmware's PAGE_TYPE values
- * (SNP ABI 8.18, table "Page Types") */
+ * (SNP ABI, SNP_LAUNCH_UPDATE, table "PAGE_TYPE field encodings") */
 #define KVM_SEV_PAGE_TYPE_INVALID        0x0
 #define KVM_SEV_SNP_PAGE_TYPE_NORMAL     0x1
 #define KVM_SEV_SNP_PAGE_TYPE_ZERO       0x3
@@ -228,7 +229,7 @@ struct sev_issue_cmd {
 
 #define SNP_REPORT_USER_DATA_SIZE 64
 
-/* MSG_REPORT_REQ (SNP ABI 7.3, table "MSG_REPORT_REQ Message Structure") */
+/* MSG_REPORT_REQ (SNP ABI, guest messages: MSG_REPORT_REQ) */
 struct snp_report_req {
 	__u8 user_data[SNP_REPORT_USER_DATA_SIZE];
 	__u32 vmpl;

@@ -28,7 +28,7 @@
 enum kvm_tdx_cmd_id {
 	KVM_TDX_CAPABILITIES = 0,   /* VM fd */
 	KVM_TDX_INIT_VM = 1,        /* VM fd, before any vCPU exists */
-	KVM_TDX_INIT_VCPU = 2,      /* vCPU fd; data = GPA of the TD HOB */
+	KVM_TDX_INIT_VCPU = 2,      /* vCPU fd; data = initial RCX (TDVF: the TD HOB GPA) */
 	KVM_TDX_INIT_MEM_REGION = 3, /* vCPU fd; TDH.MEM.PAGE.ADD (+ TDH.MR.EXTEND) */
 	KVM_TDX_FINALIZE_VM = 4,    /* VM fd; TDH.MR.FINALIZE seals MRTD */
 	KVM_TDX_GET_CPUID = 5,      /* vCPU fd */

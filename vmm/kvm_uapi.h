@@ -460,7 +460,8 @@ struct kvm_run {
 			__u64 gpa;
 			__u64 size;
 		} memory_fault;
-		/* TDVMCALLs KVM hands to userspace (GHCI 1.5, 3.x) */
+		/* TDG.VP.VMCALL leaves KVM hands to userspace (GHCI: GetQuote,
+		 * GetTdVmCallInfo, SetupEventNotifyInterrupt) */
 		struct {
 			__u64 flags;
 			__u64 nr;
@@ -514,8 +515,6 @@ struct kvm_run {
 #define KVM_IRQFD                   _IOW(KVMIO, 0x76, struct kvm_irqfd)
 #define KVM_CREATE_PIT2             _IOW(KVMIO, 0x77, struct kvm_pit_config)
 #define KVM_IOEVENTFD               _IOW(KVMIO, 0x79, struct kvm_ioeventfd)
-#define KVM_SET_TSC_KHZ             _IO(KVMIO, 0xa2) /* also on a VM fd with KVM_CAP_VM_TSC_CONTROL */
-#define KVM_GET_TSC_KHZ             _IO(KVMIO, 0xa3)
 #define KVM_SIGNAL_MSI              _IOW(KVMIO, 0xa5, struct kvm_msi)
 #define KVM_ENABLE_CAP              _IOW(KVMIO, 0xa3, struct kvm_enable_cap)
 /* SEV and TDX sub-commands (sev/sev_uapi.h, tdx/tdx_uapi.h); TDX also
@@ -544,5 +543,9 @@ struct kvm_run {
 #define KVM_GET_MP_STATE  _IOR(KVMIO, 0x98, struct kvm_mp_state)
 #define KVM_SET_MP_STATE  _IOW(KVMIO, 0x99, struct kvm_mp_state)
 #define KVM_NMI           _IO(KVMIO, 0x9a)
+/* vCPU fd, and VM fd with KVM_CAP_VM_TSC_CONTROL (a TD's TSC frequency is
+ * fixed VM-wide, before KVM_TDX_INIT_VM) */
+#define KVM_SET_TSC_KHZ   _IO(KVMIO, 0xa2)
+#define KVM_GET_TSC_KHZ   _IO(KVMIO, 0xa3)
 
 #endif
