@@ -147,26 +147,53 @@ static void test_load(void **state)
 	struct guest_mem m;
 	uint64_t entry;
 	uint8_t initrd[10000];
+	size_t setup_len = (size_t)(img[0x1f1] + 1) * 512;
 	(void)state;
 	memset(initrd, 0x5a, sizeof(initrd));
 	assert_int_equal(gm_alloc(&m, 128ull << 20), 0);
+
+	/* default: the payload (LZ4) inflated on the host, vmlinux loaded */
 	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, initrd, sizeof(initrd), "console=ttyS0 x=1",
 				       BOOT_ACPI_GPA, &entry), 0);
-	assert_int_equal(entry, 0x1000200); /* pref_address + 0x200 (startup_64) */
+	assert_int_equal(entry, 0x1000000); /* phys_startup_64, the ELF entry */
+	assert_memory_not_equal(gm_ptr(&m, 0x1000000, 4096), img + setup_len, 4096);
 	uint8_t *zp = gm_ptr(&m, BOOT_ZERO_PAGE_GPA, 4096);
-	size_t setup_len = (size_t)(img[0x1f1] + 1) * 512;
-	assert_memory_equal(gm_ptr(&m, 0x1000000, 4096), img + setup_len, 4096);
 	assert_string_equal((char *)gm_ptr(&m, le32(zp + 0x228), 18), "console=ttyS0 x=1");
-	/* initrd at the top of RAM, page aligned, intact */
+	/* initrd at the top of RAM, page aligned, intact, above the kernel */
 	uint32_t ird = le32(zp + 0x218);
 	assert_int_equal(ird % 4096, 0);
 	assert_true(ird + sizeof(initrd) <= (128u << 20));
 	assert_true(ird + sizeof(initrd) > (128u << 20) - 4096);
 	assert_memory_equal(gm_ptr(&m, ird, sizeof(initrd)), initrd, sizeof(initrd));
 	assert_int_equal(le32(zp + 0x21c), sizeof(initrd));
+
+	/* vmlinux segments directly */
+	struct bzimage bz;
+	uint64_t lo, hi, e;
+	assert_int_equal(vmm_bzimage_parse(img, img_len, KERNEL, &bz), 0);
+	assert_int_equal(vmm_vmlinux_load(&m, &bz, &lo, &hi, &e), 0);
+	assert_int_equal(lo, 0x1000000);
+	assert_true(hi > lo + bz.kernel_len && hi < (128u << 20));
+	assert_int_equal(e, 0x1000000);
+	/* a damaged payload is refused (the caller then boots the bzImage) */
+	uint8_t *bad = malloc(img_len);
+	memcpy(bad, img, img_len);
+	bad[setup_len + bz.payload_off + 100] ^= 0xff;
+	struct bzimage bz2;
+	assert_int_equal(vmm_bzimage_parse(bad, img_len, KERNEL, &bz2), 0);
+	assert_int_not_equal(vmm_vmlinux_load(&m, &bz2, &lo, &hi, &e), 0);
+	free(bad);
+
+	/* self-decompressing bzImage entry on request */
+	setenv("CVMM_GUEST_DECOMPRESS", "1", 1);
+	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, initrd, sizeof(initrd), "", BOOT_ACPI_GPA,
+				       &entry), 0);
+	unsetenv("CVMM_GUEST_DECOMPRESS");
+	assert_int_equal(entry, 0x1000200); /* pref_address + 0x200 (startup_64) */
+	assert_memory_equal(gm_ptr(&m, 0x1000000, 4096), img + setup_len, 4096);
 	gm_free(&m);
 
-	/* too little memory for the kernel's init_size */
+	/* too little memory for the kernel */
 	assert_int_equal(gm_alloc(&m, 16ull << 20), 0);
 	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, NULL, 0, "", 0, &entry), -ENOMEM);
 	assert_non_null(strstr(err_msg(), "--mem"));

@@ -4,6 +4,7 @@
  * "zero page") with the e820 map, and the identity page tables + GDT the
  * 64-bit entry point expects. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -26,6 +27,7 @@
 #define HDR_RELOCATABLE   0x234
 #define HDR_XLOADFLAGS    0x236
 #define HDR_CMDLINE_SIZE  0x238
+#define HDR_PAYLOAD_OFFSET 0x248
 #define HDR_PREF_ADDRESS  0x258
 #define HDR_INIT_SIZE     0x260
 /* boot_params outside the header (zero-page.rst). */
@@ -69,6 +71,8 @@ int vmm_bzimage_parse(const uint8_t *img, size_t len, const char *what, struct b
 	    rd_u32(&r, "kernel_alignment", &bz->kernel_alignment) ||
 	    rd_seek(&r, "xloadflags", HDR_XLOADFLAGS) || rd_u16(&r, "xloadflags", &bz->xloadflags) ||
 	    rd_u32(&r, "cmdline_size", &bz->cmdline_size) ||
+	    rd_seek(&r, "payload_offset", HDR_PAYLOAD_OFFSET) || rd_u32(&r, "payload_offset", &bz->payload_off) ||
+	    rd_u32(&r, "payload_length", &bz->payload_len) ||
 	    rd_seek(&r, "pref_address", HDR_PREF_ADDRESS) || rd_u64(&r, "pref_address", &bz->pref_address) ||
 	    rd_u32(&r, "init_size", &bz->init_size))
 		return -EINVAL;
@@ -153,18 +157,28 @@ int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const
 	if (rc)
 		return rc;
 
-	/* Kernel: at its preferred address if it fits, else the lowest
+	/* Kernel: preferably inflated here and loaded as vmlinux (vmlinux.c);
+	 * else the bzImage at its preferred address if it fits, or the lowest
 	 * aligned address above 1 MiB (relocatable kernels decompress
 	 * themselves anywhere). init_size bytes must be free from there. */
-	l.kernel_gpa = bz.pref_address ? bz.pref_address : BOOT_KERNEL_DEFAULT;
-	if (!range_ok(l.kernel_gpa, bz.init_size, m->low_size))
-		l.kernel_gpa = align_up(BOOT_HIGH_GPA, bz.kernel_alignment);
-	void *k = gm_ptr(m, l.kernel_gpa, bz.init_size);
-	if (!k)
-		return err_set(ENOMEM, "%s: the kernel needs %u bytes at 0x%llx: more than --mem allows",
-			       kernel_path, bz.init_size, (unsigned long long)l.kernel_gpa);
-	memcpy(k, bz.kernel, bz.kernel_len);
-	l.entry_gpa = l.kernel_gpa + 0x200; /* 64-bit entry: startup_64 (boot.rst "64-bit BOOT PROTOCOL") */
+	uint64_t lo, hi, lowest;
+	if (!getenv("CVMM_GUEST_DECOMPRESS") && vmm_vmlinux_load(m, &bz, &lo, &hi, &l.entry_gpa) == 0) {
+		l.kernel_gpa = lo;
+		lowest = hi > lo + bz.init_size ? hi : lo + bz.init_size;
+	} else {
+		err_clear();
+		l.kernel_gpa = bz.pref_address ? bz.pref_address : BOOT_KERNEL_DEFAULT;
+		if (!range_ok(l.kernel_gpa, bz.init_size, m->low_size))
+			l.kernel_gpa = align_up(BOOT_HIGH_GPA, bz.kernel_alignment);
+		void *k = gm_ptr(m, l.kernel_gpa, bz.init_size);
+		if (!k)
+			return err_set(ENOMEM, "%s: the kernel needs %u bytes at 0x%llx: more than --mem allows",
+				       kernel_path, bz.init_size, (unsigned long long)l.kernel_gpa);
+		memcpy(k, bz.kernel, bz.kernel_len);
+		/* 64-bit entry: startup_64 (boot.rst "64-bit BOOT PROTOCOL") */
+		l.entry_gpa = l.kernel_gpa + 0x200;
+		lowest = l.kernel_gpa + bz.init_size;
+	}
 
 	/* Initrd: as high as allowed, below initrd_addr_max and the hole,
 	 * above the kernel's working area. */
@@ -172,7 +186,6 @@ int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const
 		uint64_t top = (uint64_t)bz.initrd_addr_max + 1;
 		if (top > m->low_size)
 			top = m->low_size;
-		uint64_t lowest = l.kernel_gpa + bz.init_size;
 		if (initrd_len > top || ((top - initrd_len) & ~0xfffull) < lowest)
 			return err_set(ENOMEM, "--initrd: %zu bytes do not fit below 0x%llx beside the kernel; raise --mem",
 				       initrd_len, (unsigned long long)top);

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -188,6 +189,19 @@ static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot
 	return rc;
 }
 
+/* CVMM_DEBUG_TIMING=1: milestones of the start-up on stderr (boot time work). */
+static void debug_timing(const char *what)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("CVMM_DEBUG_TIMING") != NULL;
+	if (on) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		fprintf(stderr, "cvmm run: %ld.%03ld %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000000, what);
+	}
+}
+
 /* Block the signals the main thread waits for (and the vCPU kick) in
  * every thread; vCPU threads unblock their kick. */
 static void block_signals(sigset_t *old)
@@ -259,7 +273,9 @@ int vmm_run(const struct vm_config *c)
 	block_signals(&oldmask);
 
 	struct boot_files files = { 0 };
+	debug_timing("start");
 	rc = read_boot_files(c, &files);
+	debug_timing("boot files read");
 	vm->exit_efd = eventfd(0, EFD_CLOEXEC);
 	if (!rc && vm->exit_efd < 0)
 		rc = err_set(errno, "eventfd: %s", strerror(errno));
@@ -271,6 +287,7 @@ int vmm_run(const struct vm_config *c)
 		pci_bus_init(&vm->pci, vm);
 		rc = kvm_vm_create(vm);
 	}
+	debug_timing("VM created");
 	if (!rc)
 		rc = kvm_vm_irqchip(vm);
 	if (!rc)
@@ -281,6 +298,7 @@ int vmm_run(const struct vm_config *c)
 		rc = legacy_ports(vm);
 	if (!rc)
 		rc = create_devices(vm, c);
+	debug_timing("devices created");
 	if (!rc)
 		rc = boot_tables(vm);
 	if (!rc)
@@ -288,6 +306,7 @@ int vmm_run(const struct vm_config *c)
 	free(files.kernel);
 	free(files.initrd);
 	files.kernel = files.initrd = NULL;
+	debug_timing("boot data loaded");
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_create(vm, i);
 	if (!rc && vm->platform->finalize)
@@ -303,6 +322,8 @@ int vmm_run(const struct vm_config *c)
 		rc = evloop_start(vm->evloop);
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_start(&vm->vcpu[i]);
+	if (!rc)
+		debug_timing("vCPUs started");
 
 	int status = VMM_EXIT_ERROR;
 	if (!rc) {

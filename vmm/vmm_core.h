@@ -73,6 +73,8 @@ struct bzimage {
 	uint32_t kernel_alignment;
 	uint64_t pref_address;
 	uint32_t init_size;      /* memory the kernel needs from its load address */
+	uint32_t payload_off;    /* compressed vmlinux inside kernel[] (2.08+) */
+	uint32_t payload_len;
 };
 /* Parse the setup header of a bzImage (untrusted bytes, bounds-checked). */
 int vmm_bzimage_parse(const uint8_t *img, size_t len, const char *what, struct bzimage *bz);
@@ -103,6 +105,10 @@ int vmm_boot_params_build(uint8_t zp[4096], const struct bzimage *bz, const stru
 int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const char *kernel_path,
 		  const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
 		  uint64_t *entry);
+/* Inflate the bzImage payload on the host and load the vmlinux ELF segments
+ * (vmlinux.c); [*lo, *hi) is what it occupies. -ENOTSUP or another error
+ * means: boot the bzImage's own decompressor instead. */
+int vmm_vmlinux_load(struct guest_mem *m, const struct bzimage *bz, uint64_t *lo, uint64_t *hi, uint64_t *entry);
 /* Identity page tables (4 GiB, 2 MiB pages), the boot GDT, and a reset
  * vector stub that asks for a reset through the i8042. */
 int vmm_boot_page_tables(struct guest_mem *m);
