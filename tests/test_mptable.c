@@ -3,7 +3,7 @@
  * XSDT, FADT, MADT, DSDT) - checksums and what Linux reads from them; the
  * per-vCPU CPUID topology. */
 #include <errno.h>
-#include <linux/kvm.h>
+#include "vmm/kvm_uapi.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * thread each) filled in, and what KVM reports elsewhere added (TSC
  * deadline, api.rst KVM_GET_SUPPORTED_CPUID). */
 #include <errno.h>
-#include <linux/kvm.h>
+#include "vmm/kvm_uapi.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>

@@ -3,7 +3,7 @@
  * IRQ lines (Documentation/virt/kvm/api.rst). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
+#include "vmm/kvm_uapi.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>

@@ -1,7 +1,7 @@
 /* vcpu.c - vCPUs: creation, the 64-bit boot state, and one thread per vCPU
  * running KVM_RUN and dispatching its exits (port I/O, MMIO, shutdown). */
 #include <errno.h>
-#include <linux/kvm.h>
+#include "vmm/kvm_uapi.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
