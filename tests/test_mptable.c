@@ -186,10 +186,11 @@ static void test_acpi(void **state)
 
 static void test_cpuid_topology(void **state)
 {
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 6 * sizeof(c->entries[0]));
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 7 * sizeof(c->entries[0]));
 	(void)state;
-	c->nent = 6;
-	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xff0800 | 0x10, .edx = 0 };
+	c->nent = 7;
+	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xff0800 | 0x10, .ecx = 1u << 5 };
+	c->entries[6] = (struct kvm_cpuid_entry2){ .function = 0x80000001, .ecx = 0x7 };
 	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 0 };
 	c->entries[2] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 1 };
 	c->entries[3] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 2 };
@@ -202,6 +203,8 @@ static void test_cpuid_topology(void **state)
 	assert_true(c->entries[0].edx & (1u << 28));           /* HTT */
 	assert_true(c->entries[0].ecx & (1u << 24));           /* TSC deadline */
 	assert_true(c->entries[0].ecx & (1u << 31));           /* hypervisor */
+	assert_false(c->entries[0].ecx & (1u << 5));           /* no VMX */
+	assert_int_equal(c->entries[6].ecx, 0x3);              /* no SVM, rest kept */
 	assert_int_equal(c->entries[1].edx, 2);
 	assert_int_equal(c->entries[1].ebx, 1);
 	assert_int_equal(c->entries[1].ecx, 0x100);

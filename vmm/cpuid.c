@@ -1,7 +1,8 @@
 /* cpuid.c - the CPUID a vCPU sees: KVM_GET_SUPPORTED_CPUID with this
  * vCPU's APIC id and the package topology (one package of n cores, one
- * thread each) filled in, and what KVM reports elsewhere added (TSC
- * deadline, api.rst KVM_GET_SUPPORTED_CPUID). */
+ * thread each) filled in, what KVM reports elsewhere added (TSC deadline,
+ * api.rst KVM_GET_SUPPORTED_CPUID), and what cvmm does not offer hidden
+ * (VMX/SVM: no nested virtualization; thermal and power management). */
 #include <errno.h>
 #include "vmm/kvm_uapi.h"
 #include <stdlib.h>
@@ -36,6 +37,11 @@ void vmm_cpuid_adjust(struct kvm_cpuid2 *c, unsigned index, unsigned n, bool tsc
 			if (tsc_deadline)
 				e->ecx |= 1u << 24;
 			e->ecx |= 1u << 31; /* hypervisor present */
+			/* no nested virtualization for cvmm guests: hide VMX */
+			e->ecx &= ~(1u << 5);
+			break;
+		case 0x80000001:
+			e->ecx &= ~(1u << 2); /* and SVM (APM Vol. 3 E.4.2) */
 			break;
 		case 4:
 			/* EAX[31:26]: cores per package - 1 */
