@@ -81,17 +81,21 @@ static int kernel_hashes_pages(const struct sev_launch_cfg *cfg, const struct fw
 static int snp_section(const struct sev_launch_cfg *cfg, const struct fw_sev_section *sec, struct launch_plan *p)
 {
 	const char *name = fw_sev_section_name(sec->type);
+	/* An empty SECRETS or CPUID section still names its page: sev-snp-measure
+	 * measures one page there (QEMU would refuse the zero length); other
+	 * empty sections (IntelTdx builds declare some) add nothing. */
+	uint64_t one_or_all = sec->size ? sec->size : SEV_PAGE_SIZE;
 
-	if (!sec->size)
+	if (!sec->size && sec->type != FW_SEV_SNP_SECRETS && sec->type != FW_SEV_CPUID)
 		return 0;
 	switch (sec->type) {
 	case FW_SEV_SNP_SEC_MEM:
 		return add(p, sec->gpa, sec->size, cfg->vmm == SEV_VMM_GCE ? PLAN_UNMEASURED : PLAN_ZERO, NULL, -1,
 			   name);
 	case FW_SEV_SNP_SECRETS:
-		return add(p, sec->gpa, sec->size, PLAN_SECRETS, NULL, -1, name);
+		return add(p, sec->gpa, one_or_all, PLAN_SECRETS, NULL, -1, name);
 	case FW_SEV_CPUID:
-		return add(p, sec->gpa, sec->size, PLAN_CPUID, NULL, -1, name);
+		return add(p, sec->gpa, one_or_all, PLAN_CPUID, NULL, -1, name);
 	case FW_SEV_SNP_KERNEL_HASHES:
 		if (cfg->hashes)
 			return kernel_hashes_pages(cfg, sec, p);
@@ -133,9 +137,14 @@ static int vmsas(const struct sev_launch_cfg *cfg, uint64_t features, struct lau
 
 	if (cfg->vcpus < 1 || cfg->vcpus > SEV_MAX_VCPUS)
 		return err_set(EINVAL, "--vcpus: %u is out of range (1..%u)", cfg->vcpus, SEV_MAX_VCPUS);
-	if (cfg->vcpus > 1 && (!cfg->info->has_reset_block || !cfg->info->ap_reset_eip))
-		return err_set(EINVAL, "%s: no SEV-ES reset block in the OVMF footer table: APs cannot start (use "
-				       "--vcpus 1 or an SEV-capable OVMF)", cfg->fw->path);
+	/* QEMU refuses an SEV-ES/SNP guest whose firmware has no AP reset block
+	 * or a zero reset address, whatever the vCPU count (target/i386/sev.c
+	 * sev_es_save_reset_vector, sev_es_parse_reset_block; hw/i386/pc_sysfw.c
+	 * "failed to locate and/or save reset vector"). */
+	if (!cfg->info->has_reset_block || !cfg->info->ap_reset_eip)
+		return err_set(EINVAL, "%s: no SEV-ES reset block (or a zero AP reset address) in the OVMF footer "
+				       "table: QEMU cannot launch SEV-ES/SNP guests with it (use an SEV-capable OVMF)",
+			       cfg->fw->path);
 	ret = owned_page(p, &bsp);
 	if (ret)
 		return ret;

@@ -1,6 +1,7 @@
 /* `cvmm measure`: predict the launch digest of an SEV, SEV-ES or SEV-SNP
  * guest (and hand TDX to tdx/). Flags and output follow the public tool
  * sev-snp-measure so its users need not relearn them; see docs/measure.md. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -103,14 +104,103 @@ static bool wants_tdx(int argc, char **argv)
 	return false;
 }
 
-static int u32_arg(const char *flag, const char *s, uint32_t *v)
+/* Numbers are read as sev-snp-measure reads them (Python int()), so one
+ * spelling never means two values: surrounding blanks, a '+' and single '_'
+ * between digits are allowed. --guest-features and --vcpu-sig take a 0x/0o/0b
+ * prefix (int(s, 0)) and reject other leading zeros, as Python does (never C
+ * octal: "010" is an error, not 8). The other counts are decimal, where "010"
+ * is ten; cvmm also takes 0x there. Negative values are rejected: sev-snp-
+ * measure would wrap them into the VMSA, which no VMM does. */
+static int py_int(const char *flag, const char *s, bool auto_base, uint64_t max, uint64_t *out)
+{
+	const char *p = s, *digits;
+	unsigned base = 10, d;
+	uint64_t v = 0;
+	bool neg = false, any = false, lead_zero = false, nonzero = false;
+
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X' || (auto_base && strchr("oObB", p[1]) && p[1]))) {
+		base = (p[1] == 'x' || p[1] == 'X') ? 16 : (p[1] == 'o' || p[1] == 'O') ? 8 : 2;
+		p += 2;
+		if (*p == '_') /* Python allows one '_' after the prefix */
+			p++;
+	}
+	digits = p;
+	for (; *p; p++) {
+		if (*p == '_' && p > digits && p[-1] != '_' && isxdigit((unsigned char)p[1]))
+			continue;
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (*p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			break;
+		if (d >= base)
+			break;
+		if (!any && d == 0 && base == 10)
+			lead_zero = true;
+		nonzero |= d != 0;
+		any = true;
+		if (v > (UINT64_MAX - d) / base)
+			return err_set(ERANGE, "%s: '%s' is too large (at most %llu)", flag, s, (unsigned long long)max);
+		v = v * base + d;
+	}
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (!any || *p || (p > digits && p[-1] == '_'))
+		return err_set(EINVAL, "%s: '%s' is not a number", flag, s);
+	if (auto_base && lead_zero && nonzero)
+		return err_set(EINVAL, "%s: '%s': a leading zero is ambiguous (write 0x.. for hex, 0o.. for octal, or "
+				       "drop the zero)", flag, s);
+	if (neg && v)
+		return err_set(EINVAL, "%s: '%s' is negative", flag, s);
+	if (v > max)
+		return err_set(ERANGE, "%s: %llu is out of range (at most %llu)", flag, (unsigned long long)v,
+			       (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+static int u32_arg(const char *flag, const char *s, bool auto_base, uint32_t *v)
 {
 	uint64_t x;
-	int ret = parse_u64(s, UINT32_MAX, &x, flag);
+	int ret = py_int(flag, s, auto_base, UINT32_MAX, &x);
 
 	if (!ret)
 		*v = (uint32_t)x;
 	return ret;
+}
+
+/* bytes.fromhex() as sev-snp-measure uses it: blanks between byte pairs are
+ * allowed; cvmm also takes a leading 0x. */
+static int parse_ovmf_hash(const char *s, uint8_t out[SNP_DIGEST_LEN])
+{
+	char hex[2 * SNP_DIGEST_LEN + 1];
+	size_t n = 0;
+	const char *p = s;
+
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (; *p; p++) {
+		if (*p == ' ' || (*p >= '\t' && *p <= '\r')) {
+			if (n % 2)
+				return err_set(EINVAL, "--snp-ovmf-hash: blank inside a byte at offset %zu", (size_t)(p - s));
+			continue;
+		}
+		if (n == sizeof(hex) - 1)
+			return err_set(EINVAL, "--snp-ovmf-hash: more than %u bytes (%u hex digits)", SNP_DIGEST_LEN,
+				       2 * SNP_DIGEST_LEN);
+		hex[n++] = *p;
+	}
+	hex[n] = 0;
+	return hex_decode_exact(hex, out, SNP_DIGEST_LEN, "--snp-ovmf-hash");
 }
 
 static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
@@ -173,7 +263,7 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 		return err_set(EINVAL, "--append needs --kernel");
 
 	m->guest_features = 0x1; /* sev-snp-measure's default: SNP active */
-	if (features && (ret = parse_u64(features, UINT64_MAX, &m->guest_features, "--guest-features")))
+	if (features && (ret = py_int("--guest-features", features, true, UINT64_MAX, &m->guest_features)))
 		return ret;
 	if (vmm && (ret = sev_vmm_type_parse(vmm, &m->vmm)))
 		return ret;
@@ -181,50 +271,98 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 		m->base64 = true;
 	else if (outfmt && strcmp(outfmt, "hex"))
 		return err_set(EINVAL, "--output-format: unknown format '%s' (hex or base64)", outfmt);
-	if (ovmf_hash) {
+	/* An empty --snp-ovmf-hash is no hash, as in sev-snp-measure (the
+	 * firmware pages are then hashed). */
+	if (ovmf_hash && *ovmf_hash) {
 		if (m->mode != SEV_MODE_SNP || m->ovmf_hash_only)
 			return err_set(EINVAL, "--snp-ovmf-hash only works with --platform snp");
-		if ((ret = hex_decode_exact(ovmf_hash, m->ovmf_hash, SNP_DIGEST_LEN, "--snp-ovmf-hash")))
+		if ((ret = parse_ovmf_hash(ovmf_hash, m->ovmf_hash)))
 			return ret;
 		m->has_ovmf_hash = true;
 	}
 	if (m->dump_dir && (m->mode == SEV_MODE_SEV || m->ovmf_hash_only))
 		return err_set(EINVAL, "--dump-vmsa: SEV guests have no VMSA (use sev-es or snp)");
-	if (m->mode == SEV_MODE_SEV || m->ovmf_hash_only)
-		return 0;
 
-	if (!vcpus)
-		return err_set(EINVAL, "missing --vcpus N (needed for %s)", m->mode == SEV_MODE_SNP ? "snp" : "sev-es");
-	uint64_t n;
-	if ((ret = parse_u64(vcpus, SEV_MAX_VCPUS, &n, "--vcpus")))
+	/* The vCPU flags are checked in every mode (sev-snp-measure's argparse
+	 * does), even where SEV ignores them. */
+	uint64_t n = 0;
+	if (vcpus && (ret = py_int("--vcpus", vcpus, false, SEV_MAX_VCPUS, &n)))
 		return ret;
-	if (!n)
-		return err_set(EINVAL, "--vcpus: 0 is out of range (1..%u)", SEV_MAX_VCPUS);
-	m->vcpus = (unsigned)n;
-
 	/* Precedence as in sev-snp-measure: family/model/stepping, then
 	 * --vcpu-sig, then --vcpu-type (which must be known in any case). */
 	if (m->vcpu_type && (ret = sev_vcpu_type_sig(m->vcpu_type, &m->vcpu_sig)))
 		return ret;
-	if (sig && (ret = u32_arg("--vcpu-sig", sig, &m->vcpu_sig)))
+	if (sig && (ret = u32_arg("--vcpu-sig", sig, true, &m->vcpu_sig)))
 		return ret;
 	if (fam || model || step) {
 		uint32_t f, mo, st;
 
 		if (!fam || !model || !step)
 			return err_set(EINVAL, "--vcpu-family, --vcpu-model and --vcpu-stepping go together");
-		if ((ret = u32_arg("--vcpu-family", fam, &f)) || (ret = u32_arg("--vcpu-model", model, &mo)) ||
-		    (ret = u32_arg("--vcpu-stepping", step, &st)))
+		if ((ret = u32_arg("--vcpu-family", fam, false, &f)) || (ret = u32_arg("--vcpu-model", model, false, &mo)) ||
+		    (ret = u32_arg("--vcpu-stepping", step, false, &st)))
 			return ret;
+		/* QEMU's limits (target/i386/cpu.c, x86_cpuid_version_set_family/
+		 * _model/_stepping); sev-snp-measure would silently wrap. */
 		if (f > 0xff + 0xf || mo > 0xff || st > 0xf)
 			return err_set(EINVAL, "--vcpu-family/--vcpu-model/--vcpu-stepping %u/%u/%u out of range "
 					       "(family <= 270, model <= 255, stepping <= 15)", f, mo, st);
 		m->vcpu_sig = sev_cpu_sig(f, mo, st);
 	}
 	m->has_vcpu_sig = m->vcpu_type || sig || fam;
+	if (m->mode == SEV_MODE_SEV || m->ovmf_hash_only)
+		return 0;
+
+	if (!vcpus)
+		return err_set(EINVAL, "missing --vcpus N (needed for %s)", m->mode == SEV_MODE_SNP ? "snp" : "sev-es");
+	/* A guest has at least one vCPU (QEMU -smp); sev-snp-measure would
+	 * measure none. */
+	if (!n)
+		return err_set(EINVAL, "--vcpus: 0 is out of range (1..%u)", SEV_MAX_VCPUS);
+	m->vcpus = (unsigned)n;
 	/* EC2 and GCE load a fixed RDX, so only QEMU needs the signature. */
 	if (!m->has_vcpu_sig && m->vmm == SEV_VMM_QEMU)
 		return err_set(EINVAL, "missing --vcpu-type, --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping");
+	return 0;
+}
+
+/* Only SNP uses the SEV metadata sections. When they (or the whole footer
+ * table) are missing or unreadable, SEV and SEV-ES still launch: QEMU ignores
+ * metadata it cannot read (hw/i386/pc_sysfw_ovmf.c, pc_system_parse_sev_metadata)
+ * and needs only the reset block (SEV-ES) and the hashes table (direct kernel
+ * boot); snp:ovmf-hash needs nothing but the image. Errors in those two
+ * entries, or a malformed table, still fail. */
+static int info_without_metadata(struct measure_req *m, int parse_err)
+{
+	const uint8_t *d;
+	size_t n;
+	int ret;
+
+	/* without any footer table SEV-ES cannot start its APs: keep the
+	 * parser's message, which names the missing table */
+	if (parse_err == -ENOENT && m->mode == SEV_MODE_SEV_ES)
+		return parse_err;
+	memset(&m->info, 0, sizeof(m->info));
+	if (m->ovmf_hash_only) {
+		err_clear();
+		return 0;
+	}
+	ret = fw_table_find(&m->fw, FW_GUID_SEV_ES_RESET, &d, &n);
+	if (ret && ret != -ENOENT)
+		return parse_err;
+	if (!ret && n >= 4) {
+		m->info.has_reset_block = true;
+		m->info.ap_reset_eip = le32(d);
+	}
+	ret = fw_table_find(&m->fw, FW_GUID_SEV_HASHES, &d, &n);
+	if (ret && ret != -ENOENT)
+		return parse_err;
+	if (!ret && n >= 8 && le32(d)) {
+		m->info.has_hashes_table = true;
+		m->info.hashes_gpa = le32(d);
+		m->info.hashes_size = le32(d + 4);
+	}
+	err_clear();
 	return 0;
 }
 
@@ -236,6 +374,8 @@ static int load_inputs(struct measure_req *m)
 		return ret;
 	m->fw_loaded = true;
 	ret = fw_sev_parse(&m->fw, &m->info);
+	if (ret && (m->mode != SEV_MODE_SNP || m->ovmf_hash_only))
+		ret = info_without_metadata(m, ret);
 	if (ret)
 		return ret;
 	if (!m->kernel)

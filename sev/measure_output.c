@@ -147,6 +147,12 @@ int sev_measure_format(const struct measure_req *m, struct bytebuf *out)
 {
 	char text[2 * SNP_DIGEST_LEN + 1];
 
+	/* --mode snp:ovmf-hash prints bare hex whatever the format flags, as
+	 * sev-snp-measure does: the line is meant for --snp-ovmf-hash. */
+	if (m->ovmf_hash_only && !m->json) {
+		hex_encode(m->digest, m->digest_len, text);
+		return bb_printf(out, "%s\n", text);
+	}
 	if (m->base64)
 		EVP_EncodeBlock((unsigned char *)text, m->digest, (int)m->digest_len);
 	else

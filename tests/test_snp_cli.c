@@ -200,7 +200,7 @@ static void test_bad_input(void **state)
 	expect_usage_error("too short");
 	assert_int_equal(run("--platform", "sev", "--firmware", trunc, NULL), 2);
 	expect_usage_error("not a multiple of 4096");
-	assert_int_equal(run("--platform", "sev", "--firmware", nofooter, NULL), 2);
+	assert_int_equal(run("--platform", "sev-es", "--firmware", nofooter, "--vcpus", "1", "--vcpu-type", "EPYC", NULL), 2);
 	expect_usage_error("no OVMF footer GUID table");
 	assert_int_equal(run("--platform", "snp", "--firmware", FW_DEB, "--kernel", KERNEL, "--vcpus", "1",
 			     "--vcpu-type", "EPYC", NULL), 2);
@@ -214,9 +214,9 @@ static void test_bad_input(void **state)
 	assert_int_equal(run("--platform", "snp", "--firmware", FW_DEB, "--vcpus", "0", "--vcpu-type", "EPYC", NULL),
 			 2);
 	expect_usage_error("--vcpus");
-	assert_int_equal(run("--platform", "snp", "--firmware", FW_DEB, "--vcpus", "513", "--vcpu-type", "EPYC", NULL),
+	assert_int_equal(run("--platform", "snp", "--firmware", FW_DEB, "--vcpus", "4097", "--vcpu-type", "EPYC", NULL),
 			 2);
-	expect_usage_error("--vcpus: 513");
+	expect_usage_error("--vcpus: 4097");
 	assert_int_equal(run("--platform", "snp", "--firmware", FW_DEB, "--vcpus", "1", "--vcpu-type", "EPYC",
 			     "--snp-ovmf-hash", "xyz", NULL), 2);
 	expect_usage_error("--snp-ovmf-hash");
