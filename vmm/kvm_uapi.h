@@ -23,7 +23,7 @@
 #define KVM_API_VERSION 12
 #define KVMIO 0xAE
 
-/* ---------------- VM types (KVM_CREATE_VM argument; api.rst 4.2) ---------------- */
+/* ---------------- VM types: the KVM_CREATE_VM argument (api.rst) ---------------- */
 #define KVM_X86_DEFAULT_VM      0
 #define KVM_X86_SW_PROTECTED_VM 1
 #define KVM_X86_SEV_VM          2
@@ -96,7 +96,7 @@ struct kvm_userspace_memory_region {
 };
 
 /* KVM_SET_USER_MEMORY_REGION2: a slot may also be backed by a guest_memfd
- * for its private pages (api.rst 4.141). */
+ * for its private pages (api.rst, KVM_SET_USER_MEMORY_REGION2). */
 struct kvm_userspace_memory_region2 {
 	__u32 slot;
 	__u32 flags;
@@ -344,7 +344,7 @@ struct kvm_mp_state {
 	__u32 mp_state;
 };
 
-/* ---------------- kvm_run: the shared page of a vCPU (api.rst 5) ---------------- */
+/* ------------ kvm_run: the vCPU's shared page (api.rst "The kvm_run structure") ------------ */
 #define KVM_EXIT_UNKNOWN         0
 #define KVM_EXIT_EXCEPTION       1
 #define KVM_EXIT_IO              2
