@@ -5,6 +5,7 @@
  * <asm/kvm.h> it includes are those copies, not the build host's. It is a
  * separate translation unit because cvmm's own headers use the same names. */
 #include <linux/kvm.h>
+#include <linux/kvm_para.h> /* the build host's; its <asm/kvm_para.h> is the copy */
 #include <linux/psp-sev.h>
 #include <linux/sev-guest.h>
 #include <linux/tdx-guest.h>
@@ -13,7 +14,7 @@
 
 /* Guard against the build host's headers slipping in: only 7.2-era
  * headers know TDX exits and SNP certificate requests. */
-#ifndef KVM_EXIT_SNP_REQ_CERTS
+#if !defined(KVM_EXIT_SNP_REQ_CERTS) || !defined(KVM_MAP_GPA_RANGE_ENCRYPTED)
 #error "tests/uapi_ref.c must be built with -Itests/fixtures/uapi"
 #endif
 

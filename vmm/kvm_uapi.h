@@ -75,9 +75,21 @@
 #define KVM_X2APIC_API_USE_32BIT_IDS          (1ULL << 0)
 #define KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK (1ULL << 1)
 
-/* KVM_CAP_EXIT_HYPERCALL takes a bitmask of hypercall numbers; this one
- * (linux/kvm_para.h) is how SNP/TDX guests ask to convert pages. */
+/* kvm_run.hypercall.flags */
 #define KVM_EXIT_HYPERCALL_LONG_MODE (1ULL << 0)
+
+/* The hypercall a CC guest uses to convert pages between private and shared
+ * (Documentation/virt/kvm/x86/hypercalls.rst; linux/kvm_para.h and
+ * asm/kvm_para.h). Userspace asks to see it with KVM_ENABLE_CAP
+ * (KVM_CAP_EXIT_HYPERCALL, args[0] = 1 << KVM_HC_MAP_GPA_RANGE) and then gets
+ * KVM_EXIT_HYPERCALL with args[0] = GPA, args[1] = number of 4 KiB pages,
+ * args[2] = the attributes below. */
+#define KVM_HC_MAP_GPA_RANGE         12
+#define KVM_MAP_GPA_RANGE_PAGE_SZ_4K 0
+#define KVM_MAP_GPA_RANGE_PAGE_SZ_2M (1 << 0)
+#define KVM_MAP_GPA_RANGE_PAGE_SZ_1G (1 << 1)
+#define KVM_MAP_GPA_RANGE_ENCRYPTED  (1 << 4)
+#define KVM_MAP_GPA_RANGE_DECRYPTED  (0 << 4)
 
 struct kvm_enable_cap {
 	__u32 cap;
