@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -182,6 +183,41 @@ static bool handle_exit(struct vcpu *v)
 	}
 }
 
+/* CVMM_PROFILE=1: sample the boot vCPU's rip every 10 ms (a kick makes
+ * KVM_RUN return) and print the samples at exit, for finding where a
+ * guest spends its boot (resolve them with the kernel's System.map). */
+#define PROFILE_MAX 8192
+static uint64_t profile_rip[PROFILE_MAX];
+static unsigned profile_n;
+static volatile int profile_on;
+
+static void *profile_main(void *arg)
+{
+	struct vm *vm = arg;
+	while (!vm->stopping && profile_n < PROFILE_MAX) {
+		usleep(10000);
+		if (vm->vcpu[0].started)
+			pthread_kill(vm->vcpu[0].thread, SIGUSR1);
+	}
+	return NULL;
+}
+
+void vcpu_profile_start(struct vm *vm)
+{
+	pthread_t t;
+	if (!getenv("CVMM_PROFILE"))
+		return;
+	profile_on = 1;
+	if (pthread_create(&t, NULL, profile_main, vm) == 0)
+		pthread_detach(t);
+}
+
+void vcpu_profile_dump(void)
+{
+	for (unsigned i = 0; profile_on && i < profile_n; i++)
+		fprintf(stderr, "cvmm profile: %llx\n", (unsigned long long)profile_rip[i]);
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -193,6 +229,10 @@ static void *vcpu_main(void *arg)
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
+				struct kvm_regs r;
+				if (profile_on && v->index == 0 && profile_n < PROFILE_MAX &&
+				    ioctl(v->fd, KVM_GET_REGS, &r) == 0)
+					profile_rip[profile_n++] = r.rip;
 				continue;
 			}
 			exit_crash(v, "KVM_RUN failed, errno", (unsigned long long)errno);

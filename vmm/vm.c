@@ -322,8 +322,10 @@ int vmm_run(const struct vm_config *c)
 		rc = evloop_start(vm->evloop);
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_start(&vm->vcpu[i]);
-	if (!rc)
+	if (!rc) {
 		debug_timing("vCPUs started");
+		vcpu_profile_start(vm);
+	}
 
 	int status = VMM_EXIT_ERROR;
 	if (!rc) {
@@ -336,6 +338,7 @@ int vmm_run(const struct vm_config *c)
 	vcpu_stop_all(vm);
 	if (getenv("CVMM_DEBUG_EXIT"))
 		vcpu_dump_all(vm);
+	vcpu_profile_dump();
 	evloop_stop(vm->evloop);
 	virtio_destroy_all(vm);
 	serial_destroy(vm->serial);

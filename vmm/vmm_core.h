@@ -262,6 +262,9 @@ int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v);
 int vcpu_start(struct vcpu *v);
 void vcpu_stop_all(struct vm *vm);
 void vcpu_destroy(struct vcpu *v);
+/* CVMM_PROFILE=1: sample vCPU 0's rip while the guest runs; dump at exit. */
+void vcpu_profile_start(struct vm *vm);
+void vcpu_profile_dump(void);
 /* Registers of every vCPU to stderr (CVMM_DEBUG_EXIT=1, after a stop). */
 void vcpu_dump_all(struct vm *vm);
 /* cpuid.c */
