@@ -22,6 +22,14 @@
 
 /* ================= KVM_MEMORY_ENCRYPT_OP on a SEV VM fd ================= */
 
+/* KVM_GET_DEVICE_ATTR on /dev/kvm, group KVM_X86_GRP_SEV: what the host's
+ * KVM supports (a u64 each): SEV_FEATURES for kvm_sev_init.vmsa_features,
+ * SNP policy bits, whether certificate requests can reach userspace. */
+#define KVM_X86_GRP_SEV           1
+#define KVM_X86_SEV_VMSA_FEATURES 0
+#define KVM_X86_SNP_POLICY_BITS   1
+#define KVM_X86_SEV_SNP_REQ_CERTS 2
+
 /* Sub-command ids (struct kvm_sev_cmd.id) */
 enum sev_cmd_id {
 	KVM_SEV_INIT = 0,

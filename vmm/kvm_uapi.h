@@ -62,6 +62,7 @@
 #define KVM_CAP_X86_DISABLE_EXITS     143
 #define KVM_CAP_EXIT_HYPERCALL        201
 #define KVM_CAP_VM_TSC_CONTROL        214
+#define KVM_CAP_SYS_ATTRIBUTES        209
 #define KVM_CAP_SYSTEM_EVENT_DATA     215
 #define KVM_CAP_USER_MEMORY2          231
 #define KVM_CAP_MEMORY_FAULT_INFO     232
@@ -69,6 +70,7 @@
 #define KVM_CAP_GUEST_MEMFD           234
 #define KVM_CAP_VM_TYPES              235
 #define KVM_CAP_PRE_FAULT_MEMORY      236
+#define KVM_CAP_X86_APIC_BUS_CYCLES_NS 237
 #define KVM_CAP_GUEST_MEMFD_FLAGS     244
 
 /* KVM_CAP_X2APIC_API flags (args[0]) */
@@ -96,6 +98,16 @@ struct kvm_enable_cap {
 	__u32 flags;
 	__u64 args[4];
 	__u8 pad[64];
+};
+
+/* KVM_{GET,SET,HAS}_DEVICE_ATTR: on /dev/kvm (with KVM_CAP_SYS_ATTRIBUTES)
+ * they report what the host supports, e.g. the SEV VMSA features
+ * (KVM_X86_GRP_SEV, sev/sev_uapi.h). addr points at the value. */
+struct kvm_device_attr {
+	__u32 flags;
+	__u32 group;
+	__u64 attr;
+	__u64 addr;
 };
 
 /* ---------------- memory ---------------- */
@@ -514,6 +526,10 @@ struct kvm_run {
 #define KVM_CHECK_EXTENSION     _IO(KVMIO, 0x03)
 #define KVM_GET_VCPU_MMAP_SIZE  _IO(KVMIO, 0x04)
 #define KVM_GET_SUPPORTED_CPUID _IOWR(KVMIO, 0x05, struct kvm_cpuid2)
+/* also on VM and vCPU fds of devices that have attributes */
+#define KVM_SET_DEVICE_ATTR     _IOW(KVMIO, 0xe1, struct kvm_device_attr)
+#define KVM_GET_DEVICE_ATTR     _IOW(KVMIO, 0xe2, struct kvm_device_attr)
+#define KVM_HAS_DEVICE_ATTR     _IOW(KVMIO, 0xe3, struct kvm_device_attr)
 
 /* ---------------- ioctls on a VM fd ---------------- */
 #define KVM_CREATE_VCPU             _IO(KVMIO, 0x41)
