@@ -286,7 +286,7 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 	/* The vCPU flags are checked in every mode (sev-snp-measure's argparse
 	 * does), even where SEV ignores them. */
 	uint64_t n = 0;
-	if (vcpus && (ret = py_int("--vcpus", vcpus, false, SEV_MAX_VCPUS, &n)))
+	if (vcpus && (ret = py_int("--vcpus", vcpus, false, UINT32_MAX, &n)))
 		return ret;
 	/* Precedence as in sev-snp-measure: family/model/stepping, then
 	 * --vcpu-sig, then --vcpu-type (which must be known in any case). */
@@ -317,8 +317,8 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 		return err_set(EINVAL, "missing --vcpus N (needed for %s)", m->mode == SEV_MODE_SNP ? "snp" : "sev-es");
 	/* A guest has at least one vCPU (QEMU -smp); sev-snp-measure would
 	 * measure none. */
-	if (!n)
-		return err_set(EINVAL, "--vcpus: 0 is out of range (1..%u)", SEV_MAX_VCPUS);
+	if (!n || n > SEV_MAX_VCPUS)
+		return err_set(ERANGE, "--vcpus: %llu is out of range (1..%u)", (unsigned long long)n, SEV_MAX_VCPUS);
 	m->vcpus = (unsigned)n;
 	/* EC2 and GCE load a fixed RDX, so only QEMU needs the signature. */
 	if (!m->has_vcpu_sig && m->vmm == SEV_VMM_QEMU)
