@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libfdt.h>
-#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "vmm/kvm_uapi.h"
 #include "vmm/virtio/vhost.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/virtio/virtio_dev.h"
