@@ -71,9 +71,11 @@ int snp_parse_cert(const char *path, const uint8_t *p, size_t n, X509 **out)
 	return ret;
 }
 
-void snp_subject_cn(X509 *x, char *out, size_t n)
+/* The first common name of @name, or "" when there is none, it does not fit,
+ * or it holds an embedded NUL (a name that would read differently as a C
+ * string is treated as no name). */
+static void name_cn(X509_NAME *name, char *out, size_t n)
 {
-	X509_NAME *name = X509_get_subject_name(x);
 	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
 	const ASN1_STRING *s;
 	int len;
@@ -87,24 +89,17 @@ void snp_subject_cn(X509 *x, char *out, size_t n)
 	memcpy(out, ASN1_STRING_get0_data(s), (size_t)len);
 	out[len] = 0;
 	if (strlen(out) != (size_t)len)
-		out[0] = 0; /* embedded NUL: treat as no name */
+		out[0] = 0;
+}
+
+void snp_subject_cn(X509 *x, char *out, size_t n)
+{
+	name_cn(X509_get_subject_name(x), out, n);
 }
 
 void snp_issuer_cn(X509 *x, char *out, size_t n)
 {
-	X509_NAME *name = X509_get_issuer_name(x);
-	int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
-	const ASN1_STRING *s;
-	int len;
-
-	out[0] = 0;
-	if (i < 0 || !(s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))))
-		return;
-	len = ASN1_STRING_length(s);
-	if (len < 0 || (size_t)len >= n)
-		return;
-	memcpy(out, ASN1_STRING_get0_data(s), (size_t)len);
-	out[len] = 0;
+	name_cn(X509_get_issuer_name(x), out, n);
 }
 
 /* ---- VCEK extensions (KDS spec, "VCEK Certificate Extensions") ---- */
