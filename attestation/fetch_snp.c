@@ -1,11 +1,10 @@
 /* fetch_snp.c - `cvmm fetch-certs --report`: the VCEK (or the VLEK chain),
  * ASK, ARK and CRL of an SEV-SNP report from the AMD Key Distribution Server.
  *
- * The report is read with the bounds-checked reader; only the fields that
- * name the certificates are used (AMD SEV-SNP ABI spec 56860, "Attestation
- * Report" table: VERSION 0x00, signing-key flags 0x48, REPORTED_TCB 0x180,
- * CPUID_FAM_ID 0x188 / CPUID_MOD_ID 0x189 (report version 3 and later),
- * CHIP_ID 0x1A0). URL layout: AMD "Versioned Chip Endorsement Key (VCEK)
+ * The report is read by the verifier's parser (snp_report.c); only the
+ * fields that name the certificates are used (AMD SEV-SNP ABI spec 56860,
+ * "Attestation Report": signing-key flags, REPORTED_TCB, CPUID_FAM_ID /
+ * CPUID_MOD_ID (report version 3 and later), CHIP_ID). URL layout: AMD "Versioned Chip Endorsement Key (VCEK)
  * Certificate and KDS Interface Specification" 57230. */
 #include <errno.h>
 #include <stdio.h>
@@ -20,13 +19,8 @@
 
 #include "attestation/attestation.h"
 #include "attestation/fetch_internal.h"
+#include "attestation/snp_report.h"
 #include "common/common.h"
-
-#define SNP_REPORT_SIZE 0x4A0
-#define SNP_OFF_FLAGS 0x48
-#define SNP_OFF_REPORTED_TCB 0x180
-#define SNP_OFF_CPUID_FAM 0x188
-#define SNP_OFF_CHIP_ID 0x1A0
 
 /* Product from CPUID family/model (ABI spec: CPUID_FAM_ID, CPUID_MOD_ID are
  * the extended family and model; AMD processor naming: family 19h models
@@ -42,67 +36,54 @@ static const char *snp_product_from_cpuid(uint8_t family, uint8_t model)
 	return NULL;
 }
 
+/* The report is parsed by the verifier's parser (snp_report.c); fetch-certs
+ * only needs the signer, the chip and the TCB. */
 int att_fetch_snp_id(const uint8_t *report, size_t len, const char *what, struct att_fetch_snp_id *id)
 {
-	struct reader r;
-	uint32_t flags;
-	uint8_t family, model;
+	struct snp_report rep;
+	enum snp_signer signer;
+	int ret;
 
 	memset(id, 0, sizeof(*id));
-	rd_init(&r, report, len, what);
-	if (rd_u32(&r, "VERSION", &id->version))
-		return -EINVAL;
-	if (id->version < 2 || id->version > 5)
-		return err_set(EINVAL, "%s: VERSION %u is not an SEV-SNP attestation report version (2..5)", what,
-			       id->version);
-	if (len != SNP_REPORT_SIZE)
-		return err_set(EINVAL, "%s: %zu bytes, an SEV-SNP report is %u", what, len, SNP_REPORT_SIZE);
-	if (rd_seek(&r, "flags", SNP_OFF_FLAGS) || rd_u32(&r, "flags", &flags))
-		return -EINVAL;
-	/* bit 1 MASK_CHIP_ID, bits 4:2 SIGNING_KEY (0 VCEK, 1 VLEK, 7 none). */
-	id->chip_id_masked = flags & 2;
-	switch ((flags >> 2) & 7) {
-	case 0:
-		break;
-	case 1:
-		id->vlek = true;
-		break;
-	default:
+	if ((ret = snp_report_parse(report, len, what, &rep)))
+		return ret;
+	id->version = rep.version;
+	/* FLAGS bit 1 MASK_CHIP_ID, bits 4:2 SIGNING_KEY (0 VCEK, 1 VLEK, 7 none). */
+	id->chip_id_masked = rep.flags & 2;
+	signer = snp_report_signer(&rep);
+	if (signer != SNP_SIGNER_VCEK && signer != SNP_SIGNER_VLEK)
 		return err_set(EINVAL, "%s: SIGNING_KEY %u: the report is not signed by a VCEK or VLEK", what,
-			       (flags >> 2) & 7);
-	}
-	if (rd_seek(&r, "REPORTED_TCB", SNP_OFF_REPORTED_TCB) || rd_u64(&r, "REPORTED_TCB", &id->reported_tcb) ||
-	    rd_u8(&r, "CPUID_FAM_ID", &family) || rd_u8(&r, "CPUID_MOD_ID", &model) ||
-	    rd_seek(&r, "CHIP_ID", SNP_OFF_CHIP_ID) || rd_bytes(&r, "CHIP_ID", id->chip_id, sizeof(id->chip_id)))
-		return -EINVAL;
-	if (id->version >= 3)
-		id->product = snp_product_from_cpuid(family, model);
+			       (unsigned)signer);
+	id->vlek = signer == SNP_SIGNER_VLEK;
+	id->reported_tcb = rep.reported_tcb;
+	memcpy(id->chip_id, rep.chip_id, sizeof(id->chip_id));
+	if (rep.version >= 3)
+		id->product = snp_product_from_cpuid(rep.cpuid_fam_id, rep.cpuid_mod_id);
 	return 0;
 }
 
-static const char *snp_product_name(const char *s)
+/* --product: exactly a product name, in any case. */
+static const char *product_arg(const char *s)
 {
-	static const char *const names[] = { "Milan", "Genoa", "Turin" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strcasecmp(s, names[i]))
-			return names[i];
+	for (enum snp_product p = SNP_PRODUCT_MILAN; p <= SNP_PRODUCT_TURIN; p++)
+		if (!strcasecmp(s, snp_product_name(p)))
+			return snp_product_name(p);
 	return NULL;
 }
 
-/* The SPL query of the VCEK URL. TCB_VERSION byte layout (ABI spec
- * "TCB_VERSION"): Milan/Genoa BOOT_LOADER 0, TEE 1, SNP 6, MICROCODE 7;
- * Turin FMC 0, BOOT_LOADER 1, TEE 2, SNP 3, MICROCODE 7. */
+/* The SPL query of the VCEK URL, from the TCB_VERSION components as the
+ * verifier decodes them (snp_tcb_decode: Turin adds FMC). */
 static void snp_spl_query(const char *product, uint64_t tcb, char *out, size_t n)
 {
-	uint8_t b[8];
+	struct snp_tcb t;
 
-	put_le64(b, tcb);
-	if (!strcmp(product, "Turin"))
-		snprintf(out, n, "fmcSPL=%02u&blSPL=%02u&teeSPL=%02u&snpSPL=%02u&ucodeSPL=%02u", b[0], b[1], b[2],
-			 b[3], b[7]);
+	snp_tcb_decode(tcb, strcmp(product, "Turin") ? SNP_PRODUCT_MILAN : SNP_PRODUCT_TURIN, &t);
+	if (t.has_fmc)
+		snprintf(out, n, "fmcSPL=%02u&blSPL=%02u&teeSPL=%02u&snpSPL=%02u&ucodeSPL=%02u", t.fmc, t.bootloader,
+			 t.tee, t.snp, t.microcode);
 	else
-		snprintf(out, n, "blSPL=%02u&teeSPL=%02u&snpSPL=%02u&ucodeSPL=%02u", b[0], b[1], b[6], b[7]);
+		snprintf(out, n, "blSPL=%02u&teeSPL=%02u&snpSPL=%02u&ucodeSPL=%02u", t.bootloader, t.tee, t.snp,
+			 t.microcode);
 }
 
 /* The KDS cert_chain is two PEM certificates: the intermediate (ASK or
@@ -227,7 +208,7 @@ int att_fetch_snp(struct att_fetch_ctx *c, const uint8_t *report, size_t len, co
 		return ret;
 	product = id.product;
 	if (a->product) {
-		product = snp_product_name(a->product);
+		product = product_arg(a->product);
 		if (!product)
 			return err_set(EINVAL, "--product %s: expected Milan, Genoa or Turin", a->product);
 		if (id.product && strcmp(product, id.product))
