@@ -11,26 +11,13 @@
 
 #include <openssl/evp.h>
 
+#include "bench/bench.h"
 #include "common/common.h"
 #include "measured-boot/measured_boot.h"
 
 #define EVENTS 20000
 #define ROUNDS 15
 #define DATA 64
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_eventlog: %s: %s\n", what, err_msg());
-	exit(1);
-}
 
 static void build_log(struct bytebuf *b)
 {
@@ -49,7 +36,7 @@ static void build_log(struct bytebuf *b)
 	put_le16(h + 32 + 32, MB_ALG_SHA384);
 	put_le16(h + 32 + 34, 48);
 	if (bb_append(b, h, sizeof(h)))
-		die("out of memory");
+		bench_die("bench_eventlog", "out of memory");
 	for (uint32_t i = 0; i < EVENTS; i++) {
 		uint8_t *p = rec;
 
@@ -63,7 +50,7 @@ static void build_log(struct bytebuf *b)
 		put_le32(p, DATA), p += 4;
 		memset(p, (int)i, DATA);
 		if (bb_append(b, rec, sizeof(rec)))
-			die("out of memory");
+			bench_die("bench_eventlog", "out of memory");
 	}
 }
 
@@ -102,21 +89,19 @@ int main(void)
 	build_log(&b);
 	/* the digests the baseline hashes come from one parse done outside the clock */
 	if (mb_log_parse(b.data, b.len, "bench", MB_LOG_AUTO, &ref))
-		die("parse");
+		bench_die("bench_eventlog", "parse");
 	for (int r = 0; r < ROUNDS; r++) {
-		double t0 = now(), t1;
+		double t0 = bench_wall(), t1;
 
 		if (mb_log_parse(b.data, b.len, "bench", MB_LOG_AUTO, &log) || mb_replay(&log, rp))
-			die("replay");
-		t1 = now();
+			bench_die("bench_eventlog", "replay");
+		t1 = bench_wall();
 		mb_log_free(&log);
-		if (t1 - t0 < best_replay)
-			best_replay = t1 - t0;
-		t0 = now();
+		bench_keep_min(&best_replay, t1 - t0);
+		t0 = bench_wall();
 		hash_only(&ref, regs);
-		t1 = now();
-		if (t1 - t0 < best_hash)
-			best_hash = t1 - t0;
+		t1 = bench_wall();
+		bench_keep_min(&best_hash, t1 - t0);
 	}
 	/* both computed the same registers */
 	for (unsigned p = 0; p < 8; p++)

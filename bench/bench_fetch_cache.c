@@ -19,32 +19,19 @@
 #include <openssl/evp.h>
 
 #include "attestation/attestation.h"
+#include "bench/bench.h"
 #include "common/common.h"
 
 #define SNP "tests/fixtures/evidence/snp/milan-virtee/"
 #define ROUNDS 7
 #define RUNS 20
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_fetch_cache: %s: %s\n", what, err_msg());
-	exit(1);
-}
-
 static uint8_t *slurp(const char *path, size_t *len)
 {
 	uint8_t *d;
 
 	if (file_read(path, 1 << 20, &d, len))
-		die(path);
+		bench_die("bench_fetch_cache", path);
 	return d;
 }
 
@@ -67,7 +54,7 @@ static void put(struct entry *e, const char *cache, const char *url, uint8_t *da
 	e->data = data;
 	e->len = len;
 	if (file_write(e->path, data, len))
-		die(e->path);
+		bench_die("bench_fetch_cache", e->path);
 }
 
 int main(void)
@@ -113,18 +100,17 @@ int main(void)
 		double t;
 
 		dup2(devnull, 1);
-		t = now();
+		t = bench_wall();
 		for (int i = 0; i < RUNS; i++)
 			if (att_cli_fetch_certs(10, argv))
-				die("fetch-certs --offline");
+				bench_die("bench_fetch_cache", "fetch-certs --offline");
 		fflush(stdout);
-		t = now() - t;
+		t = bench_wall() - t;
 		dup2(saved, 1);
-		if (t < best_cli)
-			best_cli = t;
+		bench_keep_min(&best_cli, t);
 
 		/* Baseline: the same reads and writes, nothing checked. */
-		t = now();
+		t = bench_wall();
 		for (int i = 0; i < RUNS; i++) {
 			uint8_t *d, *rep;
 			size_t n, rn;
@@ -136,17 +122,16 @@ int main(void)
 				d = slurp(ent[k].path, &n);
 				snprintf(p, sizeof(p), "%s/f%d", base_out, k);
 				if (file_write(p, d, n))
-					die(p);
+					bench_die("bench_fetch_cache", p);
 				free(d);
 			}
 			/* fetch-certs writes 4 files (the chain becomes ask.pem + ark.pem) */
 			snprintf(p, sizeof(p), "%s/f3", base_out);
 			if (file_write(p, ark, l2))
-				die(p);
+				bench_die("bench_fetch_cache", p);
 		}
-		t = now() - t;
-		if (t < best_io)
-			best_io = t;
+		t = bench_wall() - t;
+		bench_keep_min(&best_io, t);
 	}
 	close(devnull);
 	close(saved);

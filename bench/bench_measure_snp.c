@@ -13,22 +13,13 @@
 
 #include <openssl/evp.h>
 
+#include "bench/bench.h"
 #include "common/common.h"
 #include "firmware/firmware.h"
 #include "sev/sev.h"
 
 #define FIX "tests/fixtures/measure/"
 #define ROUNDS 21
-
-static double now(void)
-{
-	struct timespec ts;
-
-	/* CPU time of this thread: on a shared machine the time spent
-	 * descheduled would otherwise swamp the ratio. */
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct inputs {
 	struct fw_image fw;
@@ -62,23 +53,23 @@ static int measure(const struct inputs *in, bool with_kernel, uint8_t out[SNP_DI
 static double time_measure(const struct inputs *in, bool with_kernel)
 {
 	uint8_t d[SNP_DIGEST_LEN];
-	double t = now();
+	double t = bench_cpu();
 
 	if (measure(in, with_kernel, d)) {
 		fprintf(stderr, "bench_measure_snp: %s\n", err_msg());
 		exit(1);
 	}
-	return now() - t;
+	return bench_cpu() - t;
 }
 
 static double time_sha384(const uint8_t *buf, size_t n)
 {
 	uint8_t d[64];
-	double t = now();
+	double t = bench_cpu();
 
 	if (!EVP_Digest(buf, n, d, NULL, EVP_sha384(), NULL))
 		exit(1);
-	return now() - t;
+	return bench_cpu() - t;
 }
 
 /* Best of ROUNDS for each, interleaved so that load from other processes
@@ -89,10 +80,8 @@ static void compare(const struct inputs *in, bool with_kernel, const uint8_t *bu
 	for (int r = 0; r < ROUNDS; r++) {
 		double tm = time_measure(in, with_kernel), tb = time_sha384(buf, n);
 
-		if (tm < *m)
-			*m = tm;
-		if (tb < *b)
-			*b = tb;
+		bench_keep_min(m, tm);
+		bench_keep_min(b, tb);
 	}
 }
 

@@ -9,20 +9,13 @@
 
 #include <openssl/evp.h>
 
+#include "bench/bench.h"
 #include "common/common.h"
 #include "firmware/firmware.h"
 #include "tdx/tdx.h"
 
 #define FIRMWARE "tests/fixtures/measure/firmware/OVMF.inteltdx.ms-2026.08+ds-2.fd"
 #define ROUNDS   7
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint8_t *put_record(uint8_t *p, const char *name, uint64_t gpa)
 {
@@ -78,19 +71,17 @@ int main(void)
 		return 2;
 	n = serialise(&plan, stream);
 	for (int r = 0; r < ROUNDS; r++) {
-		double t0 = now();
+		double t0 = bench_wall();
 
 		if (tdx_mrtd(&plan, TDX_MRTD_SINGLE_PASS, NULL, a)) {
 			fprintf(stderr, "bench_mrtd: %s\n", err_msg());
 			return 2;
 		}
-		double t1 = now();
+		double t1 = bench_wall();
 		EVP_Digest(stream, n, b, &l, EVP_sha384(), NULL);
-		double t2 = now();
-		if (t1 - t0 < t_mrtd)
-			t_mrtd = t1 - t0;
-		if (t2 - t1 < t_sha)
-			t_sha = t2 - t1;
+		double t2 = bench_wall();
+		bench_keep_min(&t_mrtd, t1 - t0);
+		bench_keep_min(&t_sha, t2 - t1);
 	}
 	if (memcmp(a, b, sizeof(a))) {
 		fprintf(stderr, "bench_mrtd: MRTD differs from SHA-384 of the serialised records\n");

@@ -14,17 +14,10 @@
 #include <openssl/x509.h>
 
 #include "attestation/attestation.h"
+#include "bench/bench.h"
 #include "common/common.h"
 
 #define DIR "tests/fixtures/evidence/snp/milan-virtee"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint8_t *rep;
 static size_t rep_len;
@@ -58,7 +51,7 @@ static int one_snp(void)
 /* Operations per second of fn over about secs seconds. */
 static double rate(int (*fn)(void), double secs)
 {
-	double t0 = now(), t;
+	double t0 = bench_wall(), t;
 	long n = 0;
 
 	do {
@@ -68,7 +61,7 @@ static double rate(int (*fn)(void), double secs)
 				exit(1);
 			}
 		n += 16;
-		t = now() - t0;
+		t = bench_wall() - t0;
 	} while (t < secs);
 	return (double)n / t;
 }
@@ -101,10 +94,8 @@ int main(void)
 	for (int round = 0; round < 3; round++) {
 		double a = rate(one_openssl, 0.5), b = rate(one_snp, 0.5);
 
-		if (a > best_ossl)
-			best_ossl = a;
-		if (b > best_snp)
-			best_snp = b;
+		bench_keep_max(&best_ossl, a);
+		bench_keep_max(&best_snp, b);
 	}
 	printf("verify/snp: %.0f reports/s (chain cached), OpenSSL ECDSA P-384 verify: %.0f/s\n", best_snp,
 	       best_ossl);

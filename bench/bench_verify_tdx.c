@@ -15,19 +15,12 @@
 #include <openssl/evp.h>
 
 #include "attestation/attestation.h"
+#include "bench/bench.h"
 #include "common/common.h"
 
 #define QUOTE "tests/fixtures/evidence/tdx/v4-azure/quote.bin"
 #define ROUNDS 5
 #define ITERS 200
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 struct plain {
 	EVP_PKEY *key;
@@ -95,18 +88,18 @@ int main(void)
 		return 2;
 	}
 	for (int round = 0; round < ROUNDS; round++) {
-		t = now();
+		t = bench_cpu();
 		for (int i = 0; i < ITERS; i++)
 			if (!tdx_verify_once(q, len, &o))
 				return 2;
-		t = now() - t;
-		best_tdx = t < best_tdx ? t : best_tdx;
-		t = now();
+		t = bench_cpu() - t;
+		bench_keep_min(&best_tdx, t);
+		t = bench_cpu();
 		for (int i = 0; i < ITERS; i++)
 			if (!plain_verify(&a) || !plain_verify(&b))
 				return 2;
-		t = now() - t;
-		best_plain = t < best_plain ? t : best_plain;
+		t = bench_cpu() - t;
+		bench_keep_min(&best_plain, t);
 	}
 	printf("verify/tdx = %.2f (goal >= 0.7): %.0f quotes/s, %.0f plain P-256 verify pairs/s\n",
 	       best_plain / best_tdx, ITERS / best_tdx, ITERS / best_plain);
