@@ -211,18 +211,14 @@ static uint32_t blk_request(struct blk *b, struct vq_chain *c)
 	return 1;
 }
 
+static uint32_t blk_serve(void *d, struct vq_chain *c)
+{
+	return blk_request(blk_of(d), c);
+}
+
 static void blk_notify(struct virtio_dev *d, struct virtqueue *vq)
 {
-	struct vq_chain c;
-	bool used = false;
-
-	while (vq_pop(vq, &c) == 1) {
-		if (vq_push(vq, &c, blk_request(blk_of(d), &c)) < 0)
-			return;
-		used = true;
-	}
-	if (used)
-		vq_interrupt(vq);
+	vq_serve(vq, blk_serve, d);
 }
 
 static void blk_destroy(struct virtio_dev *d)

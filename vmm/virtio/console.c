@@ -49,11 +49,7 @@ static void write_all(int fd, const void *p, size_t len)
 
 static void wake(struct console *con)
 {
-	uint64_t one = 1;
-
-	if (con->wake_fd >= 0 && write(con->wake_fd, &one, sizeof(one)) < 0) {
-		/* the counter cannot overflow in practice; nothing to do */
-	}
+	virtio_eventfd_signal(con->wake_fd);
 }
 
 /* Hand pending input to the guest's receive buffers (dev->lock held). */
@@ -130,27 +126,24 @@ static void console_wake(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&con->dev.lock);
 }
 
+/* Guest output: every chain's out[] buffers, in order, to out_fd. */
+static uint32_t console_output(void *arg, struct vq_chain *c)
+{
+	struct console *con = arg;
+
+	for (unsigned i = 0; i < c->n_out; i++)
+		write_all(con->out_fd, c->out[i].iov_base, c->out[i].iov_len);
+	return 0;
+}
+
 static void console_notify(struct virtio_dev *d, struct virtqueue *vq)
 {
 	struct console *con = con_of(d);
-	struct vq_chain c;
-	bool used = false;
 
-	if (vq->index == CONSOLE_RXQ) { /* new receive buffers */
+	if (vq->index == CONSOLE_RXQ) /* new receive buffers */
 		wake(con);
-		return;
-	}
-	if (vq->index != CONSOLE_TXQ)
-		return;
-	while (vq_pop(vq, &c) == 1) {
-		for (unsigned i = 0; i < c.n_out; i++)
-			write_all(con->out_fd, c.out[i].iov_base, c.out[i].iov_len);
-		if (vq_push(vq, &c, 0) < 0)
-			return;
-		used = true;
-	}
-	if (used)
-		vq_interrupt(vq);
+	else if (vq->index == CONSOLE_TXQ)
+		vq_serve(vq, console_output, con);
 }
 
 static int console_start(struct virtio_dev *d)

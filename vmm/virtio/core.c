@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "vmm/virtio/virtio_dev.h"
@@ -349,8 +350,33 @@ void vq_interrupt(struct virtqueue *vq)
 		d->transport->queue_irq(d, vq);
 }
 
+void vq_serve(struct virtqueue *vq, uint32_t (*handle)(void *arg, struct vq_chain *c), void *arg)
+{
+	struct vq_chain c;
+	bool used = false;
+
+	while (vq_pop(vq, &c) == 1) {
+		if (vq_push(vq, &c, handle(arg, &c)) < 0)
+			return;
+		used = true;
+	}
+	if (used)
+		vq_interrupt(vq);
+}
+
+void virtio_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+		/* see virtio_dev.h: nothing to do */
+	}
+}
+
 /* ---------------- iovec helpers ---------------- */
-size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
+/* Copy between the chain's iovecs from byte off on and a flat buffer, in
+ * the direction to_iov says; returns the bytes copied. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t off, uint8_t *buf, size_t len, bool to_iov)
 {
 	size_t done = 0;
 
@@ -362,28 +388,23 @@ size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, si
 		size_t k = iov[i].iov_len - off;
 		if (k > len - done)
 			k = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, k);
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + off, buf + done, k);
+		else
+			memcpy(buf + done, (uint8_t *)iov[i].iov_base + off, k);
 		done += k;
 		off = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned n, size_t off, void *buf, size_t len)
+{
+	return iov_copy(iov, n, off, buf, len, false);
+}
+
 size_t iov_from_buf(const struct iovec *iov, unsigned n, size_t off, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t k = iov[i].iov_len - off;
-		if (k > len - done)
-			k = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, k);
-		done += k;
-		off = 0;
-	}
-	return done;
+	/* the buffer is only read in this direction */
+	return iov_copy(iov, n, off, (uint8_t *)buf, len, true);
 }

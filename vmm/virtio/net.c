@@ -49,48 +49,36 @@ static struct net *net_of(struct virtio_dev *d) { return virtio_container(d, str
 
 static void wake(struct net *n)
 {
-	uint64_t one = 1;
-
-	if (n->wake_fd >= 0 && write(n->wake_fd, &one, sizeof(one)) < 0) {
-		/* counter overflow is impossible in practice */
-	}
+	virtio_eventfd_signal(n->wake_fd);
 }
 
 /* ---- transmit (vCPU thread, dev->lock held) ---- */
-static void net_tx(struct net *n, struct virtqueue *vq)
+static uint32_t net_tx_frame(void *arg, struct vq_chain *c)
 {
 	static const uint8_t zero_hdr[VNET_HDR_LEN];
-	struct vq_chain c;
+	struct net *n = arg;
 	struct iovec iov[VQ_CHAIN_MAX + 1];
-	bool used = false;
+	unsigned k = 0;
+	uint64_t skip = VNET_HDR_LEN;
 
-	while (vq_pop(vq, &c) == 1) {
-		unsigned k = 0;
-		uint64_t skip = VNET_HDR_LEN;
-
-		if (c.out_len > VNET_HDR_LEN && c.out_len <= NET_FRAME_MAX && n->tap_fd >= 0) {
-			iov[k].iov_base = (void *)zero_hdr;
-			iov[k++].iov_len = VNET_HDR_LEN;
-			for (unsigned i = 0; i < c.n_out; i++) {
-				if (skip >= c.out[i].iov_len) {
-					skip -= c.out[i].iov_len;
-					continue;
-				}
-				iov[k].iov_base = (uint8_t *)c.out[i].iov_base + skip;
-				iov[k++].iov_len = c.out[i].iov_len - skip;
-				skip = 0;
+	if (c->out_len > VNET_HDR_LEN && c->out_len <= NET_FRAME_MAX && n->tap_fd >= 0) {
+		iov[k].iov_base = (void *)zero_hdr;
+		iov[k++].iov_len = VNET_HDR_LEN;
+		for (unsigned i = 0; i < c->n_out; i++) {
+			if (skip >= c->out[i].iov_len) {
+				skip -= c->out[i].iov_len;
+				continue;
 			}
-			if (writev(n->tap_fd, iov, (int)k) < 0)
-				n->tx_dropped++;
-		} else {
-			n->tx_dropped++;
+			iov[k].iov_base = (uint8_t *)c->out[i].iov_base + skip;
+			iov[k++].iov_len = c->out[i].iov_len - skip;
+			skip = 0;
 		}
-		if (vq_push(vq, &c, 0) < 0)
-			return;
-		used = true;
+		if (writev(n->tap_fd, iov, (int)k) < 0)
+			n->tx_dropped++;
+	} else {
+		n->tx_dropped++;
 	}
-	if (used)
-		vq_interrupt(vq);
+	return 0;
 }
 
 /* ---- receive (event-loop thread, dev->lock held) ---- */
@@ -172,7 +160,7 @@ static void net_wake(void *opaque, uint32_t events)
 static void net_notify(struct virtio_dev *d, struct virtqueue *vq)
 {
 	if (vq->index == NET_TXQ)
-		net_tx(net_of(d), vq);
+		vq_serve(vq, net_tx_frame, net_of(d));
 	else if (vq->index == NET_RXQ)
 		wake(net_of(d));
 }

@@ -24,26 +24,24 @@ static size_t fill_random(void *p, size_t len)
 	return done;
 }
 
+static uint32_t rng_serve(void *arg, struct vq_chain *c)
+{
+	size_t done = 0;
+
+	(void)arg;
+	for (unsigned i = 0; i < c->n_in; i++) {
+		size_t n = fill_random(c->in[i].iov_base, c->in[i].iov_len);
+		done += n;
+		if (n < c->in[i].iov_len)
+			break;
+	}
+	return (uint32_t)done;
+}
+
 static void rng_notify(struct virtio_dev *d, struct virtqueue *vq)
 {
-	struct vq_chain c;
-	bool used = false;
-
 	(void)d;
-	while (vq_pop(vq, &c) == 1) {
-		size_t done = 0;
-		for (unsigned i = 0; i < c.n_in; i++) {
-			size_t n = fill_random(c.in[i].iov_base, c.in[i].iov_len);
-			done += n;
-			if (n < c.in[i].iov_len)
-				break;
-		}
-		if (vq_push(vq, &c, (uint32_t)done) < 0)
-			return;
-		used = true;
-	}
-	if (used)
-		vq_interrupt(vq);
+	vq_serve(vq, rng_serve, NULL);
 }
 
 static void rng_destroy(struct virtio_dev *d)

@@ -85,6 +85,15 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
 int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written);
 /* Interrupt the driver for this queue (MSI-X vector or INTx + ISR bit 0). */
 void vq_interrupt(struct virtqueue *vq);
+/* Serve every available chain: handle() carries out the request and returns
+ * the bytes it wrote to the chain's in[] buffers; each chain goes on the
+ * used ring, then the driver is interrupted once if any did. Stops at a
+ * hostile ring (the device is then marked broken, nothing more is used). */
+void vq_serve(struct virtqueue *vq, uint32_t (*handle)(void *arg, struct vq_chain *c), void *arg);
+/* Add one to an eventfd (a device's wake-up, a vhost kick); fd < 0 is
+ * ignored, and so is the write's failure: the counter cannot overflow in
+ * practice and a non-blocking eventfd needs no retry. */
+void virtio_eventfd_signal(int fd);
 /* Validate the rings of a queue the driver just enabled (size a power of
  * two <= max, ring alignment, all three rings inside guest RAM). 0 or -EIO. */
 int vq_validate(struct virtqueue *vq);

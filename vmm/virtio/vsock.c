@@ -150,13 +150,9 @@ static void vsock_reset(struct virtio_dev *d)
 
 static void vsock_notify(struct virtio_dev *d, struct virtqueue *vq)
 {
-	uint64_t one = 1;
-
 	/* the BAR moved after DRIVER_OK (no ioeventfd there): forward the kick */
-	if (vq->index < VSOCK_VHOST_QUEUES && vq->kick_fd >= 0 && vs_of(d)->running &&
-	    write(vq->kick_fd, &one, sizeof(one)) < 0) {
-		/* eventfd counter overflow is impossible in practice */
-	}
+	if (vq->index < VSOCK_VHOST_QUEUES && vs_of(d)->running)
+		virtio_eventfd_signal(vq->kick_fd);
 }
 
 /* vhost used buffers on a queue: interrupt the guest for it */
