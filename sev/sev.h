@@ -25,7 +25,7 @@ enum sev_vmm_type {
 	SEV_VMM_GCE,
 };
 
-#define SEV_MAX_VCPUS   4096 /* KVM_MAX_VCPUS at its largest (CONFIG_KVM_MAX_NR_VCPUS); QEMU q35 max_cpus */
+#define SEV_MAX_VCPUS   512 /* the range cvmm launches (and sev-snp-measure users expect); more is refused */
 #define SEV_PAGE_SIZE   4096u
 #define SNP_DIGEST_LEN  48u
 #define SEV_DIGEST_LEN  32u

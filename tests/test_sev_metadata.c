@@ -236,7 +236,7 @@ static void test_plan_checks(void **state)
 	cfg.vcpus = 0;
 	assert_int_equal(sev_plan_build(&cfg, &plan), -EINVAL);
 	assert_non_null(strstr(err_msg(), "--vcpus"));
-	cfg.vcpus = 4097;
+	cfg.vcpus = 513;
 	assert_int_equal(sev_plan_build(&cfg, &plan), -EINVAL);
 	/* APs need the reset block */
 	img_init(&m);
