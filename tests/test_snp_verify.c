@@ -19,6 +19,7 @@
 
 #include "attestation/attestation.h"
 #include "common/common.h"
+#include "tests/att_checks.h"
 
 #define SNP_DIR "tests/fixtures/evidence/snp"
 /* All fixture certificates are valid on this date (the VLEK only for a year). */
@@ -42,24 +43,6 @@ static int verify(const uint8_t *rep, size_t len, const char *certs, json_t *pol
 
 	assert_int_equal(att_result_init(r, "snp"), 0);
 	return att_snp_verify(rep, len, &o, r);
-}
-
-static const json_t *find_check(const struct att_result *r, const char *name)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(r->checks, i, c) if (!strcmp(json_string_value(json_object_get(c, "name")), name)) return c;
-	return NULL;
-}
-
-static bool check_ok(const struct att_result *r, const char *name)
-{
-	const json_t *c = find_check(r, name);
-
-	if (!c)
-		fail_msg("check '%s' was not recorded", name);
-	return json_is_true(json_object_get(c, "ok"));
 }
 
 /* Every case directory under SNP_DIR (held-back cases dropped in are picked
@@ -96,8 +79,8 @@ static void test_fixtures_verdict_and_claims(void **state)
 		seen++;
 		if (!valid)
 			goto next;
-		assert_true(check_ok(&r, "report_signature"));
-		assert_true(check_ok(&r, "vek_tcb"));
+		assert_true(result_check_ok(&r, "report_signature"));
+		assert_true(result_check_ok(&r, "vek_tcb"));
 		/* every claim in meta.json, same value */
 		claims = json_object_get(meta, "claims");
 		json_object_foreach(claims, key, v) {
@@ -137,7 +120,7 @@ static void test_debug_warning_and_policy(void **state)
 	(void)state;
 	assert_int_equal(verify(rep, len, SNP_DIR "/milan-gosevguest", NULL, fixture_time, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
-	assert_false(check_ok(&r, "debug"));
+	assert_false(result_check_ok(&r, "debug"));
 	att_result_free(&r);
 
 	assert_int_equal(verify(rep, len, SNP_DIR "/milan-gosevguest", policy, fixture_time, &r), 0);
@@ -164,7 +147,7 @@ static void test_builtin_roots(void **state)
 	assert_int_equal(file_write(path, vcek, vlen), 0);
 	assert_int_equal(verify(rep, len, dir, NULL, fixture_time, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
-	assert_non_null(strstr(json_string_value(json_object_get(find_check(&r, "ask"), "detail")), "built-in"));
+	assert_non_null(strstr(result_detail(&r, "ask"), "built-in"));
 	att_result_free(&r);
 	unlink(path);
 	rmdir(dir);
@@ -194,9 +177,9 @@ static void test_kds_cert_chain_bundle(void **state)
 	assert_int_equal(file_write(p2, chain.data, chain.len), 0);
 	assert_int_equal(verify(rep, len, dir, NULL, fixture_time, &r), 0);
 	assert_int_not_equal(att_result_status(&r), ATT_CONTRAINDICATED);
-	assert_true(check_ok(&r, "ask"));
-	assert_null(strstr(json_string_value(json_object_get(find_check(&r, "ask"), "detail")), "built-in"));
-	assert_true(check_ok(&r, "report_signature"));
+	assert_true(result_check_ok(&r, "ask"));
+	assert_null(strstr(result_detail(&r, "ask"), "built-in"));
+	assert_true(result_check_ok(&r, "report_signature"));
 	att_result_free(&r);
 	unlink(p1);
 	unlink(p2);
@@ -244,7 +227,7 @@ static void expect_auth_failure(uint8_t *rep, size_t len, const char *certs, tim
 	assert_int_equal(verify(rep, len, certs, NULL, at, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	assert_true(r.auth_failed);
-	assert_false(check_ok(&r, check));
+	assert_false(result_check_ok(&r, check));
 	att_result_free(&r);
 }
 
@@ -287,7 +270,7 @@ static void test_expired_and_not_yet_valid(void **state)
 	expect_auth_failure(rep, len, SNP_DIR "/milan-virtee", 4102444800 /* 2100 */, "cert_validity");
 	expect_auth_failure(rep, len, SNP_DIR "/milan-virtee", 946684800 /* 2000 */, "cert_validity");
 	assert_int_equal(verify(rep, len, SNP_DIR "/milan-virtee", NULL, 4102444800, &r), 0);
-	assert_non_null(strstr(json_string_value(json_object_get(find_check(&r, "cert_validity"), "detail")),
+	assert_non_null(strstr(result_detail(&r, "cert_validity"),
 			       "expired"));
 	att_result_free(&r);
 	free(rep);
@@ -358,10 +341,10 @@ static void test_policy(void **state)
 	json_array_remove(json_object_get(json_object_get(p, "snp"), "measurements"), 0);
 	assert_int_equal(verify(rep, len, dir, p, fixture_time, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
-	assert_true(check_ok(&r, "measurement"));
-	assert_true(check_ok(&r, "report_data"));
-	assert_true(check_ok(&r, "min_tcb"));
-	assert_true(check_ok(&r, "platform_info_require"));
+	assert_true(result_check_ok(&r, "measurement"));
+	assert_true(result_check_ok(&r, "report_data"));
+	assert_true(result_check_ok(&r, "min_tcb"));
+	assert_true(result_check_ok(&r, "platform_info_require"));
 	att_result_free(&r);
 
 	/* each requirement failing on its own */
@@ -383,7 +366,7 @@ static void test_policy(void **state)
 		assert_int_equal(verify(rep, len, dir, q, fixture_time, &r), 0);
 		assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 		assert_false(r.auth_failed);
-		assert_false(check_ok(&r, check[i]));
+		assert_false(result_check_ok(&r, check[i]));
 		att_result_free(&r);
 		json_decref(q);
 	}
@@ -446,14 +429,14 @@ static void test_expired_vlek(void **state)
 	(void)state;
 	assert_int_equal(verify(rep, len, SNP_DIR "/milan-vlek-trustee", NULL, 0, &r), 0);
 	if (time(NULL) > 1765405000) { /* after notAfter */
-		assert_false(check_ok(&r, "cert_validity"));
+		assert_false(result_check_ok(&r, "cert_validity"));
 		assert_false(r.auth_failed);
 		assert_int_equal(att_result_status(&r), ATT_WARNING);
 	}
-	assert_true(check_ok(&r, "report_signature"));
+	assert_true(result_check_ok(&r, "report_signature"));
 	att_result_free(&r);
 	assert_int_equal(verify(rep, len, SNP_DIR "/milan-vlek-trustee", NULL, 1767225600 /* 2026-01-01 */, &r), 0);
-	assert_false(check_ok(&r, "cert_validity"));
+	assert_false(result_check_ok(&r, "cert_validity"));
 	assert_true(r.auth_failed);
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);

@@ -25,6 +25,7 @@
 
 #include "attestation/attestation.h"
 #include "common/common.h"
+#include "tests/att_checks.h"
 
 struct tcb {
 	int fmc, bl, tee, snp, ucode;
@@ -240,16 +241,6 @@ static int verify(const uint8_t *rep, const char *dir, bool allow_sim, json_t *p
 	return att_snp_verify(rep, 1184, &o, r);
 }
 
-static bool check_ok(const struct att_result *r, const char *name)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(r->checks, i, c) if (!strcmp(json_string_value(json_object_get(c, "name")), name)) return json_is_true(json_object_get(c, "ok"));
-	fail_msg("check '%s' was not recorded", name);
-	return false;
-}
-
 static const struct tcb milan_tcb = { 0, 3, 0, 8, 115 };
 static uint8_t chip[64];
 
@@ -274,18 +265,18 @@ static void test_sim_root_needs_allow_sim(void **state)
 
 	assert_int_equal(verify(rep, c.dir, false, NULL, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
-	assert_false(check_ok(&r, "ark"));
-	assert_true(check_ok(&r, "report_signature")); /* the report itself is fine */
+	assert_false(result_check_ok(&r, "ark"));
+	assert_true(result_check_ok(&r, "report_signature")); /* the report itself is fine */
 	att_result_free(&r);
 
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
-	assert_true(check_ok(&r, "ark"));
-	assert_false(check_ok(&r, "ark_genuine_amd"));
-	assert_true(check_ok(&r, "vcek")); /* negative serial accepted */
-	assert_true(check_ok(&r, "vek_chip_id"));
-	assert_true(check_ok(&r, "vek_tcb"));
-	assert_true(check_ok(&r, "report_signature"));
+	assert_true(result_check_ok(&r, "ark"));
+	assert_false(result_check_ok(&r, "ark_genuine_amd"));
+	assert_true(result_check_ok(&r, "vcek")); /* negative serial accepted */
+	assert_true(result_check_ok(&r, "vek_chip_id"));
+	assert_true(result_check_ok(&r, "vek_tcb"));
+	assert_true(result_check_ok(&r, "report_signature"));
 	att_result_free(&r);
 
 	/* "allow_sim": true in the policy file does the same */
@@ -295,7 +286,7 @@ static void test_sim_root_needs_allow_sim(void **state)
 
 	/* an ARK claiming to be AMD's (same name) is still not the built-in one */
 	assert_int_equal(verify(rep, c.dir, false, NULL, &r), 0);
-	assert_false(check_ok(&r, "ark"));
+	assert_false(result_check_ok(&r, "ark"));
 	att_result_free(&r);
 	json_decref(policy);
 	free_chain(&c);
@@ -351,36 +342,36 @@ static void test_crl(void **state)
 	/* CRL from the ARK, revoking something else: fine */
 	write_crl(c.dir, c.ark, c.ark_key, 0x999, 86400);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_true(check_ok(&r, "crl"));
-	assert_true(check_ok(&r, "crl_current"));
+	assert_true(result_check_ok(&r, "crl"));
+	assert_true(result_check_ok(&r, "crl_current"));
 	assert_int_equal(att_result_status(&r), ATT_WARNING); /* the simulated root only */
 	att_result_free(&r);
 
 	/* the ASK (serial 0x10001) revoked by the ARK */
 	write_crl(c.dir, c.ark, c.ark_key, 0x10001, 86400);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "crl"));
+	assert_false(result_check_ok(&r, "crl"));
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 
 	/* the VCEK (negative serial) revoked by the ASK */
 	write_crl(c.dir, c.inter, c.inter_key, -0x7654321, 86400);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "crl"));
+	assert_false(result_check_ok(&r, "crl"));
 	att_result_free(&r);
 
 	/* a CRL in the ARK's name signed by another key */
 	write_crl(c.dir, c.ark, other, 0, 86400);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "crl"));
+	assert_false(result_check_ok(&r, "crl"));
 	assert_true(r.auth_failed);
 	att_result_free(&r);
 
 	/* a stale CRL is advisory */
 	write_crl(c.dir, c.ark, c.ark_key, 0, -60);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_true(check_ok(&r, "crl"));
-	assert_false(check_ok(&r, "crl_current"));
+	assert_true(result_check_ok(&r, "crl"));
+	assert_false(result_check_ok(&r, "crl_current"));
 	assert_false(r.auth_failed);
 	att_result_free(&r);
 
@@ -403,8 +394,8 @@ static void test_turin_layout(void **state)
 	make_report(rep, 3, 0x1A, 0x11, false, &t, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
-	assert_true(check_ok(&r, "vek_tcb"));
-	assert_true(check_ok(&r, "vek_chip_id"));
+	assert_true(result_check_ok(&r, "vek_tcb"));
+	assert_true(result_check_ok(&r, "vek_chip_id"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "turin");
 	f = json_object_get(r.claims, "reported_tcb_fields");
 	assert_int_equal(json_integer_value(json_object_get(f, "fmc")), 1);
@@ -417,7 +408,7 @@ static void test_turin_layout(void **state)
 	/* min_tcb.fmc applies on Turin */
 	json_t *p = json_pack("{s:{s:{s:i}}}", "snp", "min_tcb", "fmc", 2);
 	assert_int_equal(verify(rep, c.dir, true, p, &r), 0);
-	assert_false(check_ok(&r, "min_tcb"));
+	assert_false(result_check_ok(&r, "min_tcb"));
 	att_result_free(&r);
 	json_decref(p);
 
@@ -427,7 +418,7 @@ static void test_turin_layout(void **state)
 	other[3] ^= 1;
 	make_report(rep, 3, 0x1A, 0x11, false, &t, other, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "vek_chip_id"));
+	assert_false(result_check_ok(&r, "vek_chip_id"));
 	att_result_free(&r);
 	free_chain(&c);
 }
@@ -443,9 +434,9 @@ static void test_vlek_genoa(void **state)
 	make_report(rep, 5, 0x19, 0x11, true, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
-	assert_true(check_ok(&r, "asvk"));
-	assert_true(check_ok(&r, "vlek"));
-	assert_true(check_ok(&r, "report_signature"));
+	assert_true(result_check_ok(&r, "asvk"));
+	assert_true(result_check_ok(&r, "vlek"));
+	assert_true(result_check_ok(&r, "report_signature"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "signing_key")), "vlek");
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "genoa");
 	att_result_free(&r);
@@ -453,7 +444,7 @@ static void test_vlek_genoa(void **state)
 	/* the same report claiming a VCEK signed it: no vcek.der there */
 	make_report(rep, 5, 0x19, 0x11, false, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "vek_present"));
+	assert_false(result_check_ok(&r, "vek_present"));
 	att_result_free(&r);
 	free_chain(&c);
 }
@@ -469,13 +460,13 @@ static void test_product_mismatch_and_v2(void **state)
 	/* CPUID says Genoa, the certificates are Milan's */
 	make_report(rep, 3, 0x19, 0x11, false, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "product"));
+	assert_false(result_check_ok(&r, "product"));
 	att_result_free(&r);
 	/* v2: no CPUID, product from the certificate */
 	make_report(rep, 2, 0, 0, false, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_true(check_ok(&r, "product"));
-	assert_true(check_ok(&r, "report_signature"));
+	assert_true(result_check_ok(&r, "product"));
+	assert_true(result_check_ok(&r, "report_signature"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "milan");
 	att_result_free(&r);
 	free_chain(&c);
@@ -485,13 +476,13 @@ static void test_product_mismatch_and_v2(void **state)
 	make_chain(&c, "Sim", false, &milan_tcb, chip, 64);
 	make_report(rep, 2, 0, 0, false, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_true(check_ok(&r, "product"));
+	assert_true(result_check_ok(&r, "product"));
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "unknown");
 	att_result_free(&r);
 	assert_int_equal(verify(rep, c.dir, false, NULL, &r), 0);
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
-	assert_false(check_ok(&r, "ark"));
+	assert_false(result_check_ok(&r, "ark"));
 	att_result_free(&r);
 	free_chain(&c);
 }
@@ -510,14 +501,14 @@ static void test_cache_follows_bytes(void **state)
 	make_report(rep, 3, 0x19, 0x01, false, &milan_tcb, chip, a.vek_key);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(verify(rep, a.dir, true, NULL, &r), 0);
-		assert_true(check_ok(&r, "report_signature"));
-		assert_true(check_ok(&r, "vcek"));
+		assert_true(result_check_ok(&r, "report_signature"));
+		assert_true(result_check_ok(&r, "vcek"));
 		att_result_free(&r);
 	}
 	write_der(a.dir, "vcek.der", b.vek);
 	assert_int_equal(verify(rep, a.dir, true, NULL, &r), 0);
-	assert_false(check_ok(&r, "vcek")); /* b's VCEK is not signed by a's ASK */
-	assert_false(check_ok(&r, "report_signature"));
+	assert_false(result_check_ok(&r, "vcek")); /* b's VCEK is not signed by a's ASK */
+	assert_false(result_check_ok(&r, "report_signature"));
 	att_result_free(&r);
 	free_chain(&a);
 	free_chain(&b);

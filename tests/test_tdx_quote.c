@@ -16,6 +16,7 @@
 
 #include "attestation/attestation.h"
 #include "common/common.h"
+#include "tests/att_checks.h"
 
 #define EV "tests/fixtures/evidence/tdx/"
 
@@ -29,28 +30,6 @@ static uint8_t *load(const char *c, const char *file, size_t *len)
 	snprintf(path, sizeof(path), EV "%s/%s", c, file);
 	assert_int_equal(file_read(path, 1 << 20, &d, len), 0);
 	return d;
-}
-
-static const json_t *check(const struct att_result *r, const char *name)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(r->checks, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	return NULL;
-}
-
-static bool check_ok(const struct att_result *r, const char *name)
-{
-	const json_t *c = check(r, name);
-
-	if (!c) {
-		fprintf(stderr, "no check %s\n", name);
-		fail();
-	}
-	return json_is_true(json_object_get(c, "ok"));
 }
 
 static void dump(const struct att_result *r)
@@ -115,10 +94,10 @@ static void test_fixtures(void **state)
 			dump(&r);
 			fail();
 		}
-		assert_true(check_ok(&r, "tdx.quote_signature"));
-		assert_true(check_ok(&r, "tdx.qe_report_data"));
-		assert_true(check_ok(&r, "tdx.qe_report_signature"));
-		assert_true(check_ok(&r, "tdx.pck_chain"));
+		assert_true(result_check_ok(&r, "tdx.quote_signature"));
+		assert_true(result_check_ok(&r, "tdx.qe_report_data"));
+		assert_true(result_check_ok(&r, "tdx.qe_report_signature"));
+		assert_true(result_check_ok(&r, "tdx.pck_chain"));
 		json_object_foreach(claims, k, v) {
 			if (!json_equal(json_object_get(r.claims, k), v)) {
 				fprintf(stderr, "%s: claim %s differs\n", e->d_name, k);
@@ -133,7 +112,7 @@ static void test_fixtures(void **state)
 		assert_int_equal(att_result_status(&r),
 				 strncmp(json_string_value(json_object_get(r.claims, "td_attributes")), "01", 2)
 					 ? ATT_AFFIRMING : ATT_WARNING);
-		assert_int_equal(check_ok(&r, "tdx.debug"), att_result_status(&r) == ATT_AFFIRMING);
+		assert_int_equal(result_check_ok(&r, "tdx.debug"), att_result_status(&r) == ATT_AFFIRMING);
 	next:
 		att_result_free(&r);
 		json_decref(meta);
@@ -157,21 +136,21 @@ static void test_collateral(void **state)
 	o.at = 1687100000; /* 2023-06-18T15:33Z: inside both documents' validity */
 	assert_int_equal(verify(q, len, &o, &r), 0);
 	assert_false(r.auth_failed);
-	assert_true(check_ok(&r, "tdx.pck_chain")); /* with both CRLs */
-	assert_non_null(strstr(json_string_value(json_object_get(check(&r, "tdx.pck_chain"), "detail")), "root CRL"));
-	assert_true(check_ok(&r, "tdx.crl.fresh"));
-	assert_true(check_ok(&r, "tdx.tcb_info"));
-	assert_true(check_ok(&r, "tdx.tcb_info.fresh"));
-	assert_true(check_ok(&r, "tdx.qe_identity"));
-	assert_true(check_ok(&r, "tdx.qe_identity.fresh"));
+	assert_true(result_check_ok(&r, "tdx.pck_chain")); /* with both CRLs */
+	assert_non_null(strstr(result_detail(&r, "tdx.pck_chain"), "root CRL"));
+	assert_true(result_check_ok(&r, "tdx.crl.fresh"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info.fresh"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity.fresh"));
 	/* the PCS response headers with the signing chain are not in the fixture */
-	assert_false(check_ok(&r, "tdx.tcb_info.signature"));
-	assert_non_null(strstr(json_string_value(json_object_get(check(&r, "tdx.tcb_info.signature"), "detail")),
+	assert_false(result_check_ok(&r, "tdx.tcb_info.signature"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_info.signature"),
 			       "not checked: no signing chain"));
 	/* NotSupported, as Intel's QVL and go-tdx-guest compute it: the PCK
 	 * certificate's SGX TCB component 1 (3) is below every level's (5), so
 	 * no level is selected (derivation in tests/test_tdx_quote_tcb.c) */
-	assert_false(check_ok(&r, "tdx.tcb_level"));
+	assert_false(result_check_ok(&r, "tdx.tcb_level"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "tcb_status")), "NotSupported");
 	assert_string_equal(json_string_value(json_object_get(r.claims, "qe_tcb_status")), "UpToDate");
 	assert_string_equal(json_string_value(json_object_get(r.claims, "fmspc")), "50806f000000");
@@ -181,10 +160,10 @@ static void test_collateral(void **state)
 	/* expired collateral (--at after nextUpdate): advisory warnings only */
 	o.at = 1700000000; /* 2023-11-14 */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.tcb_info.fresh"));
-	assert_non_null(strstr(json_string_value(json_object_get(check(&r, "tdx.tcb_info.fresh"), "detail")), "expired"));
-	assert_false(check_ok(&r, "tdx.qe_identity.fresh"));
-	assert_false(check_ok(&r, "tdx.crl.fresh"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info.fresh"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_info.fresh"), "expired"));
+	assert_false(result_check_ok(&r, "tdx.qe_identity.fresh"));
+	assert_false(result_check_ok(&r, "tdx.crl.fresh"));
 	assert_false(r.auth_failed);
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
 	att_result_free(&r);
@@ -196,26 +175,26 @@ static void test_collateral(void **state)
 	o.at = 1770000000; /* 2026-02-02 */
 	assert_int_equal(verify(q, len, &o, &r), 0);
 	assert_false(r.auth_failed);
-	assert_true(check_ok(&r, "tdx.tcb_level"));
-	assert_true(check_ok(&r, "tdx.tcb_info.tdx_module"));
-	assert_true(check_ok(&r, "tdx.tcb_status"));
+	assert_true(result_check_ok(&r, "tdx.tcb_level"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info.tdx_module"));
+	assert_true(result_check_ok(&r, "tdx.tcb_status"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "tcb_status")), "UpToDate");
 	assert_string_equal(json_string_value(json_object_get(r.claims, "tdx_module_tcb_status")), "UpToDate");
-	assert_false(check_ok(&r, "tdx.qe_identity")); /* no qe_identity.json: not checked */
+	assert_false(result_check_ok(&r, "tdx.qe_identity")); /* no qe_identity.json: not checked */
 	att_result_free(&r);
 
 	/* --at not given: now, long after this TCB info's nextUpdate (2026-03-03) */
 	o.at = 0;
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.tcb_info.fresh"));
-	assert_non_null(strstr(json_string_value(json_object_get(check(&r, "tdx.tcb_info.fresh"), "detail")), "expired"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info.fresh"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_info.fresh"), "expired"));
 	att_result_free(&r);
 	o.at = 1770000000;
 
 	/* a policy accepting only OutOfDate turns UpToDate into a policy failure */
 	o.policy = json_pack("{s:{s:[s]}}", "tdx", "accepted_tcb_status", "OutOfDate");
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.tcb_status"));
+	assert_false(result_check_ok(&r, "tdx.tcb_status"));
 	assert_true(r.policy_failed);
 	att_result_free(&r);
 	json_decref(o.policy);
@@ -236,8 +215,8 @@ static void test_flipped_signature_and_mrtd(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
 		q[offs[i]] ^= 0x01;
 		assert_int_equal(verify(q, len, &o, &r), 0);
-		assert_false(check_ok(&r, "tdx.quote_signature"));
-		assert_true(check_ok(&r, "tdx.qe_report_signature"));
+		assert_false(result_check_ok(&r, "tdx.quote_signature"));
+		assert_true(result_check_ok(&r, "tdx.qe_report_signature"));
 		assert_true(r.auth_failed);
 		assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 		att_result_free(&r);
@@ -260,9 +239,9 @@ static void test_broken_qe_report(void **state)
 	(void)state;
 	q[cert + 100] ^= 0x80; /* inside the QE report (MRENCLAVE) */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.qe_report_signature"));
-	assert_true(check_ok(&r, "tdx.qe_report_data"));
-	assert_true(check_ok(&r, "tdx.quote_signature"));
+	assert_false(result_check_ok(&r, "tdx.qe_report_signature"));
+	assert_true(result_check_ok(&r, "tdx.qe_report_data"));
+	assert_true(result_check_ok(&r, "tdx.quote_signature"));
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 	q[cert + 100] ^= 0x80;
@@ -271,8 +250,8 @@ static void test_broken_qe_report(void **state)
 	assert_true(auth_len > 0);
 	q[cert + 384 + 64 + 2] ^= 0x01; /* first byte of the QE auth data */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.qe_report_data"));
-	assert_true(check_ok(&r, "tdx.qe_report_signature"));
+	assert_false(result_check_ok(&r, "tdx.qe_report_data"));
+	assert_true(result_check_ok(&r, "tdx.qe_report_signature"));
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 	free(q);
@@ -323,12 +302,12 @@ static void test_malformed(void **state)
 	/* v5: the descriptor and the TD15 fields are signed too */
 	q[48 + 6 + 600] ^= 1; /* MRSERVICETD */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.quote_signature"));
+	assert_false(result_check_ok(&r, "tdx.quote_signature"));
 	att_result_free(&r);
 	q[48 + 6 + 600] ^= 1;
 	q[48 + 6 + 136] ^= 1; /* MRTD */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.quote_signature"));
+	assert_false(result_check_ok(&r, "tdx.quote_signature"));
 	att_result_free(&r);
 	q[48 + 6 + 136] ^= 1;
 
@@ -377,12 +356,12 @@ static void test_policy(void **state)
 				       "0000000000000000000000000000000000000000000000000000000000000000\"}}",
 				       &r),
 			 0);
-	assert_true(check_ok(&r, "tdx.policy.mrtd"));
-	assert_true(check_ok(&r, "tdx.policy.rtmr0"));
-	assert_true(check_ok(&r, "tdx.policy.xfam"));
-	assert_true(check_ok(&r, "tdx.policy.min_tee_tcb_svn"));
-	assert_true(check_ok(&r, "tdx.policy.report_data"));
-	assert_true(check_ok(&r, "tdx.debug"));
+	assert_true(result_check_ok(&r, "tdx.policy.mrtd"));
+	assert_true(result_check_ok(&r, "tdx.policy.rtmr0"));
+	assert_true(result_check_ok(&r, "tdx.policy.xfam"));
+	assert_true(result_check_ok(&r, "tdx.policy.min_tee_tcb_svn"));
+	assert_true(result_check_ok(&r, "tdx.policy.report_data"));
+	assert_true(result_check_ok(&r, "tdx.debug"));
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	att_result_free(&r);
 
@@ -392,10 +371,10 @@ static void test_policy(void **state)
 				       "\"xfam\":\"e718060000000001\",\"min_tee_tcb_svn\":\"02010700000000000000000000000000\"}}",
 				       &r),
 			 0);
-	assert_false(check_ok(&r, "tdx.policy.mrtd"));
-	assert_false(check_ok(&r, "tdx.policy.rtmr1"));
-	assert_false(check_ok(&r, "tdx.policy.xfam"));
-	assert_false(check_ok(&r, "tdx.policy.min_tee_tcb_svn"));
+	assert_false(result_check_ok(&r, "tdx.policy.mrtd"));
+	assert_false(result_check_ok(&r, "tdx.policy.rtmr1"));
+	assert_false(result_check_ok(&r, "tdx.policy.xfam"));
+	assert_false(result_check_ok(&r, "tdx.policy.min_tee_tcb_svn"));
 	assert_true(r.policy_failed);
 	assert_false(r.auth_failed);
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
@@ -404,17 +383,17 @@ static void test_policy(void **state)
 	/* a debug TD: warning without a policy (test_fixtures), failure
 	 * when the policy forbids it, accepted when it allows it */
 	assert_int_equal(verify_policy("v4-trustee-4", "{\"tdx\":{\"allow_debug\":false}}", &r), 0);
-	assert_false(check_ok(&r, "tdx.debug"));
+	assert_false(result_check_ok(&r, "tdx.debug"));
 	assert_true(r.policy_failed);
 	att_result_free(&r);
 	assert_int_equal(verify_policy("v4-trustee-4", "{\"tdx\":{\"allow_debug\":true}}", &r), 0);
-	assert_true(check_ok(&r, "tdx.debug"));
+	assert_true(result_check_ok(&r, "tdx.debug"));
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	att_result_free(&r);
 
 	/* accepted_tcb_status without collateral cannot be met */
 	assert_int_equal(verify_policy("v4-azure", "{\"tdx\":{\"accepted_tcb_status\":[\"UpToDate\"]}}", &r), 0);
-	assert_false(check_ok(&r, "tdx.tcb_status"));
+	assert_false(result_check_ok(&r, "tdx.tcb_status"));
 	assert_true(r.policy_failed);
 	att_result_free(&r);
 

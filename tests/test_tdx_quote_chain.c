@@ -25,6 +25,7 @@
 
 #include "attestation/attestation.h"
 #include "common/common.h"
+#include "tests/att_checks.h"
 
 #define EV "tests/fixtures/evidence/tdx/v4-spr-gotdxguest/"
 /* v4 layout offsets (DCAP Quote Format): header 48 + TD10 body 584 */
@@ -234,29 +235,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const json_t *check(const struct att_result *r, const char *name)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(r->checks, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	fprintf(stderr, "no check %s\n", name);
-	fail();
-	return NULL;
-}
-
-static bool check_ok(const struct att_result *r, const char *name)
-{
-	return json_is_true(json_object_get(check(r, name), "ok"));
-}
-
-static const char *detail(const struct att_result *r, const char *name)
-{
-	return json_string_value(json_object_get(check(r, name), "detail"));
-}
-
 static int verify(const uint8_t *q, size_t len, const struct att_options *o, struct att_result *r)
 {
 	int ret;
@@ -312,11 +290,11 @@ static void test_resigned_quote_verifies(void **state)
 
 	(void)state;
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.quote_signature"));
-	assert_true(check_ok(&r, "tdx.qe_report_data"));
-	assert_true(check_ok(&r, "tdx.qe_report_signature"));
-	assert_true(check_ok(&r, "tdx.pck_chain"));
-	assert_true(check_ok(&r, "tdx.pck_extensions"));
+	assert_true(result_check_ok(&r, "tdx.quote_signature"));
+	assert_true(result_check_ok(&r, "tdx.qe_report_data"));
+	assert_true(result_check_ok(&r, "tdx.qe_report_signature"));
+	assert_true(result_check_ok(&r, "tdx.pck_chain"));
+	assert_true(result_check_ok(&r, "tdx.pck_extensions"));
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	att_result_free(&r);
 	/* ... twice (the cached chain path) ... */
@@ -327,8 +305,8 @@ static void test_resigned_quote_verifies(void **state)
 	/* ... but never under the built-in Intel root: the test root is foreign */
 	assert_int_equal(att_result_init(&r, "tdx"), 0);
 	assert_int_equal(att_tdx_verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.pck_chain"));
-	assert_non_null(strstr(detail(&r, "tdx.pck_chain"), "does not end at the trusted root"));
+	assert_false(result_check_ok(&r, "tdx.pck_chain"));
+	assert_non_null(strstr(result_detail(&r, "tdx.pck_chain"), "does not end at the trusted root"));
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 
@@ -336,9 +314,9 @@ static void test_resigned_quote_verifies(void **state)
 	o.allow_sim = true;
 	assert_int_equal(att_result_init(&r, "tdx"), 0);
 	assert_int_equal(att_tdx_verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.pck_chain"));
-	assert_false(check_ok(&r, "tdx.root_genuine_intel"));
-	assert_non_null(strstr(detail(&r, "tdx.root_genuine_intel"), "Test SGX Root CA"));
+	assert_true(result_check_ok(&r, "tdx.pck_chain"));
+	assert_false(result_check_ok(&r, "tdx.root_genuine_intel"));
+	assert_non_null(strstr(result_detail(&r, "tdx.root_genuine_intel"), "Test SGX Root CA"));
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
 	att_result_free(&r);
 	o.allow_sim = false;
@@ -359,7 +337,7 @@ static void test_resigned_quote_verifies(void **state)
 	/* the QE report must be signed by the PCK leaf's key, not another */
 	q[CERT_DATA + 384 + 5] ^= 1;
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.qe_report_signature"));
+	assert_false(result_check_ok(&r, "tdx.qe_report_signature"));
 	att_result_free(&r);
 	free(q);
 }
@@ -376,36 +354,36 @@ static void test_revoked_pck(void **state)
 	write_crl("pckcrl.der", P.ca, P.ca_key, NULL);
 	write_crl("rootcrl.der", P.root, P.root_key, NULL);
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.pck_chain"));
-	assert_true(check_ok(&r, "tdx.crl.fresh"));
+	assert_true(result_check_ok(&r, "tdx.pck_chain"));
+	assert_true(result_check_ok(&r, "tdx.crl.fresh"));
 	att_result_free(&r);
 
 	write_crl("pckcrl.der", P.ca, P.ca_key, P.pck); /* the PCK is revoked */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.pck_chain"));
-	assert_non_null(strstr(detail(&r, "tdx.pck_chain"), "revoked"));
+	assert_false(result_check_ok(&r, "tdx.pck_chain"));
+	assert_non_null(strstr(result_detail(&r, "tdx.pck_chain"), "revoked"));
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 
 	write_crl("pckcrl.der", P.ca, P.ca_key, NULL);
 	write_crl("rootcrl.der", P.root, P.root_key, P.ca); /* the PCK CA is revoked */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.pck_chain"));
-	assert_non_null(strstr(detail(&r, "tdx.pck_chain"), "revoked"));
+	assert_false(result_check_ok(&r, "tdx.pck_chain"));
+	assert_non_null(strstr(result_detail(&r, "tdx.pck_chain"), "revoked"));
 	att_result_free(&r);
 
 	write_crl("rootcrl.der", P.root, P.root_key, NULL);
 	write_crl("pckcrl.der", P.root, P.root_key, NULL); /* wrong issuer for the leaf */
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.pck_chain"));
+	assert_false(result_check_ok(&r, "tdx.pck_chain"));
 	att_result_free(&r);
 
 	/* a stale CRL still revokes, and its staleness is a warning */
 	write_crl("pckcrl.der", P.ca, P.ca_key, NULL);
 	o.at = AT_2023_06_18 + 60 * 86400;
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.pck_chain"));
-	assert_false(check_ok(&r, "tdx.crl.fresh"));
+	assert_true(result_check_ok(&r, "tdx.pck_chain"));
+	assert_false(result_check_ok(&r, "tdx.crl.fresh"));
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
 	att_result_free(&r);
 	rm_dir_files();
@@ -500,12 +478,12 @@ static void test_signed_collateral(void **state)
 	write_signed("tcbinfo.json", "tcbInfo", ti);
 	write_signed("qe_identity.json", "enclaveIdentity", qi);
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.tcb_info.signing_chain"));
-	assert_true(check_ok(&r, "tdx.tcb_info.signature"));
-	assert_true(check_ok(&r, "tdx.qe_identity.signature"));
-	assert_true(check_ok(&r, "tdx.tcb_level"));
-	assert_true(check_ok(&r, "tdx.tcb_info.tdx_module"));
-	assert_true(check_ok(&r, "tdx.tcb_status"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info.signing_chain"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info.signature"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity.signature"));
+	assert_true(result_check_ok(&r, "tdx.tcb_level"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info.tdx_module"));
+	assert_true(result_check_ok(&r, "tdx.tcb_status"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "tcb_status")), "UpToDate");
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	att_result_free(&r);
@@ -515,13 +493,13 @@ static void test_signed_collateral(void **state)
 	write_signed("tcbinfo.json", "tcbInfo", ti);
 	assert_int_equal(verify(q, len, &o, &r), 0);
 	assert_string_equal(json_string_value(json_object_get(r.claims, "tcb_status")), "OutOfDate");
-	assert_false(check_ok(&r, "tdx.tcb_status"));
+	assert_false(result_check_ok(&r, "tdx.tcb_status"));
 	assert_int_equal(att_result_status(&r), ATT_WARNING);
 	att_result_free(&r);
 	/* ... which a policy may accept */
 	o.policy = json_pack("{s:{s:[s,s]}}", "tdx", "accepted_tcb_status", "UpToDate", "OutOfDate");
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.tcb_status"));
+	assert_true(result_check_ok(&r, "tdx.tcb_status"));
 	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	att_result_free(&r);
 	json_decref(o.policy);
@@ -544,16 +522,16 @@ static void test_signed_collateral(void **state)
 		write_signed("tcbinfo.json", "tcbInfo", ti_ok);
 		write_signed("qe_identity.json", "enclaveIdentity", qi_old);
 		assert_int_equal(verify(q, len, &o, &r), 0);
-		assert_true(check_ok(&r, "tdx.qe_identity.signature"));
+		assert_true(result_check_ok(&r, "tdx.qe_identity.signature"));
 		assert_string_equal(json_string_value(json_object_get(r.claims, "qe_tcb_status")), "OutOfDate");
 		assert_string_equal(json_string_value(json_object_get(r.claims, "tcb_status")), "OutOfDate");
-		assert_false(check_ok(&r, "tdx.tcb_status"));
+		assert_false(result_check_ok(&r, "tdx.tcb_status"));
 		att_result_free(&r);
 		/* an SGX QE identity (id "QE") is not the TD quoting enclave's */
 		replace(qi_old, "\"id\":\"TD_QE\"", "\"id\":\"QE_TD\"");
 		write_signed("qe_identity.json", "enclaveIdentity", qi_old);
 		assert_int_equal(verify(q, len, &o, &r), 0);
-		assert_false(check_ok(&r, "tdx.qe_identity"));
+		assert_false(result_check_ok(&r, "tdx.qe_identity"));
 		att_result_free(&r);
 		write_signed("qe_identity.json", "enclaveIdentity", qi);
 		free(ti_ok);
@@ -573,7 +551,7 @@ static void test_signed_collateral(void **state)
 		free(d);
 	}
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.tcb_info.signature"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info.signature"));
 	assert_true(r.auth_failed);
 	att_result_free(&r);
 
@@ -582,8 +560,8 @@ static void test_signed_collateral(void **state)
 	write_signed("qe_identity.json", "enclaveIdentity", qi);
 	write_signed("tcbinfo.json", "tcbInfo", ti);
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.qe_identity"));
-	assert_true(check_ok(&r, "tdx.qe_identity.signature"));
+	assert_false(result_check_ok(&r, "tdx.qe_identity"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity.signature"));
 	assert_int_equal(att_result_status(&r), ATT_CONTRAINDICATED);
 	att_result_free(&r);
 
@@ -623,8 +601,8 @@ static void test_qe_miscselect_byte_order(void **state)
 	bb_printf(&b, "{\"enclaveIdentity\":%s,\"signature\":\"00\"}", qi);
 	assert_int_equal(file_write(path, b.data, b.len), 0);
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.qe_report_signature"));
-	assert_true(check_ok(&r, "tdx.qe_identity"));
+	assert_true(result_check_ok(&r, "tdx.qe_report_signature"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity"));
 	att_result_free(&r);
 
 	replace(qi, "\"miscselect\":\"01000000\"", "\"miscselect\":\"00000001\"");
@@ -632,7 +610,7 @@ static void test_qe_miscselect_byte_order(void **state)
 	bb_printf(&b, "{\"enclaveIdentity\":%s,\"signature\":\"00\"}", qi);
 	assert_int_equal(file_write(path, b.data, b.len), 0);
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_false(check_ok(&r, "tdx.qe_identity"));
+	assert_false(result_check_ok(&r, "tdx.qe_identity"));
 	assert_true(r.auth_failed);
 	att_result_free(&r);
 
@@ -643,7 +621,7 @@ static void test_qe_miscselect_byte_order(void **state)
 	bb_printf(&b, "{\"enclaveIdentity\":%s,\"signature\":\"00\"}", qi);
 	assert_int_equal(file_write(path, b.data, b.len), 0);
 	assert_int_equal(verify(q, len, &o, &r), 0);
-	assert_true(check_ok(&r, "tdx.qe_identity"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity"));
 	att_result_free(&r);
 	bb_free(&b);
 	rm_dir_files();

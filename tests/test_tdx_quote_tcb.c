@@ -27,6 +27,7 @@
 
 #include "attestation/attestation.h"
 #include "common/common.h"
+#include "tests/att_checks.h"
 
 #define EV "tests/fixtures/evidence/tdx/"
 #define AT_SPR 1687100000 /* 2023-06-18T15:33Z: inside the SPR collateral's validity */
@@ -80,29 +81,6 @@ static void set_svns(json_t *lvl, const char *kind, const int svn[16])
 static void set_status(json_t *lvl, const char *st)
 {
 	json_object_set_new(lvl, "tcbStatus", json_string(st));
-}
-
-static const json_t *check(const struct att_result *r, const char *name)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(r->checks, i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "name")), name))
-			return c;
-	fprintf(stderr, "no check %s\n", name);
-	fail();
-	return NULL;
-}
-
-static bool check_ok(const struct att_result *r, const char *name)
-{
-	return json_is_true(json_object_get(check(r, name), "ok"));
-}
-
-static const char *detail(const struct att_result *r, const char *name)
-{
-	return json_string_value(json_object_get(check(r, name), "detail"));
 }
 
 static const char *claim(const struct att_result *r, const char *name)
@@ -162,9 +140,9 @@ static void test_spr_fixture_not_supported(void **state)
 	put("qe_identity.json", qi);
 	assert_string_equal(status_of("v4-spr-gotdxguest", AT_SPR, &r), "NotSupported");
 	assert_false(r.auth_failed);
-	assert_false(check_ok(&r, "tdx.tcb_level"));
-	assert_non_null(strstr(detail(&r, "tdx.tcb_level"), "components 3,3,2,2,2,1,0,2, PCESVN 11"));
-	assert_non_null(strstr(detail(&r, "tdx.tcb_level"), "first short: component 1"));
+	assert_false(result_check_ok(&r, "tdx.tcb_level"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_level"), "components 3,3,2,2,2,1,0,2, PCESVN 11"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_level"), "first short: component 1"));
 	assert_string_equal(claim(&r, "qe_tcb_status"), "UpToDate");
 	att_result_free(&r);
 
@@ -179,7 +157,7 @@ static void test_spr_fixture_not_supported(void **state)
 		set_svns(level(ti, 1), "sgxtcbcomponents", s);
 		put("tcbinfo.json", ti);
 		assert_string_equal(status_of("v4-spr-gotdxguest", AT_SPR, &r), "NotSupported");
-		assert_non_null(strstr(detail(&r, "tdx.tcb_level"), "first short: component 8"));
+		assert_non_null(strstr(result_detail(&r, "tdx.tcb_level"), "first short: component 8"));
 		att_result_free(&r);
 	}
 
@@ -190,7 +168,7 @@ static void test_spr_fixture_not_supported(void **state)
 	set_svns(level(ti, 1), "sgxtcbcomponents", spr_sgx);
 	put("tcbinfo.json", ti);
 	assert_string_equal(status_of("v4-spr-gotdxguest", AT_SPR, &r), "NotSupported");
-	assert_non_null(strstr(detail(&r, "tdx.tcb_level"), "needs TEE_TCB_SVN[2] >= 5, the quote has 4"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_level"), "needs TEE_TCB_SVN[2] >= 5, the quote has 4"));
 	att_result_free(&r);
 
 	/* The older level's TDX TCB lowered to the quote's: the SGX level is
@@ -198,8 +176,8 @@ static void test_spr_fixture_not_supported(void **state)
 	set_svns(level(ti, 1), "tdxtcbcomponents", spr_tdx);
 	put("tcbinfo.json", ti);
 	assert_string_equal(status_of("v4-spr-gotdxguest", AT_SPR, &r), "OutOfDate");
-	assert_true(check_ok(&r, "tdx.tcb_level"));
-	assert_non_null(strstr(detail(&r, "tdx.tcb_level"), "tcbLevels[1] of 2018-01-04"));
+	assert_true(result_check_ok(&r, "tdx.tcb_level"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_level"), "tcbLevels[1] of 2018-01-04"));
 	assert_non_null(json_object_get(r.claims, "advisory_ids"));
 	att_result_free(&r);
 
@@ -212,7 +190,7 @@ static void test_spr_fixture_not_supported(void **state)
 	set_svns(level(ti, 0), "tdxtcbcomponents", spr_tdx);
 	put("tcbinfo.json", ti);
 	assert_string_equal(status_of("v4-spr-gotdxguest", AT_SPR, &r), "UpToDate");
-	assert_true(check_ok(&r, "tdx.tcb_info.tdx_module")); /* tdxModule: MRSIGNERSEAM 0, attributes 0 */
+	assert_true(result_check_ok(&r, "tdx.tcb_info.tdx_module")); /* tdxModule: MRSIGNERSEAM 0, attributes 0 */
 	att_result_free(&r);
 
 	/* The levels listed oldest first are judged in QVL's order (highest
@@ -232,7 +210,7 @@ static void test_spr_fixture_not_supported(void **state)
 	json_object_set_new(tcb_info(ti), "version", json_integer(2));
 	put("tcbinfo.json", ti);
 	status_of("v4-spr-gotdxguest", AT_SPR, &r);
-	assert_false(check_ok(&r, "tdx.tcb_info"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info"));
 	assert_true(r.auth_failed);
 	att_result_free(&r);
 	json_decref(ti);
@@ -254,7 +232,7 @@ static void test_qe_identity(void **state)
 	put("tcbinfo.json", ti);
 	put("qe_identity.json", qi);
 	assert_string_equal(status_of("v4-spr-gotdxguest", AT_SPR, &r), "UpToDate");
-	assert_true(check_ok(&r, "tdx.qe_identity"));
+	assert_true(result_check_ok(&r, "tdx.qe_identity"));
 	att_result_free(&r);
 
 	/* The identity's attributes are compared as given with the masked
@@ -262,7 +240,7 @@ static void test_qe_identity(void **state)
 	json_object_set_new(id, "attributes", json_string("15000000000000000000000000000000"));
 	put("qe_identity.json", qi);
 	status_of("v4-spr-gotdxguest", AT_SPR, &r);
-	assert_false(check_ok(&r, "tdx.qe_identity"));
+	assert_false(result_check_ok(&r, "tdx.qe_identity"));
 	assert_true(r.auth_failed);
 	att_result_free(&r);
 	json_object_set_new(id, "attributes", json_string("11000000000000000000000000000000"));
@@ -271,13 +249,13 @@ static void test_qe_identity(void **state)
 	json_object_set_new(id, "isvprodid", json_integer(1));
 	put("qe_identity.json", qi);
 	status_of("v4-spr-gotdxguest", AT_SPR, &r);
-	assert_false(check_ok(&r, "tdx.qe_identity"));
+	assert_false(result_check_ok(&r, "tdx.qe_identity"));
 	att_result_free(&r);
 	json_object_set_new(id, "isvprodid", json_integer(2));
 	json_object_set_new(id, "version", json_integer(1));
 	put("qe_identity.json", qi);
 	status_of("v4-spr-gotdxguest", AT_SPR, &r);
-	assert_false(check_ok(&r, "tdx.qe_identity"));
+	assert_false(result_check_ok(&r, "tdx.qe_identity"));
 	att_result_free(&r);
 	json_object_set_new(id, "version", json_integer(2));
 
@@ -361,7 +339,7 @@ static void test_module_identity_and_relaunch(void **state)
 	json_object_set_new(module_identity(ti, 1), "id", json_string("tdx_01"));
 	put("tcbinfo.json", ti);
 	assert_string_equal(status_of("v5-gotdxguest", AT_V5, &r), "UpToDate");
-	assert_true(check_ok(&r, "tdx.tcb_info.tdx_module"));
+	assert_true(result_check_ok(&r, "tdx.tcb_info.tdx_module"));
 	att_result_free(&r);
 	json_object_set_new(module_identity(ti, 1), "id", json_string("TDX_01"));
 
@@ -385,7 +363,7 @@ static void test_module_identity_and_relaunch(void **state)
 	put("tcbinfo.json", ti);
 	assert_string_equal(status_of("v5-gotdxguest", AT_V5, &r), "TDRelaunchAdvised");
 	assert_string_equal(claim(&r, "tdx_module_tcb_status"), "OutOfDate");
-	assert_false(check_ok(&r, "tdx.tcb_status"));
+	assert_false(result_check_ok(&r, "tdx.tcb_status"));
 	att_result_free(&r);
 	/* ... with a ConfigurationNeeded platform level */
 	set_status(level(ti, 0), "ConfigurationNeeded");
@@ -407,8 +385,8 @@ static void test_module_identity_and_relaunch(void **state)
 	json_object_set_new(module_identity(ti, 1), "id", json_string("TDX_02"));
 	put("tcbinfo.json", ti);
 	assert_string_equal(status_of("v5-gotdxguest", AT_V5, &r), "NotSupported");
-	assert_false(check_ok(&r, "tdx.tcb_info.tdx_module"));
-	assert_non_null(strstr(detail(&r, "tdx.tcb_info.tdx_module"), "TDX_01"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info.tdx_module"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_info.tdx_module"), "TDX_01"));
 	assert_true(r.auth_failed);
 	att_result_free(&r);
 	json_object_del(tcb_info(ti), "tdxModuleIdentities");
@@ -432,13 +410,13 @@ static void test_malformed_levels(void **state)
 	json_array_remove(arr, 15);
 	put("tcbinfo.json", ti);
 	assert_null(status_of("v5-gotdxguest", AT_V5, &r));
-	assert_false(check_ok(&r, "tdx.tcb_info"));
-	assert_non_null(strstr(detail(&r, "tdx.tcb_info"), "tcbLevels[1]"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info"));
+	assert_non_null(strstr(result_detail(&r, "tdx.tcb_info"), "tcbLevels[1]"));
 	att_result_free(&r);
 	json_array_append_new(arr, json_pack("{s:i}", "svn", 256));
 	put("tcbinfo.json", ti);
 	assert_null(status_of("v5-gotdxguest", AT_V5, &r));
-	assert_false(check_ok(&r, "tdx.tcb_info"));
+	assert_false(result_check_ok(&r, "tdx.tcb_info"));
 	att_result_free(&r);
 	json_decref(ti);
 }
