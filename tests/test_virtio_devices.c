@@ -25,16 +25,6 @@
 #define DATA 0x10000u  /* data buffers */
 #define STAT 0x9000u   /* status byte */
 
-static struct virtio_dev *last_dev(struct vm *vm)
-{
-	struct virtio_dev *found = NULL;
-
-	for (struct virtio_dev *d = virtio_registry_first(); d; d = d->next)
-		if (d->vm == vm)
-			found = d;
-	return found;
-}
-
 static uint64_t features_of(struct pci_dev *p)
 {
 	uint64_t lo, hi;
@@ -128,7 +118,7 @@ static void blk_rig_up(struct blk_rig *g, bool ro)
 	g->fd = make_image(64 * 512);
 	assert_int_equal(virtio_blk_create(g->vm, img_path, ro), 0);
 	g->p = g->vm->pci[0];
-	g->d = last_dev(g->vm);
+	g->d = fake_vm_dev(g->vm);
 	assert_true(drv_negotiate(g->p, V1) & VIRTIO_STATUS_FEATURES_OK);
 	ring_init(&g->r, g->vm, RING, 16);
 	drv_queue(g->p, 0, &g->r);

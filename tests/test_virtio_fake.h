@@ -146,6 +146,17 @@ static inline void fake_vm_free(struct vm *vm)
 	free(vm);
 }
 
+/* The device registered last on vm (the only one in most tests). */
+static inline struct virtio_dev *fake_vm_dev(struct vm *vm)
+{
+	struct virtio_dev *found = NULL;
+
+	for (struct virtio_dev *d = virtio_registry_first(); d; d = d->next)
+		if (d->vm == vm)
+			found = d;
+	return found;
+}
+
 static inline void *gpa(struct vm *vm, uint64_t a) { return gm_ptr(&vm->mem, a, 1); }
 
 /* BAR access through the device's callbacks, as the bus would route it */

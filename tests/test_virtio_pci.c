@@ -28,9 +28,7 @@ static int setup(void **state)
 	f->vm = fake_vm_new();
 	assert_int_equal(virtio_rng_create(f->vm), 0);
 	f->pci = f->vm->pci[0];
-	for (struct virtio_dev *d = virtio_registry_first(); d; d = d->next)
-		if (d->vm == f->vm)
-			f->dev = d;
+	f->dev = fake_vm_dev(f->vm);
 	*state = f;
 	return 0;
 }

@@ -26,14 +26,6 @@ struct fixture {
 	struct fake_ring ring;
 };
 
-static struct virtio_dev *dev_of(struct vm *vm)
-{
-	for (struct virtio_dev *d = virtio_registry_first(); d; d = d->next)
-		if (d->vm == vm)
-			return d;
-	return NULL;
-}
-
 static void bring_up(struct fixture *f, uint64_t features)
 {
 	assert_int_equal(drv_negotiate(f->pci, features) & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
@@ -50,7 +42,7 @@ static int setup(void **state)
 	f->vm = fake_vm_new();
 	assert_int_equal(virtio_rng_create(f->vm), 0);
 	f->pci = f->vm->pci[0];
-	f->dev = dev_of(f->vm);
+	f->dev = fake_vm_dev(f->vm);
 	assert_non_null(f->dev);
 	bring_up(f, ALL_FEATURES);
 	*state = f;
