@@ -250,6 +250,20 @@ static uint8_t *own(struct env *e, uint8_t *p)
 	return p;
 }
 
+/* A KDS cert_chain body: the two PEM files one after the other (owned by e). */
+static uint8_t *own_chain(struct env *e, const char *first, const char *second, size_t *len)
+{
+	size_t l1, l2;
+	uint8_t *a = slurp(first, &l1), *b = slurp(second, &l2), *chain = own(e, malloc(l1 + l2));
+
+	memcpy(chain, a, l1);
+	memcpy(chain + l1, b, l2);
+	free(a);
+	free(b);
+	*len = l1 + l2;
+	return chain;
+}
+
 /* Chip ID from the fixture's meta.json, so the expected URL does not come
  * from the code under test. */
 static char *meta_chip_id(const char *dir)
@@ -274,8 +288,8 @@ static void setup_turin(struct env *e)
 {
 	static char vcek_path[64];
 	struct route *r;
-	size_t len, l2;
-	uint8_t *rep, *a, *b, *chain;
+	size_t len;
+	uint8_t *rep, *a, *chain;
 	char path[128], *chip;
 
 	rep = slurp(SNP_DIR "milan-virtee/report.bin", &len);
@@ -295,12 +309,8 @@ static void setup_turin(struct env *e)
 	r->args[2][0] = "teeSPL", r->args[2][1] = "00";
 	r->args[3][0] = "snpSPL", r->args[3][1] = "00";
 	r->args[4][0] = "ucodeSPL", r->args[4][1] = "115";
-	a = own(e, slurp(SNP_DIR "milan-virtee/ask.pem", &len));
-	b = own(e, slurp(SNP_DIR "milan-virtee/ark.pem", &l2));
-	chain = own(e, malloc(len + l2));
-	memcpy(chain, a, len);
-	memcpy(chain + len, b, l2);
-	add_route(&e->srv, "/vcek/v1/Turin/cert_chain", chain, len + l2);
+	chain = own_chain(e, SNP_DIR "milan-virtee/ask.pem", SNP_DIR "milan-virtee/ark.pem", &len);
+	add_route(&e->srv, "/vcek/v1/Turin/cert_chain", chain, len);
 	add_route(&e->srv, "/vcek/v1/Turin/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
 }
 
@@ -309,22 +319,16 @@ static void setup_hostile(struct env *e)
 {
 	static char garbage_vcek[256];
 	struct route *r;
-	size_t len, l2;
+	size_t len;
 	uint8_t *a, *b, *chain;
 	char *chip, *hit;
 
 	/* /swap: ARK then ASK. */
-	a = own(e, slurp(SNP_DIR "milan-virtee/ask.pem", &len));
-	b = own(e, slurp(SNP_DIR "milan-virtee/ark.pem", &l2));
-	chain = own(e, malloc(len + l2));
-	memcpy(chain, b, l2);
-	memcpy(chain + l2, a, len);
-	add_route(&e->srv, "/swap/vcek/v1/Milan/cert_chain", chain, len + l2);
+	chain = own_chain(e, SNP_DIR "milan-virtee/ark.pem", SNP_DIR "milan-virtee/ask.pem", &len);
+	add_route(&e->srv, "/swap/vcek/v1/Milan/cert_chain", chain, len);
 	/* /garbage: a good chain, then a VCEK that is not DER. */
-	chain = own(e, malloc(len + l2));
-	memcpy(chain, a, len);
-	memcpy(chain + len, b, l2);
-	add_route(&e->srv, "/garbage/vcek/v1/Milan/cert_chain", chain, len + l2);
+	chain = own_chain(e, SNP_DIR "milan-virtee/ask.pem", SNP_DIR "milan-virtee/ark.pem", &len);
+	add_route(&e->srv, "/garbage/vcek/v1/Milan/cert_chain", chain, len);
 	chip = meta_chip_id(SNP_DIR "milan-virtee");
 	snprintf(garbage_vcek, sizeof(garbage_vcek), "/garbage/vcek/v1/Milan/%s", chip);
 	free(chip);
@@ -374,8 +378,8 @@ static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct route *r;
-	size_t len, l2;
-	uint8_t *a, *b, *chain;
+	size_t len;
+	uint8_t *a, *chain;
 	static char vcek_path[256];
 	char *chip, *enc;
 	CURL *curl;
@@ -399,20 +403,12 @@ static int setup(void **state)
 	r->args[1][0] = "teeSPL", r->args[1][1] = "00";
 	r->args[2][0] = "snpSPL", r->args[2][1] = "08";
 	r->args[3][0] = "ucodeSPL", r->args[3][1] = "115";
-	a = own(e, slurp(SNP_DIR "milan-virtee/ask.pem", &len));
-	b = own(e, slurp(SNP_DIR "milan-virtee/ark.pem", &l2));
-	chain = own(e, malloc(len + l2));
-	memcpy(chain, a, len);
-	memcpy(chain + len, b, l2);
-	add_route(&e->srv, "/vcek/v1/Milan/cert_chain", chain, len + l2);
+	chain = own_chain(e, SNP_DIR "milan-virtee/ask.pem", SNP_DIR "milan-virtee/ark.pem", &len);
+	add_route(&e->srv, "/vcek/v1/Milan/cert_chain", chain, len);
 	add_route(&e->srv, "/vcek/v1/Milan/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
 	/* VLEK chain: ASVK then ARK. */
-	a = own(e, slurp(SNP_DIR "milan-vlek-trustee/asvk.pem", &len));
-	b = own(e, slurp(SNP_DIR "milan-vlek-trustee/ark.pem", &l2));
-	chain = own(e, malloc(len + l2));
-	memcpy(chain, a, len);
-	memcpy(chain + len, b, l2);
-	add_route(&e->srv, "/vlek/v1/Milan/cert_chain", chain, len + l2);
+	chain = own_chain(e, SNP_DIR "milan-vlek-trustee/asvk.pem", SNP_DIR "milan-vlek-trustee/ark.pem", &len);
+	add_route(&e->srv, "/vlek/v1/Milan/cert_chain", chain, len);
 	add_route(&e->srv, "/vlek/v1/Milan/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
 
 	/* Intel PCS; the FMSPC is the one of the fixture's TCB info. */
