@@ -275,6 +275,14 @@ int att_fetch_out_add_copy(struct att_fetch_out *o, const char *name, const void
 	return att_fetch_out_add(o, name, p, len);
 }
 
+int att_fetch_out_take(struct att_fetch_out *o, const char *name, struct att_fetch_resp *r)
+{
+	uint8_t *body = r->body;
+
+	r->body = NULL;
+	return att_fetch_out_add(o, name, body, r->len);
+}
+
 void att_fetch_out_free(struct att_fetch_out *o)
 {
 	for (size_t i = 0; i < o->n; i++)

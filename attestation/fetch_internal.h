@@ -56,6 +56,8 @@ struct att_fetch_out {
 /* Take ownership of data (malloc'ed). */
 int att_fetch_out_add(struct att_fetch_out *o, const char *name, uint8_t *data, size_t len);
 int att_fetch_out_add_copy(struct att_fetch_out *o, const char *name, const void *data, size_t len);
+/* Move r's body into o (r->body is NULL afterwards, whatever the result). */
+int att_fetch_out_take(struct att_fetch_out *o, const char *name, struct att_fetch_resp *r);
 void att_fetch_out_free(struct att_fetch_out *o);
 
 /* Per platform: fetch everything into o. */

@@ -188,8 +188,7 @@ static int snp_fetch_file(struct att_fetch_ctx *c, const char *url, bool is_muta
 
 	if (ret)
 		return ret;
-	ret = att_fetch_out_add(o, name, resp.body, resp.len);
-	resp.body = NULL;
+	ret = att_fetch_out_take(o, name, &resp);
 	att_fetch_resp_free(&resp);
 	return ret;
 }

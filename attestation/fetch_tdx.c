@@ -239,10 +239,8 @@ static int tdx_fetch_json(struct att_fetch_ctx *c, const char *url, const struct
 	if (ret)
 		return ret;
 	ret = att_fetch_out_add_copy(o, chain_name, resp.header, strlen(resp.header));
-	if (!ret) {
-		ret = att_fetch_out_add(o, name, resp.body, resp.len);
-		resp.body = NULL;
-	}
+	if (!ret)
+		ret = att_fetch_out_take(o, name, &resp);
 	att_fetch_resp_free(&resp);
 	return ret;
 }
@@ -298,8 +296,7 @@ static int tdx_fetch_crl(struct att_fetch_ctx *c, const char *url, const char *n
 			ret = att_fetch_out_add_copy(o, name, der, (size_t)dlen);
 		OPENSSL_free(der);
 	} else {
-		ret = att_fetch_out_add(o, name, resp.body, resp.len);
-		resp.body = NULL;
+		ret = att_fetch_out_take(o, name, &resp);
 	}
 	att_fetch_resp_free(&resp);
 	return ret;
