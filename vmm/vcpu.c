@@ -59,13 +59,12 @@ int vcpu_create(struct vm *vm, unsigned index)
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 }; /* FNINIT / reset values */
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
 		return err_set(errno, "vCPU %u: KVM_SET_FPU: %s", index, strerror(errno));
-	/* struct kvm_msrs ends in a flexible array: one entry after it */
-	uint8_t mbuf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] __attribute__((aligned(8))) = { 0 };
-	struct kvm_msrs *msrs = (struct kvm_msrs *)mbuf;
-	msrs->nmsrs = 1;
-	msrs->entries[0].index = MSR_IA32_MISC_ENABLE;
-	msrs->entries[0].data = 1; /* fast strings */
-	if (ioctl(v->fd, KVM_SET_MSRS, msrs) != 1)
+	/* struct kvm_msrs ends in a flexible array: the fixed-size twin */
+	struct kvm_msrs_fixed msrs = {
+		.nmsrs = 1,
+		.entries[0] = { .index = MSR_IA32_MISC_ENABLE, .data = 1 /* fast strings */ },
+	};
+	if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 1)
 		return err_set(EIO, "vCPU %u: KVM_SET_MSRS IA32_MISC_ENABLE failed", index);
 	return vm->platform->setup_vcpu ? vm->platform->setup_vcpu(vm, index, v->fd) : 0;
 }
