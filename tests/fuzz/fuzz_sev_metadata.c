@@ -6,10 +6,10 @@
 
 #include "firmware/firmware.h"
 #include "sev/sev.h"
+#include "tests/fuzz/fuzz_image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t img[64 << 10];
 	struct fw_sev_hashes h = {0};
 	struct fw_sev_info info;
 	struct launch_plan plan;
@@ -20,11 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fw_sev_hashes_parse(data, size, "fuzz", &h);
 
 	/* the input is the end of an image: footer table, metadata, reset block */
-	memset(img, 0, sizeof(img));
-	if (size > sizeof(img))
-		size = sizeof(img);
-	memcpy(img + sizeof(img) - size, data, size);
-	if (fw_from_bytes(img, sizeof(img), "fuzz", &fw) || fw_sev_parse(&fw, &info))
+	if (fuzz_tail_image(data, &size, &fw) || fw_sev_parse(&fw, &info))
 		return 0;
 	for (int mode = 0; mode < 2; mode++) {
 		struct sev_launch_cfg cfg = {

@@ -10,20 +10,16 @@
 
 #include "firmware/firmware.h"
 #include "tdx/tdx.h"
+#include "tests/fuzz/fuzz_image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t img[64 << 10];
 	static struct tdvf_metadata md;
 	struct fw_image fw;
 	struct launch_plan plan = {0};
 	uint8_t mrtd[TDX_MR_SIZE];
 
-	memset(img, 0, sizeof(img));
-	if (size > sizeof(img))
-		size = sizeof(img);
-	memcpy(img + sizeof(img) - size, data, size);
-	if (fw_from_bytes(img, sizeof(img), "fuzz", &fw))
+	if (fuzz_tail_image(data, &size, &fw))
 		return 0;
 	if (fw_tdvf_parse(&fw, &md))
 		return 0;
