@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "attestation/attestation.h"
+#include "attestation/snp_report.h"
+#include "attestation/tdx_quote.h"
 #include "common/common.h"
 
 #define EVIDENCE_MAX (1 << 20)
-#define SNP_REPORT_BYTES 1184
 
 static void usage(FILE *f)
 {
@@ -23,7 +24,7 @@ static void usage(FILE *f)
 
 static bool is_tdx_quote(const uint8_t *p, size_t len)
 {
-	return len >= 48 && (le16(p) == 4 || le16(p) == 5) && le32(p + 4) == 0x81;
+	return len >= TDX_HEADER_LEN && (le16(p) == 4 || le16(p) == 5) && le32(p + 4) == TDX_TEE_TYPE;
 }
 
 int att_cli_show(int argc, char **argv)
@@ -69,12 +70,12 @@ int att_cli_show(int argc, char **argv)
 	}
 	if (is_tdx_quote(data, len))
 		ret = att_tdx_show(data, len, json, mem);
-	else if (len == SNP_REPORT_BYTES)
+	else if (len == SNP_REPORT_SIZE)
 		ret = att_snp_show(data, len, json, mem);
 	else
 		ret = err_set(EINVAL,
 			      "%s: %zu bytes: neither an SEV-SNP attestation report (%d bytes) nor a TDX quote (v4/v5)",
-			      argv[optind], len, SNP_REPORT_BYTES);
+			      argv[optind], len, SNP_REPORT_SIZE);
 	fclose(mem);
 	free(data);
 	if (ret) {
