@@ -39,36 +39,161 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 	return 0;
 }
 
+/* The program headers of the vmlinux ELF at the start of its first
+ * inflated block. libelf wants the section headers inside the image it is
+ * given, and they sit at the end of the file (not inflated yet): parse a
+ * copy of the ELF and program headers with the section header fields
+ * cleared (ELF-64 Object File Format: e_shoff 0x28, e_shnum 0x3c,
+ * e_shstrndx 0x3e). */
+#define ELF_SEGS_MAX 16
+struct elf_segs {
+	unsigned n;
+	uint64_t entry;
+	struct { uint64_t off, filesz, paddr, memsz; } s[ELF_SEGS_MAX];
+};
+
+static int elf_segments(const uint8_t *head, size_t len, struct elf_segs *out)
+{
+	GElf_Ehdr eh;
+	size_t nph;
+	int rc = -EINVAL;
+	if (len < 64 || le16(head + 0x38) == 0xffff) /* e_phnum PN_XNUM: count in section 0 */
+		return -EINVAL;
+	uint64_t phend = le64(head + 0x20) + (uint64_t)le16(head + 0x36) * le16(head + 0x38);
+	if (phend < 64 || phend > len || phend > 65536)
+		return -EINVAL;
+	uint8_t *copy = malloc(phend);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, head, phend);
+	memset(copy + 0x28, 0, 8);
+	memset(copy + 0x3c, 0, 4);
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		free(copy);
+		return -ENOTSUP;
+	}
+	Elf *e = elf_memory((char *)copy, phend);
+	if (!e) {
+		free(copy);
+		return -EINVAL;
+	}
+	if (elf_kind(e) != ELF_K_ELF || gelf_getclass(e) != ELFCLASS64 || !gelf_getehdr(e, &eh) ||
+	    eh.e_machine != EM_X86_64 || elf_getphdrnum(e, &nph) != 0 || nph == 0)
+		goto out;
+	out->n = 0;
+	out->entry = eh.e_entry;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)i, &ph))
+			goto out;
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (out->n == ELF_SEGS_MAX || ph.p_filesz > ph.p_memsz)
+			goto out;
+		out->s[out->n].off = ph.p_offset;
+		out->s[out->n].filesz = ph.p_filesz;
+		out->s[out->n].paddr = ph.p_paddr;
+		out->s[out->n].memsz = ph.p_memsz;
+		out->n++;
+	}
+	rc = out->n ? 0 : -EINVAL;
+out:
+	elf_end(e);
+	free(copy);
+	return rc;
+}
+
+/* Copy the part of the file at [off, off + len) that PT_LOAD segments
+ * hold into guest memory. */
+static void scatter(struct guest_mem *m, const struct elf_segs *segs, uint64_t off, const uint8_t *p, size_t len)
+{
+	for (unsigned i = 0; i < segs->n; i++) {
+		uint64_t s = segs->s[i].off, e = s + segs->s[i].filesz;
+		uint64_t from = off > s ? off : s, to = off + len < e ? off + len : e;
+		if (from < to)
+			memcpy(gm_ptr(m, segs->s[i].paddr + (from - s), to - from), p + (from - off), to - from);
+	}
+}
+
 /* LZ4 legacy frame (lz4 -l, the kernel's LZ4 format): magic, then blocks of
- * [u32 compressed size][data]; a repeated magic starts another frame. The
- * kernel build appends the decompressed size (u32) to every payload. */
-static int unlz4(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+ * [u32 compressed size][data], each inflating independently to 8 MiB (the
+ * last one less); a repeated magic starts another frame. The kernel build
+ * appends the decompressed size (u32). The ELF is never inflated whole:
+ * a block that lies inside one segment inflates straight into guest memory,
+ * any other one into an 8 MiB bounce buffer and is scattered from there.
+ * That spares faulting in and zeroing a buffer of the whole vmlinux (53 MiB
+ * for Debian's 6.1), the largest cost of loading a kernel under nested
+ * virtualization, where page clearing is emulated. */
+static int lz4_load(struct guest_mem *m, const uint8_t *in, size_t len, uint64_t *lo, uint64_t *hi,
+		    uint64_t *entry)
 {
 	struct reader r;
+	struct elf_segs segs = { 0 };
 	uint32_t v;
-	size_t cap = 0, n = 0;
+	uint64_t off = 0;
+	int rc = -EINVAL;
+	bool entry_ok = false;
+	uint8_t *bounce = malloc(LZ4_LEGACY_BLOCK);
+	if (!bounce)
+		return -ENOMEM;
 	rd_init(&r, in, len, "bzImage payload");
 	if (rd_u32(&r, "lz4 magic", &v) || v != LZ4_LEGACY_MAGIC)
-		return -EINVAL;
+		goto out;
 	while (rd_left(&r) > 4) {
 		const uint8_t *blk;
 		if (rd_u32(&r, "lz4 block size", &v))
-			return -EINVAL;
+			goto out;
 		if (v == LZ4_LEGACY_MAGIC)
 			continue;
-		if (v > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK) || rd_ptr(&r, "lz4 block", v, &blk))
-			return -EINVAL;
-		/* LZ4 expands at most 255:1; blocks inflate to <= 8 MiB */
-		size_t room = (size_t)v * 255 + 16 < LZ4_LEGACY_BLOCK ? (size_t)v * 255 + 16 : LZ4_LEGACY_BLOCK;
-		if (grow(out, &cap, n + room))
-			return -E2BIG;
-		int got = LZ4_decompress_safe((const char *)blk, (char *)*out + n, (int)v, (int)room);
+		if (v > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK) || rd_ptr(&r, "lz4 block", v, &blk) ||
+		    off > VMLINUX_MAX)
+			goto out;
+		uint8_t *direct = NULL;
+		for (unsigned i = 0; off && i < segs.n; i++)
+			if (off >= segs.s[i].off && off < segs.s[i].off + segs.s[i].filesz &&
+			    segs.s[i].off + segs.s[i].filesz - off >= LZ4_LEGACY_BLOCK)
+				direct = gm_ptr(m, segs.s[i].paddr + (off - segs.s[i].off), LZ4_LEGACY_BLOCK);
+		int got = LZ4_decompress_safe((const char *)blk, (char *)(direct ? direct : bounce), (int)v,
+					      LZ4_LEGACY_BLOCK);
 		if (got < 0)
-			return -EINVAL;
-		n += (size_t)got;
+			goto out;
+		if (off == 0) {
+			/* the first block holds the ELF and program headers */
+			if (elf_segments(bounce, (size_t)got, &segs))
+				goto out;
+			for (unsigned i = 0; i < segs.n; i++) {
+				uint8_t *dst = gm_ptr(m, segs.s[i].paddr, segs.s[i].memsz);
+				if (!dst || segs.s[i].paddr < BOOT_HIGH_GPA || segs.s[i].off > VMLINUX_MAX ||
+				    segs.s[i].filesz > VMLINUX_MAX)
+					goto out;
+				/* beyond the file part: zero (fresh memory already is) */
+				memset(dst + segs.s[i].filesz, 0, segs.s[i].memsz - segs.s[i].filesz);
+			}
+		}
+		if (!direct)
+			scatter(m, &segs, off, bounce, (size_t)got);
+		off += (size_t)got;
 	}
-	*out_len = n;
-	return 0;
+	/* every segment's file part inflated; the entry inside one */
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (unsigned i = 0; i < segs.n; i++) {
+		if (segs.s[i].off + segs.s[i].filesz > off)
+			goto out;
+		if (segs.s[i].paddr < *lo)
+			*lo = segs.s[i].paddr;
+		if (segs.s[i].paddr + segs.s[i].memsz > *hi)
+			*hi = segs.s[i].paddr + segs.s[i].memsz;
+		if (segs.entry >= segs.s[i].paddr && segs.entry - segs.s[i].paddr < segs.s[i].filesz)
+			entry_ok = true;
+	}
+	if (segs.n && entry_ok) {
+		*entry = segs.entry;
+		rc = 0;
+	}
+out:
+	free(bounce);
+	return rc;
 }
 
 static int ungzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
@@ -188,8 +313,8 @@ int vmm_vmlinux_load(struct guest_mem *m, const struct bzimage *bz, uint64_t *lo
 		return -ENOTSUP;
 	p = bz->kernel + bz->payload_off;
 	if (bz->payload_len >= 4 && le32(p) == LZ4_LEGACY_MAGIC)
-		rc = unlz4(p, bz->payload_len, &out, &out_len);
-	else if (bz->payload_len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return lz4_load(m, p, bz->payload_len, lo, hi, entry);
+	if (bz->payload_len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
 		rc = ungzip(p, bz->payload_len, &out, &out_len);
 	else if (bz->payload_len >= 6 && !memcmp(p, "\xfd" "7zXZ\0", 6))
 		rc = unxz(p, bz->payload_len, &out, &out_len);
