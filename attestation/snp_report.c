@@ -3,11 +3,25 @@
  * Structure" (offsets below), TCB_VERSION in Table 3 (the Turin layout adds
  * FMC and moves the other components, see snp_tcb_decode). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "attestation/snp_report.h"
 #include "common/common.h"
+
+#define BYTE_FIELD(member, title) { #member, title, offsetof(struct snp_report, member), \
+				    sizeof(((struct snp_report *)0)->member) }
+const struct snp_byte_field snp_report_byte_fields[] = {
+	BYTE_FIELD(report_data, "Report Data"),
+	BYTE_FIELD(measurement, "Measurement"),
+	BYTE_FIELD(host_data, "Host Data"),
+	BYTE_FIELD(id_key_digest, "ID Key Digest"),
+	BYTE_FIELD(author_key_digest, "Author Key Digest"),
+	BYTE_FIELD(report_id, "Report ID"),
+	BYTE_FIELD(report_id_ma, "Report ID Migration Agent"),
+};
+const size_t snp_report_byte_fields_count = ARRAY_SIZE(snp_report_byte_fields);
 
 int snp_report_parse(const uint8_t *p, size_t len, const char *what, struct snp_report *r)
 {
@@ -189,13 +203,11 @@ void snp_report_claims(const struct snp_report *rep, enum snp_product prod, stru
 										   : "reserved"));
 	json_object_set_new(c, "author_key_en", json_boolean(rep->flags & 1));
 	json_object_set_new(c, "mask_chip_key", json_boolean(rep->flags & 2));
-	att_claim_hex(r, "report_data", rep->report_data, 64);
-	att_claim_hex(r, "measurement", rep->measurement, 48);
-	att_claim_hex(r, "host_data", rep->host_data, 32);
-	att_claim_hex(r, "id_key_digest", rep->id_key_digest, 48);
-	att_claim_hex(r, "author_key_digest", rep->author_key_digest, 48);
-	att_claim_hex(r, "report_id", rep->report_id, 32);
-	att_claim_hex(r, "report_id_ma", rep->report_id_ma, 32);
+	for (size_t i = 0; i < snp_report_byte_fields_count; i++) {
+		const struct snp_byte_field *f = &snp_report_byte_fields[i];
+
+		att_claim_hex(r, f->name, (const uint8_t *)rep + f->off, f->len);
+	}
 	/* TCB fields as the 8 bytes appear in the report, plus decoded objects. */
 	put_le64(tcb, rep->reported_tcb);
 	att_claim_hex(r, "reported_tcb", tcb, 8);

@@ -63,6 +63,16 @@ struct snp_report {
 	const uint8_t *raw; /* the 1184 input bytes (signed part = first 0x2A0) */
 };
 
+/* The run of byte fields REPORT_DATA .. REPORT_ID_MA (ABI spec Table 23,
+ * 0x50..0x17F) in layout order, shared by the claims and `cvmm show`:
+ * name (claims key), title (show), the member of struct snp_report. */
+struct snp_byte_field {
+	const char *name, *title;
+	size_t off, len;
+};
+extern const struct snp_byte_field snp_report_byte_fields[];
+extern const size_t snp_report_byte_fields_count;
+
 /* Parse and check size/version; what names the input in errors. */
 int snp_report_parse(const uint8_t *p, size_t len, const char *what, struct snp_report *r);
 enum snp_signer snp_report_signer(const struct snp_report *r);

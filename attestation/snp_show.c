@@ -61,13 +61,11 @@ static void show_text(const struct snp_report *r, FILE *out)
 	fprintf(out, "Mask Chip Key:         %u\n", (r->flags >> 1) & 1);
 	fprintf(out, "Signing Key:           %s\n",
 		s == SNP_SIGNER_VCEK ? "VCEK" : s == SNP_SIGNER_VLEK ? "VLEK" : s == SNP_SIGNER_NONE ? "none" : "reserved");
-	hexblock(out, "Report Data", r->report_data, 64);
-	hexblock(out, "Measurement", r->measurement, 48);
-	hexblock(out, "Host Data", r->host_data, 32);
-	hexblock(out, "ID Key Digest", r->id_key_digest, 48);
-	hexblock(out, "Author Key Digest", r->author_key_digest, 48);
-	hexblock(out, "Report ID", r->report_id, 32);
-	hexblock(out, "Report ID Migration Agent", r->report_id_ma, 32);
+	for (size_t i = 0; i < snp_report_byte_fields_count; i++) {
+		const struct snp_byte_field *f = &snp_report_byte_fields[i];
+
+		hexblock(out, f->title, (const uint8_t *)r + f->off, f->len);
+	}
 	tcb(out, "Reported TCB", r->reported_tcb, prod);
 	if (r->version >= 3)
 		fprintf(out, "CPUID Family/Model/Stepping: 0x%02x/0x%02x/0x%02x (%s)\n", r->cpuid_fam_id,
