@@ -97,7 +97,7 @@ void snp_subject_cn(X509 *x, char *out, size_t n)
 	name_cn(X509_get_subject_name(x), out, n);
 }
 
-void snp_issuer_cn(X509 *x, char *out, size_t n)
+static void snp_issuer_cn(X509 *x, char *out, size_t n)
 {
 	name_cn(X509_get_issuer_name(x), out, n);
 }

@@ -95,7 +95,6 @@ bool snp_is_pem(const uint8_t *p, size_t n);
 int snp_parse_certs(const char *path, const uint8_t *p, size_t n, STACK_OF(X509) *out);
 int snp_parse_cert(const char *path, const uint8_t *p, size_t n, X509 **out);
 void snp_subject_cn(X509 *x, char *out, size_t n);
-void snp_issuer_cn(X509 *x, char *out, size_t n);
 const ASN1_OCTET_STRING *snp_ext_data(X509 *x, const char *oid);
 /* An SPL extension (DER INTEGER 0..255); -1 when absent or malformed. */
 int snp_ext_spl(X509 *x, const char *oid);

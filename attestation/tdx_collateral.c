@@ -27,20 +27,6 @@
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
 
-static const char *const tcb_status_order[] = {
-	"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded", "OutOfDate", "OutOfDateConfigurationNeeded",
-	"Revoked",
-};
-
-int tdx_tcb_status_rank(const char *s)
-{
-	for (size_t i = 0; s && i < ARRAY_SIZE(tcb_status_order); i++)
-		if (!strcmp(s, tcb_status_order[i]))
-			return (int)i;
-	return (int)ARRAY_SIZE(tcb_status_order);
-}
-
 struct collateral {
 	const char *file;  /* for messages: "tcbinfo.json" */
 	uint8_t *text;

@@ -43,7 +43,7 @@ static struct {
 	EVP_PKEY *key;
 } last_key = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-EVP_PKEY *tdx_p256_key_from_xy(const uint8_t key_xy[64])
+static EVP_PKEY *tdx_p256_key_from_xy(const uint8_t key_xy[64])
 {
 	EVP_PKEY *key = NULL;
 

@@ -98,7 +98,6 @@ int tdx_quote_parse(const uint8_t *p, size_t len, const char *what, struct tdx_q
 int tdx_ecdsa_p256_verify_raw(const uint8_t key_xy[64], const uint8_t sig_rs[64], const uint8_t *msg,
 			      size_t len);
 int tdx_ecdsa_verify_pkey(EVP_PKEY *key, const uint8_t sig_rs[64], const uint8_t *msg, size_t len);
-EVP_PKEY *tdx_p256_key_from_xy(const uint8_t key_xy[64]);
 
 /* tdx_pck.c: the PCK chain and its SGX extensions. */
 struct tdx_pck_ext {
@@ -131,8 +130,6 @@ X509 *att_intel_sgx_root(void); /* new reference; NULL on failure */
  * Returns 0, or negative errno when a file cannot be read or parsed. */
 int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struct tdx_pck_ext *ext, X509 *root,
 			 time_t at, const json_t *accepted, struct att_result *r);
-/* Order of TCB statuses from best to worst; unknown strings rank worst. */
-int tdx_tcb_status_rank(const char *s);
 
 /* tdx_policy.c */
 /* tdx: the policy's "tdx" object or NULL. Negative errno on a malformed

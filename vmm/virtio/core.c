@@ -115,13 +115,6 @@ void virtio_dev_reset(struct virtio_dev *d)
 		queue_reset(&d->vq[i]);
 }
 
-void virtio_config_changed(struct virtio_dev *d)
-{
-	d->config_generation++;
-	if (d->transport && d->transport->config_irq)
-		d->transport->config_irq(d);
-}
-
 void virtio_dev_set_broken(struct virtio_dev *d, const char *why)
 {
 	if (d->broken)

@@ -174,8 +174,6 @@ void virtio_dev_reset(struct virtio_dev *d);
 /* Driver features have VERSION_1 and nothing that was not offered. */
 bool virtio_features_ok(const struct virtio_dev *d);
 bool virtio_dev_running(const struct virtio_dev *d);
-/* Raise a config-change interrupt (after changing dev->cfg). */
-void virtio_config_changed(struct virtio_dev *d);
 
 /* Registry (core.c): every registered device, for the manifest. */
 void virtio_registry_add(struct virtio_dev *d);
