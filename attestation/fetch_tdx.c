@@ -27,19 +27,11 @@
 
 #include "attestation/attestation.h"
 #include "attestation/fetch_internal.h"
+#include "attestation/tdx_quote.h"
 #include "common/common.h"
 
-#define TDX_HEADER_SIZE 48
-#define TDX_BODY_V4_SIZE 584
-#define TDX_TEE_TYPE 0x81
-#define TDX_CERT_PCK_CHAIN 5
-#define TDX_CERT_QE_REPORT 6
-#define TDX_QE_REPORT_SIZE 384
 #define TDX_SIG_SIZE 64
 #define TDX_KEY_SIZE 64
-
-#define OID_SGX_EXTENSIONS "1.2.840.113741.1.13.1"
-#define OID_SGX_FMSPC "1.2.840.113741.1.13.1.4"
 
 int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, const uint8_t **pem,
 			    size_t *pem_len)
@@ -57,10 +49,10 @@ int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, 
 		return err_set(EINVAL, "%s: quote version %u, expected 4 or 5", what, version);
 	if (tee_type != TDX_TEE_TYPE)
 		return err_set(EINVAL, "%s: tee_type 0x%x is not TDX (0x81)", what, tee_type);
-	if (rd_seek(&r, "body", TDX_HEADER_SIZE))
+	if (rd_seek(&r, "body", TDX_HEADER_LEN))
 		return -EINVAL;
 	if (version == 4) {
-		if (rd_skip(&r, "body", TDX_BODY_V4_SIZE))
+		if (rd_skip(&r, "body", TDX_BODY_TD10_LEN))
 			return -EINVAL;
 	} else {
 		uint16_t body_type;
@@ -81,7 +73,7 @@ int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, 
 	if (cert_type == TDX_CERT_QE_REPORT) {
 		uint16_t auth_len;
 
-		if (rd_skip(&r, "qe_report", TDX_QE_REPORT_SIZE) || rd_skip(&r, "qe_report_signature", TDX_SIG_SIZE) ||
+		if (rd_skip(&r, "qe_report", TDX_QE_REPORT_LEN) || rd_skip(&r, "qe_report_signature", TDX_SIG_SIZE) ||
 		    rd_u16(&r, "qe_auth_data.size", &auth_len) || rd_skip(&r, "qe_auth_data", auth_len) ||
 		    rd_u16(&r, "qe_certification_data.type", &cert_type) ||
 		    rd_u32(&r, "qe_certification_data.size", &cert_len))
@@ -99,59 +91,6 @@ int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, 
 	if (!*pem_len)
 		return err_set(EINVAL, "%s: the PCK certificate chain is empty", what);
 	return 0;
-}
-
-/* FMSPC from the PCK certificate's SGX extension: a SEQUENCE of
- * SEQUENCE { OID, value }, read with OpenSSL's ASN.1 decoders. */
-static int tdx_pck_fmspc(X509 *pck, const char *what, uint8_t fmspc[6])
-{
-	ASN1_OBJECT *ext_oid = OBJ_txt2obj(OID_SGX_EXTENSIONS, 1), *fmspc_oid = OBJ_txt2obj(OID_SGX_FMSPC, 1);
-	ASN1_SEQUENCE_ANY *seq = NULL;
-	const unsigned char *p;
-	ASN1_OCTET_STRING *os;
-	int idx, ret = -EINVAL;
-
-	if (!ext_oid || !fmspc_oid) {
-		ret = err_set(ENOMEM, "out of memory");
-		goto out;
-	}
-	idx = X509_get_ext_by_OBJ(pck, ext_oid, -1);
-	if (idx < 0) {
-		ret = err_set(EINVAL, "%s: the PCK certificate has no SGX extension (%s)", what, OID_SGX_EXTENSIONS);
-		goto out;
-	}
-	os = X509_EXTENSION_get_data(X509_get_ext(pck, idx));
-	p = ASN1_STRING_get0_data(os);
-	seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, ASN1_STRING_length(os));
-	for (int i = 0; seq && i < sk_ASN1_TYPE_num(seq); i++) {
-		ASN1_TYPE *t = sk_ASN1_TYPE_value(seq, i);
-		ASN1_SEQUENCE_ANY *pair;
-		const unsigned char *q;
-
-		if (t->type != V_ASN1_SEQUENCE)
-			continue;
-		q = t->value.sequence->data;
-		pair = d2i_ASN1_SEQUENCE_ANY(NULL, &q, t->value.sequence->length);
-		if (pair && sk_ASN1_TYPE_num(pair) == 2) {
-			ASN1_TYPE *k = sk_ASN1_TYPE_value(pair, 0), *v = sk_ASN1_TYPE_value(pair, 1);
-
-			if (k->type == V_ASN1_OBJECT && !OBJ_cmp(k->value.object, fmspc_oid) &&
-			    v->type == V_ASN1_OCTET_STRING && v->value.octet_string->length == 6) {
-				memcpy(fmspc, v->value.octet_string->data, 6);
-				ret = 0;
-			}
-		}
-		sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
-		if (!ret)
-			break;
-	}
-	if (ret)
-		err_set(EINVAL, "%s: the PCK certificate's SGX extension has no 6-byte FMSPC (%s)", what, OID_SGX_FMSPC);
-out:
-	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
-	ASN1_OBJECT_free(ext_oid);
-	ASN1_OBJECT_free(fmspc_oid);
-	return ret;
 }
 
 /* Which PCK CRL: the PCK certificate's issuer CN (PCK Certificate and CRL
@@ -308,7 +247,7 @@ int att_fetch_tdx(struct att_fetch_ctx *c, const uint8_t *quote, size_t len, con
 	const uint8_t *pem;
 	size_t pem_len;
 	X509 *pck = NULL;
-	uint8_t fmspc[6];
+	struct tdx_pck_ext ext;
 	char fmspc_hex[13], url[1024];
 	const char *ca = NULL;
 	int ret = att_fetch_tdx_pck_chain(quote, len, what, &pem, &pem_len);
@@ -317,9 +256,14 @@ int att_fetch_tdx(struct att_fetch_ctx *c, const uint8_t *quote, size_t len, con
 		return ret;
 	if (!pem_cert_count((const char *)pem, pem_len, &pck))
 		return err_set(EINVAL, "%s: the quote's PCK certificate chain holds no PEM certificate", what);
-	if ((ret = tdx_pck_fmspc(pck, what, fmspc)) || (ret = tdx_pck_ca(pck, what, &ca)))
+	/* The FMSPC, read by the verifier's parser of the SGX extensions. */
+	if ((ret = tdx_pck_ext_parse(pck, &ext))) {
+		ret = err_wrap(EINVAL, "%s", what);
 		goto out;
-	hex_encode(fmspc, sizeof(fmspc), fmspc_hex);
+	}
+	if ((ret = tdx_pck_ca(pck, what, &ca)))
+		goto out;
+	hex_encode(ext.fmspc, sizeof(ext.fmspc), fmspc_hex);
 	if ((ret = att_fetch_out_add_copy(o, "pck_chain.pem", pem, pem_len)))
 		goto out;
 
