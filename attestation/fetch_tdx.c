@@ -1,14 +1,9 @@
 /* fetch_tdx.c - `cvmm fetch-certs --quote`: the collateral that verifies an
  * Intel TDX quote, from Intel's Provisioning Certification Service (PCS v4).
  *
- * The PCK certificate chain travels inside the quote; it is found by walking
- * the quote with the bounds-checked reader (Intel TDX DCAP Quoting Library
- * API, Appendix A "Quote Format": v4 header 48 bytes, TD report body 584
- * bytes, then the signature data; v5 puts a body descriptor (type u16, size
- * u32) before the body. Signature data: ECDSA signature 64, attestation key
- * 64, certification data (type u16, size u32); type 6 = QE report
- * certification data: QE report 384, its signature 64, QE authentication
- * data (size u16), then certification data type 5 = PEM PCK chain).
+ * The PCK certificate chain travels inside the quote (certification data
+ * type 6 -> 5); the verifier's quote parser (tdx_quote.c) finds it, so
+ * fetch-certs accepts exactly the quotes `cvmm verify` can read.
  * The PCK certificate names the FMSPC (Intel SGX PCK Certificate and CRL
  * Profile: SGX extension 1.2.840.113741.1.13.1, FMSPC .4) and, by its issuer,
  * which PCK CRL (platform or processor CA) applies. */
@@ -30,66 +25,18 @@
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
 
-#define TDX_SIG_SIZE 64
-#define TDX_KEY_SIZE 64
-
 int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, const uint8_t **pem,
 			    size_t *pem_len)
 {
-	struct reader r;
-	uint16_t version, key_type, cert_type;
-	uint32_t tee_type, sig_len, cert_len;
-	const uint8_t *sig;
+	struct tdx_quote q;
+	int ret = tdx_quote_parse(quote, len, what, &q);
 
-	rd_init(&r, quote, len, what);
-	if (rd_u16(&r, "header.version", &version) || rd_u16(&r, "header.att_key_type", &key_type) ||
-	    rd_u32(&r, "header.tee_type", &tee_type))
-		return -EINVAL;
-	if (version != 4 && version != 5)
-		return err_set(EINVAL, "%s: quote version %u, expected 4 or 5", what, version);
-	if (tee_type != TDX_TEE_TYPE)
-		return err_set(EINVAL, "%s: tee_type 0x%x is not TDX (0x81)", what, tee_type);
-	if (rd_seek(&r, "body", TDX_HEADER_LEN))
-		return -EINVAL;
-	if (version == 4) {
-		if (rd_skip(&r, "body", TDX_BODY_TD10_LEN))
-			return -EINVAL;
-	} else {
-		uint16_t body_type;
-		uint32_t body_size;
-
-		if (rd_u16(&r, "body.type", &body_type) || rd_u32(&r, "body.size", &body_size) ||
-		    rd_skip(&r, "body", body_size))
-			return -EINVAL;
-	}
-	if (rd_u32(&r, "signature_data_len", &sig_len) || rd_ptr(&r, "signature_data", sig_len, &sig))
-		return -EINVAL;
-
-	/* Walk the signature data on its own reader: its length bounds it. */
-	rd_init(&r, sig, sig_len, what);
-	if (rd_skip(&r, "signature", TDX_SIG_SIZE) || rd_skip(&r, "attestation_key", TDX_KEY_SIZE) ||
-	    rd_u16(&r, "certification_data.type", &cert_type) || rd_u32(&r, "certification_data.size", &cert_len))
-		return -EINVAL;
-	if (cert_type == TDX_CERT_QE_REPORT) {
-		uint16_t auth_len;
-
-		if (rd_skip(&r, "qe_report", TDX_QE_REPORT_LEN) || rd_skip(&r, "qe_report_signature", TDX_SIG_SIZE) ||
-		    rd_u16(&r, "qe_auth_data.size", &auth_len) || rd_skip(&r, "qe_auth_data", auth_len) ||
-		    rd_u16(&r, "qe_certification_data.type", &cert_type) ||
-		    rd_u32(&r, "qe_certification_data.size", &cert_len))
-			return -EINVAL;
-	}
-	if (cert_type != TDX_CERT_PCK_CHAIN)
-		return err_set(EINVAL, "%s: certification data type %u, expected 5 (PCK chain) or 6 -> 5: the quote "
-				       "carries no PCK certificate chain",
-			       what, cert_type);
-	if (rd_ptr(&r, "pck_chain", cert_len, pem))
-		return -EINVAL;
-	*pem_len = cert_len;
-	while (*pem_len && (*pem)[*pem_len - 1] == 0)
-		(*pem_len)--;
-	if (!*pem_len)
+	if (ret)
+		return ret;
+	if (!q.pck_chain_len)
 		return err_set(EINVAL, "%s: the PCK certificate chain is empty", what);
+	*pem = q.pck_chain;
+	*pem_len = q.pck_chain_len;
 	return 0;
 }
 
@@ -244,8 +191,8 @@ static int tdx_fetch_crl(struct att_fetch_ctx *c, const char *url, const char *n
 int att_fetch_tdx(struct att_fetch_ctx *c, const uint8_t *quote, size_t len, const char *what,
 		  const struct att_fetch_tdx_args *a, struct att_fetch_out *o)
 {
-	const uint8_t *pem;
-	size_t pem_len;
+	const uint8_t *pem = NULL;
+	size_t pem_len = 0;
 	X509 *pck = NULL;
 	struct tdx_pck_ext ext;
 	char fmspc_hex[13], url[1024];

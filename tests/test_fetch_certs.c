@@ -263,7 +263,7 @@ static void test_parsers_truncated(void **state)
 	}
 	put_le32(q + 48 + 584, 0xffffffffu); /* signature_data_len past the end */
 	assert_int_equal(att_fetch_tdx_pck_chain(q, len, "quote.bin", &pem, &pem_len), -EINVAL);
-	assert_non_null(strstr(err_msg(), "signature_data"));
+	assert_non_null(strstr(err_msg(), "signature data"));
 	free(q);
 
 	q = slurp("tests/fixtures/evidence/tdx/v5-gotdxguest/quote.bin", &len);

@@ -71,7 +71,7 @@ static void test_offline_miss_and_usage(void **state)
 	assert_non_null(strstr(err_msg(), "--product"));
 	/* Wrong evidence kind. */
 	assert_int_equal(cli("--quote", SNP_DIR "milan-virtee/report.bin", "--out", out, "--cache", cache, NULL), 2);
-	assert_non_null(strstr(err_msg(), "quote version"));
+	assert_non_null(strstr(err_msg(), "header.version"));
 }
 
 static void test_hostile_responses(void **state)
