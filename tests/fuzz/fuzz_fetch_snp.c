@@ -1,5 +1,6 @@
-/* libFuzzer target: the SEV-SNP report reader of `cvmm fetch-certs`
- * (version, signing key, REPORTED_TCB, CPUID product, CHIP_ID). */
+/* libFuzzer target: what `cvmm fetch-certs` takes from an SEV-SNP report
+ * through the verifier's parser (version, signing key, REPORTED_TCB, CPUID
+ * product, CHIP_ID). */
 #include <stdint.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
-/* libFuzzer target: the TDX quote walker of `cvmm fetch-certs` that finds
- * the PEM PCK chain (v4/v5, certification data 6 -> 5). */
+/* libFuzzer target: how `cvmm fetch-certs` finds the PEM PCK chain of a TDX
+ * quote (v4/v5, certification data 6 -> 5) through the verifier's parser. */
 #include <stdint.h>
 
 #include "attestation/attestation.h"
