@@ -264,6 +264,26 @@ static uint8_t *own_chain(struct env *e, const char *first, const char *second, 
 	return chain;
 }
 
+/* The KDS routes of one product for milan-virtee's chip: its VCEK at
+ * vcek_path, served only with the query arguments spl (up to 5 name/value
+ * pairs, a NULL name ends them), the ASK+ARK cert_chain and a CRL. */
+static void add_kds_vcek(struct env *e, const char *product, const char *vcek_path, const char *const spl[][2])
+{
+	char path[64];
+	size_t len;
+	uint8_t *data = own(e, slurp(SNP_DIR "milan-virtee/vcek.der", &len));
+	struct route *r = add_route(&e->srv, vcek_path, data, len);
+
+	for (size_t i = 0; i < 5 && spl[i][0]; i++)
+		r->args[i][0] = spl[i][0], r->args[i][1] = spl[i][1];
+	/* routes keep the path pointer: the env owns these copies */
+	data = own_chain(e, SNP_DIR "milan-virtee/ask.pem", SNP_DIR "milan-virtee/ark.pem", &len);
+	snprintf(path, sizeof(path), "/vcek/v1/%s/cert_chain", product);
+	add_route(&e->srv, (char *)own(e, (uint8_t *)strdup(path)), data, len);
+	snprintf(path, sizeof(path), "/vcek/v1/%s/crl", product);
+	add_route(&e->srv, (char *)own(e, (uint8_t *)strdup(path)), e->pki.crl_der, (size_t)e->pki.crl_len);
+}
+
 /* Chip ID from the fixture's meta.json, so the expected URL does not come
  * from the code under test. */
 static char *meta_chip_id(const char *dir)
@@ -287,9 +307,8 @@ static char *meta_chip_id(const char *dir)
 static void setup_turin(struct env *e)
 {
 	static char vcek_path[64];
-	struct route *r;
 	size_t len;
-	uint8_t *rep, *a, *chain;
+	uint8_t *rep;
 	char path[128], *chip;
 
 	rep = slurp(SNP_DIR "milan-virtee/report.bin", &len);
@@ -302,16 +321,9 @@ static void setup_turin(struct env *e)
 	chip = meta_chip_id(SNP_DIR "milan-virtee");
 	snprintf(vcek_path, sizeof(vcek_path), "/vcek/v1/Turin/%.16s", chip);
 	free(chip);
-	a = own(e, slurp(SNP_DIR "milan-virtee/vcek.der", &len));
-	r = add_route(&e->srv, vcek_path, a, len);
-	r->args[0][0] = "fmcSPL", r->args[0][1] = "03";
-	r->args[1][0] = "blSPL", r->args[1][1] = "00";
-	r->args[2][0] = "teeSPL", r->args[2][1] = "00";
-	r->args[3][0] = "snpSPL", r->args[3][1] = "00";
-	r->args[4][0] = "ucodeSPL", r->args[4][1] = "115";
-	chain = own_chain(e, SNP_DIR "milan-virtee/ask.pem", SNP_DIR "milan-virtee/ark.pem", &len);
-	add_route(&e->srv, "/vcek/v1/Turin/cert_chain", chain, len);
-	add_route(&e->srv, "/vcek/v1/Turin/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
+	add_kds_vcek(e, "Turin", vcek_path,
+		     (const char *const[][2]){ { "fmcSPL", "03" }, { "blSPL", "00" }, { "teeSPL", "00" },
+					       { "snpSPL", "00" }, { "ucodeSPL", "115" } });
 }
 
 /* Servers that misbehave, each under its own base path prefix. */
@@ -397,15 +409,9 @@ static int setup(void **state)
 	chip = meta_chip_id(SNP_DIR "milan-virtee");
 	snprintf(vcek_path, sizeof(vcek_path), "/vcek/v1/Milan/%s", chip);
 	free(chip);
-	a = own(e, slurp(SNP_DIR "milan-virtee/vcek.der", &len));
-	r = add_route(&e->srv, vcek_path, a, len);
-	r->args[0][0] = "blSPL", r->args[0][1] = "03";
-	r->args[1][0] = "teeSPL", r->args[1][1] = "00";
-	r->args[2][0] = "snpSPL", r->args[2][1] = "08";
-	r->args[3][0] = "ucodeSPL", r->args[3][1] = "115";
-	chain = own_chain(e, SNP_DIR "milan-virtee/ask.pem", SNP_DIR "milan-virtee/ark.pem", &len);
-	add_route(&e->srv, "/vcek/v1/Milan/cert_chain", chain, len);
-	add_route(&e->srv, "/vcek/v1/Milan/crl", e->pki.crl_der, (size_t)e->pki.crl_len);
+	add_kds_vcek(e, "Milan", vcek_path,
+		     (const char *const[][2]){ { "blSPL", "03" }, { "teeSPL", "00" }, { "snpSPL", "08" },
+					       { "ucodeSPL", "115" }, { NULL, NULL } });
 	/* VLEK chain: ASVK then ARK. */
 	chain = own_chain(e, SNP_DIR "milan-vlek-trustee/asvk.pem", SNP_DIR "milan-vlek-trustee/ark.pem", &len);
 	add_route(&e->srv, "/vlek/v1/Milan/cert_chain", chain, len);
