@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -114,10 +113,9 @@ static void console_input(void *opaque, uint32_t events)
 static void console_wake(void *opaque, uint32_t events)
 {
 	struct console *con = opaque;
-	uint64_t v;
 
 	(void)events;
-	if (read(con->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (!virtio_wake_clear(con->wake_fd))
 		return;
 	pthread_mutex_lock(&con->dev.lock);
 	deliver(con);
@@ -171,10 +169,7 @@ static void console_destroy(struct virtio_dev *d)
 	struct console *con = con_of(d);
 
 	watch_input(con, false);
-	if (con->wake_fd >= 0) {
-		ev_del(vm_evloop(d->vm), con->wake_fd);
-		close(con->wake_fd);
-	}
+	virtio_wake_close(d, con->wake_fd);
 	free(con);
 }
 
@@ -201,12 +196,6 @@ int virtio_console_create(struct vm *vm, int in_fd, int out_fd)
 			1ull << VIRTIO_CONSOLE_F_SIZE | 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE);
 	con->in_fd = in_fd;
 	con->out_fd = out_fd;
-	con->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (con->wake_fd < 0) {
-		r = err_set(errno, "virtio-console: eventfd: %s", strerror(errno));
-		free(con);
-		return r;
-	}
 	/* §5.3.4 struct virtio_console_config: cols, rows, max_nr_ports, emerg_wr */
 	if (ioctl(out_fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_col || !ws.ws_row) {
 		ws.ws_col = 80;
@@ -218,11 +207,11 @@ int virtio_console_create(struct vm *vm, int in_fd, int out_fd)
 	memset(con->dev.cfg_wmask + 8, 1, 4);
 	con->dev.cfg_len = 12;
 
-	r = ev_add(vm_evloop(vm), con->wake_fd, EPOLLIN, console_wake, con);
-	if (r < 0) {
-		close(con->wake_fd);
+	con->wake_fd = virtio_wake_open(&con->dev, console_wake, con);
+	if (con->wake_fd < 0) {
+		r = con->wake_fd;
 		free(con);
-		return err_set(-r, "virtio-console: event loop: %s", strerror(-r));
+		return r;
 	}
 	r = virtio_dev_register(&con->dev);
 	if (r < 0)

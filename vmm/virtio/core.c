@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -364,6 +366,35 @@ void virtio_eventfd_signal(int fd)
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
 		/* see virtio_dev.h: nothing to do */
 	}
+}
+
+int virtio_wake_open(struct virtio_dev *d, ev_cb cb, void *opaque)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), r;
+
+	if (fd < 0)
+		return err_set(errno, "%s: eventfd: %s", d->ops->name, strerror(errno));
+	r = ev_add(vm_evloop(d->vm), fd, EPOLLIN, cb, opaque);
+	if (r < 0) {
+		close(fd);
+		return err_set(-r, "%s: event loop: %s", d->ops->name, strerror(-r));
+	}
+	return fd;
+}
+
+bool virtio_wake_clear(int fd)
+{
+	uint64_t v;
+
+	return read(fd, &v, sizeof(v)) >= 0 || errno == EAGAIN;
+}
+
+void virtio_wake_close(struct virtio_dev *d, int fd)
+{
+	if (fd < 0)
+		return;
+	ev_del(vm_evloop(d->vm), fd);
+	close(fd);
 }
 
 /* ---------------- iovec helpers ---------------- */

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -147,10 +146,9 @@ static void net_rx(void *opaque, uint32_t events)
 static void net_wake(void *opaque, uint32_t events)
 {
 	struct net *n = opaque;
-	uint64_t v;
 
 	(void)events;
-	if (read(n->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (!virtio_wake_clear(n->wake_fd))
 		return;
 	pthread_mutex_lock(&n->dev.lock);
 	net_drain(n);
@@ -182,10 +180,7 @@ static void net_destroy(struct virtio_dev *d)
 
 	if (n->rx_watched)
 		ev_del(vm_evloop(d->vm), n->tap_fd);
-	if (n->wake_fd >= 0) {
-		ev_del(vm_evloop(d->vm), n->wake_fd);
-		close(n->wake_fd);
-	}
+	virtio_wake_close(d, n->wake_fd);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
 	free(n);
@@ -233,18 +228,12 @@ int virtio_net_create_fd(struct vm *vm, int tap_fd, const uint8_t mac[6], const 
 	put_le16(n->dev.cfg + 6, VIRTIO_NET_S_LINK_UP);
 	put_le16(n->dev.cfg + 8, 1);
 	n->dev.cfg_len = 10;
-	n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	n->wake_fd = virtio_wake_open(&n->dev, net_wake, n);
 	if (n->wake_fd < 0) {
-		r = err_set(errno, "virtio-net: eventfd: %s", strerror(errno));
-		net_destroy(&n->dev);
-		return r;
-	}
-	r = ev_add(vm_evloop(vm), n->wake_fd, EPOLLIN, net_wake, n);
-	if (r < 0) {
-		close(n->wake_fd);
+		r = n->wake_fd;
 		n->wake_fd = -1;
 		net_destroy(&n->dev);
-		return err_set(-r, "virtio-net: event loop: %s", strerror(-r));
+		return r;
 	}
 	/* edge-triggered: the watch stays for the device's life (no add/del
 	 * churn); net_drain reads until EAGAIN or until buffers run out */

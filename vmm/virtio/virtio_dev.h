@@ -94,6 +94,15 @@ void vq_serve(struct virtqueue *vq, uint32_t (*handle)(void *arg, struct vq_chai
  * ignored, and so is the write's failure: the counter cannot overflow in
  * practice and a non-blocking eventfd needs no retry. */
 void virtio_eventfd_signal(int fd);
+/* A device's wake-up eventfd, watched by the event loop: cb(opaque) runs on
+ * the loop thread after virtio_eventfd_signal(). Returns the fd, or a
+ * negative errno with the error set (naming the device). */
+int virtio_wake_open(struct virtio_dev *d, ev_cb cb, void *opaque);
+/* In the callback: consume the wake-ups; false when the read failed (other
+ * than EAGAIN) and there is nothing to do. */
+bool virtio_wake_clear(int fd);
+/* Stop watching and close (fd < 0: nothing). */
+void virtio_wake_close(struct virtio_dev *d, int fd);
 /* Validate the rings of a queue the driver just enabled (size a power of
  * two <= max, ring alignment, all three rings inside guest RAM). 0 or -EIO. */
 int vq_validate(struct virtqueue *vq);
