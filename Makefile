@@ -21,7 +21,9 @@ FUZZ_SECONDS ?= 60
 
 MODULES  := common firmware sev tdx measured-boot attestation vmm
 MAINS    := vmm/main.c attestation/agent_main.c
-LIB_SRCS := $(filter-out $(MAINS),$(shell find $(MODULES) -name '*.c' | sort))
+# attestation/agent/ is the guest agent's own code: in cvmm-agent, not libcvmm.a.
+AGENT_SRCS := attestation/agent_main.c $(shell find attestation/agent -name '*.c' | sort) $(sort $(wildcard common/*.c))
+LIB_SRCS := $(filter-out $(MAINS) attestation/agent/%,$(shell find $(MODULES) -name '*.c' | sort))
 HDRS     := $(shell find $(MODULES) -name '*.h')
 TEST_HDRS := $(wildcard tests/*.h)
 TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
@@ -57,9 +59,13 @@ $(O)/obj/vmm/main.o $(O)/asan/obj/vmm/main.o: CFLAGS += -DCVMM_VERSION=\"$(VERSI
 $(O)/cvmm: $(O)/obj/vmm/main.o $(O)/libcvmm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 # The agent runs inside minimal guests (busybox initrd): link it statically.
-$(O)/cvmm-agent: attestation/agent_main.c $(HDRS)
+# libcrypto.a (SHA-512) wants pthread and dl after it when linked statically.
+$(O)/cvmm-agent: $(AGENT_SRCS) $(HDRS)
 	@mkdir -p $(O)
-	$(CC) $(CFLAGS) -static -o $@ attestation/agent_main.c
+	$(CC) $(CFLAGS) -static -o $@ $(AGENT_SRCS) -lcrypto -lpthread -ldl
+$(O)/asan/cvmm-agent: $(AGENT_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $(AGENT_SRCS) -lcrypto
 
 # ---- tests ----
 $(O)/tests/%: tests/%.c $(O)/libcvmm.a $(TEST_HDRS)
@@ -85,7 +91,7 @@ $(O)/asan/tests/test_uapi: tests/test_uapi.c $(O)/asan/obj/tests/uapi_ref.o $(O)
 
 unit: all $(TESTS:%=$(O)/tests/%)
 	@scripts/run-tests $(O) $(TESTS)
-unit-asan: $(TESTS:%=$(O)/asan/tests/%) $(O)/asan/cvmm
+unit-asan: $(TESTS:%=$(O)/asan/tests/%) $(O)/asan/cvmm $(O)/asan/cvmm-agent
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CVMM=$(O)/asan/cvmm scripts/run-tests $(O)/asan $(TESTS)
 
 nested: all

@@ -1,13 +1,208 @@
-/* cvmm-agent - runs inside the guest and fetches evidence. Placeholder. */
+/* cvmm-agent - runs inside a confidential guest and asks the hardware for
+ * evidence bound to a relying party's nonce (docs/agent.md). Statically
+ * linked: it runs from minimal busybox initrds. Exit status like cvmm:
+ * 0 success, 2 usage, input or I/O error. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "attestation/agent/agent.h"
+
+#define NONCE_MAX 1024 /* as cvmm verify --nonce */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cvmm-agent COMMAND [OPTIONS]\n\ncommands:\n"
+		   "  report       write the hardware evidence for report_data = SHA-512(nonce)\n"
+		   "\n'cvmm-agent COMMAND --help' lists the options of a command.\n"
+		   "Exit status: 0 success, 2 usage, input or I/O error.\n");
+}
+
+static void report_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cvmm-agent report --nonce HEX [OPTIONS]\n"
+		"Ask the hardware for an attestation report with report_data = SHA-512(nonce)\n"
+		"and write it unchanged (binary). Check it with: cvmm verify --nonce HEX ...\n\n"
+		"  --nonce HEX                the relying party's nonce (1..%d bytes)\n"
+		"  --out FILE                 write the evidence to FILE (atomically); default stdout\n"
+		"  --certs-out FILE           also write the SNP certificate table (configfs auxblob\n"
+		"                             or SNP_GET_EXT_REPORT)\n"
+		"  --provider P               auto (default), configfs, sev-guest or tdx-guest\n"
+		"  --tsm-root DIR             configfs-tsm mount (default %s)\n"
+		"  --tsm-entry NAME           use the existing entry DIR/report/NAME (no mkdir/rmdir)\n"
+		"  --privlevel N              SNP VMPL to request (0..3)\n"
+		"\nauto uses configfs-tsm when DIR/report exists, else %s, else %s.\n",
+		NONCE_MAX, AGENT_TSM_ROOT, AGENT_SEV_GUEST, AGENT_TDX_GUEST);
+}
+
+struct report_args {
+	struct agent_req req;
+	const char *out, *certs_out, *provider;
+};
+
+static int parse_report_args(int argc, char **argv, struct report_args *a)
+{
+	enum { O_NONCE = 256, O_OUT, O_CERTS, O_PROV, O_ROOT, O_ENTRY, O_PRIV };
+	static const struct option opts[] = {
+		{ "nonce", required_argument, NULL, O_NONCE },
+		{ "out", required_argument, NULL, O_OUT },
+		{ "certs-out", required_argument, NULL, O_CERTS },
+		{ "provider", required_argument, NULL, O_PROV },
+		{ "tsm-root", required_argument, NULL, O_ROOT },
+		{ "tsm-entry", required_argument, NULL, O_ENTRY },
+		{ "privlevel", required_argument, NULL, O_PRIV },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint8_t nonce[NONCE_MAX];
+	size_t nonce_len = 0;
+	bool have_nonce = false;
+	unsigned int n = 0;
+	uint64_t v;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_NONCE:
+			if (hex_decode(optarg, nonce, sizeof(nonce), &nonce_len, "--nonce"))
+				return -EINVAL;
+			if (!nonce_len)
+				return err_set(EINVAL, "--nonce: empty");
+			have_nonce = true;
+			break;
+		case O_OUT:
+			a->out = optarg;
+			break;
+		case O_CERTS:
+			a->certs_out = optarg;
+			a->req.want_certs = true;
+			break;
+		case O_PROV:
+			a->provider = optarg;
+			break;
+		case O_ROOT:
+			a->req.tsm_root = optarg;
+			break;
+		case O_ENTRY:
+			a->req.tsm_entry = optarg;
+			break;
+		case O_PRIV:
+			if (parse_u64(optarg, 3, &v, "--privlevel"))
+				return -EINVAL;
+			a->req.privlevel = (unsigned int)v;
+			a->req.have_privlevel = true;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return err_set(EINVAL, "unknown option or missing argument '%s' (try cvmm-agent report --help)",
+				       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!have_nonce)
+		return err_set(EINVAL, "--nonce HEX is required");
+	if (strcmp(a->provider, "auto") && strcmp(a->provider, "configfs") && strcmp(a->provider, "sev-guest") &&
+	    strcmp(a->provider, "tdx-guest"))
+		return err_set(EINVAL, "--provider: '%s' is not auto, configfs, sev-guest or tdx-guest", a->provider);
+	/* The binding cvmm verify --nonce checks (att_nonce_report_data). */
+	if (!EVP_Digest(nonce, nonce_len, a->req.report_data, &n, EVP_sha512(), NULL) || n != 64)
+		return err_set(EIO, "--nonce: SHA-512 failed");
+	return 0;
+}
+
+static int get_evidence(const struct report_args *a, struct agent_evidence *ev)
+{
+	const char *p = a->provider;
+
+	if (!strcmp(p, "auto")) {
+		if (agent_configfs_present(a->req.tsm_root))
+			p = "configfs";
+		else if (!access(AGENT_SEV_GUEST, F_OK))
+			p = "sev-guest";
+		else if (!access(AGENT_TDX_GUEST, F_OK))
+			p = "tdx-guest";
+		else
+			return err_set(ENOENT, "no attestation provider: %s/report (configfs-tsm), %s and %s are all "
+					       "missing (is this a confidential guest?)",
+				       a->req.tsm_root, AGENT_SEV_GUEST, AGENT_TDX_GUEST);
+	}
+	if (!strcmp(p, "configfs")) {
+		if (!agent_configfs_present(a->req.tsm_root))
+			return err_set(ENOENT, "configfs-tsm: %s/report is missing (kernel without TSM_REPORTS, or "
+					       "configfs not mounted)",
+				       a->req.tsm_root);
+		return agent_configfs_report(&a->req, ev);
+	}
+	if (a->req.tsm_entry)
+		return err_set(EINVAL, "--tsm-entry applies to the configfs provider only");
+	if (!strcmp(p, "sev-guest"))
+		return agent_sev_guest_report(AGENT_SEV_GUEST, &a->req, ev);
+	return agent_tdx_guest_report(AGENT_TDX_GUEST, &a->req, ev);
+}
+
+static int write_stdout(const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(STDOUT_FILENO, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(n < 0 ? errno : EIO, "stdout: write failed: %s", strerror(n < 0 ? errno : EIO));
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct report_args a = { .req.tsm_root = AGENT_TSM_ROOT, .provider = "auto" };
+	struct agent_evidence ev = { 0 };
+	int ret = parse_report_args(argc, argv, &a);
+
+	if (ret > 0) {
+		report_usage(stdout);
+		return 0;
+	}
+	if (!ret)
+		ret = get_evidence(&a, &ev);
+	/* Certificates first: the evidence is what a caller waits for, and
+	 * it should not appear unless everything asked for was written. */
+	if (!ret && a.certs_out)
+		ret = file_write(a.certs_out, ev.certs.data, ev.certs.len);
+	if (!ret)
+		ret = a.out ? file_write(a.out, ev.report.data, ev.report.len)
+			    : write_stdout(ev.report.data, ev.report.len);
+	agent_evidence_free(&ev);
+	if (ret) {
+		fprintf(stderr, "cvmm-agent report: %s\n", err_msg());
+		return 2;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		printf("usage: cvmm-agent COMMAND\n");
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "cvmm-agent: no command given (try --help)\n");
+	if (!strcmp(argv[1], "report"))
+		return cmd_report(argc - 1, argv + 1);
+	fprintf(stderr, "cvmm-agent: unknown command '%s' (try cvmm-agent --help)\n", argv[1]);
 	return 2;
 }
