@@ -53,7 +53,12 @@ struct serial {
 
 static void flush_out(struct serial *s)
 {
+	static bool first = true;
 	size_t off = 0;
+	if (first) {
+		first = false;
+		vmm_debug_timing("first console output");
+	}
 	while (off < s->out_len) {
 		ssize_t n = write(s->out_fd, s->out + off, s->out_len - off);
 		if (n < 0 && errno == EINTR)

@@ -190,7 +190,7 @@ static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot
 }
 
 /* CVMM_DEBUG_TIMING=1: milestones of the start-up on stderr (boot time work). */
-static void debug_timing(const char *what)
+void vmm_debug_timing(const char *what)
 {
 	static int on = -1;
 	if (on < 0)
@@ -273,9 +273,9 @@ int vmm_run(const struct vm_config *c)
 	block_signals(&oldmask);
 
 	struct boot_files files = { 0 };
-	debug_timing("start");
+	vmm_debug_timing("start");
 	rc = read_boot_files(c, &files);
-	debug_timing("boot files read");
+	vmm_debug_timing("boot files read");
 	vm->exit_efd = eventfd(0, EFD_CLOEXEC);
 	if (!rc && vm->exit_efd < 0)
 		rc = err_set(errno, "eventfd: %s", strerror(errno));
@@ -287,7 +287,7 @@ int vmm_run(const struct vm_config *c)
 		pci_bus_init(&vm->pci, vm);
 		rc = kvm_vm_create(vm);
 	}
-	debug_timing("VM created");
+	vmm_debug_timing("VM created");
 	if (!rc)
 		rc = kvm_vm_irqchip(vm);
 	if (!rc)
@@ -298,7 +298,7 @@ int vmm_run(const struct vm_config *c)
 		rc = legacy_ports(vm);
 	if (!rc)
 		rc = create_devices(vm, c);
-	debug_timing("devices created");
+	vmm_debug_timing("devices created");
 	if (!rc)
 		rc = boot_tables(vm);
 	if (!rc)
@@ -306,7 +306,7 @@ int vmm_run(const struct vm_config *c)
 	free(files.kernel);
 	free(files.initrd);
 	files.kernel = files.initrd = NULL;
-	debug_timing("boot data loaded");
+	vmm_debug_timing("boot data loaded");
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_create(vm, i);
 	if (!rc && vm->platform->finalize)
@@ -323,7 +323,7 @@ int vmm_run(const struct vm_config *c)
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_start(&vm->vcpu[i]);
 	if (!rc) {
-		debug_timing("vCPUs started");
+		vmm_debug_timing("vCPUs started");
 		vcpu_profile_start(vm);
 	}
 

@@ -264,6 +264,8 @@ void vcpu_stop_all(struct vm *vm);
 void vcpu_destroy(struct vcpu *v);
 /* CVMM_PROFILE=1: sample vCPU 0's rip while the guest runs; dump at exit. */
 void vcpu_profile_start(struct vm *vm);
+/* CVMM_DEBUG_TIMING=1: "cvmm run: <CLOCK_MONOTONIC> <what>" on stderr */
+void vmm_debug_timing(const char *what);
 void vcpu_profile_dump(void);
 /* Registers of every vCPU to stderr (CVMM_DEBUG_EXIT=1, after a stop). */
 void vcpu_dump_all(struct vm *vm);
