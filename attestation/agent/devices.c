@@ -21,7 +21,11 @@
 #include "tdx/tdx_uapi.h"
 
 #define SNP_RSP_HDR       0x20 /* MSG_REPORT_RSP: STATUS, REPORT_SIZE, 24 reserved */
-#define SNP_CERTS_INITIAL (16u * 4096)
+/* The sev-guest driver takes at most SEV_FW_BLOB_SIZE (16 KiB) of
+ * certificates, page-aligned (drivers/virt/coco/sev-guest). */
+#define SNP_CERTS_INITIAL 0x4000u
+#define SNP_PAGE          4096u
+#define SNP_CERT_ENTRY    24 /* GUID, offset, length; an all-zero entry ends the table */
 
 void agent_evidence_free(struct agent_evidence *ev)
 {
@@ -108,13 +112,19 @@ int agent_sev_guest_report(const char *dev, const struct agent_req *req, struct 
 			g = (struct snp_guest_request_ioctl){ .msg_version = 1, .req_data = (uintptr_t)&ext,
 							      .resp_data = (uintptr_t)resp };
 			if (!ioctl(fd, SNP_GET_EXT_REPORT, &g)) {
-				if (bb_append(&ev->certs, certs, ext.certs_len < cap ? ext.certs_len : cap))
+				static const uint8_t none[SNP_CERT_ENTRY];
+
+				if (!memcmp(certs, none, sizeof(none)))
+					ret = err_set(ENOENT, "%s: SNP_GET_EXT_REPORT: the host supplied no certificates",
+						      dev);
+				else if (bb_append(&ev->certs, certs, cap))
 					ret = err_set(ENOMEM, "%s: out of memory", dev);
 				break;
 			}
-			if (errno == EINVAL && g.vmm_error == SNP_GUEST_VMM_ERR_INVALID_LEN && !tries &&
-			    ext.certs_len > cap && ext.certs_len <= AGENT_BLOB_MAX) {
-				cap = ext.certs_len;
+			/* Too small: the driver reports the size it needs. */
+			if (g.vmm_error == SNP_GUEST_VMM_ERR_INVALID_LEN && !tries && ext.certs_len > cap &&
+			    ext.certs_len <= AGENT_BLOB_MAX) {
+				cap = (ext.certs_len + SNP_PAGE - 1) / SNP_PAGE * SNP_PAGE;
 				continue;
 			}
 			ret = snp_ioctl_error(dev, "SNP_GET_EXT_REPORT", &g, errno);
