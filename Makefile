@@ -26,6 +26,8 @@ AGENT_SRCS := attestation/agent_main.c $(shell find attestation/agent -name '*.c
 LIB_SRCS := $(filter-out $(MAINS) attestation/agent/%,$(shell find $(MODULES) -name '*.c' | sort))
 HDRS     := $(shell find $(MODULES) -name '*.h')
 TEST_HDRS := $(wildcard tests/*.h)
+FUZZ_HDRS := $(wildcard tests/fuzz/*.h)
+BENCH_HDRS := $(wildcard bench/*.h)
 TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES  := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
@@ -104,16 +106,16 @@ check: deps
 	@$(MAKE) --no-print-directory nested
 
 # ---- fuzzing ----
-$(O)/fuzz/%: tests/fuzz/%.c $(O)/fuzz/libcvmm.a
+$(O)/fuzz/%: tests/fuzz/%.c $(O)/fuzz/libcvmm.a $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 fuzz: deps $(FUZZERS:%=$(O)/fuzz/%)
 	@scripts/run-fuzzers $(O)/fuzz $(FUZZ_SECONDS) $(FUZZERS)
 
 # ---- benchmarks ----
-$(O)/bench/%: bench/%.c $(O)/libcvmm.a
+$(O)/bench/%: bench/%.c $(O)/libcvmm.a $(BENCH_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 bench: deps all $(BENCHES:%=$(O)/bench/%)
 	@for b in $(BENCHES); do $(O)/bench/$$b || exit 1; done
 	@if [ -x bench/nested-boot ]; then bench/nested-boot --build $(O); fi
