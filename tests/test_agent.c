@@ -20,6 +20,9 @@
 
 #include "attestation/attestation.h"
 #include "tests/cli_run.h"
+/* The agent's sources are not in libcvmm.a; the parser under test is
+ * compiled in (as tests/fuzz/fuzz_agent_snp_rsp.c does). */
+#include "attestation/agent/snp_rsp.c"
 
 #define NONCE_HEX "00c0ffee11223344"
 /* outblob with NUL and newline bytes: stdout output must be byte-exact */
@@ -385,12 +388,46 @@ static void test_no_provider_present(void **state)
 		    "SNP only");
 }
 
+/* MSG_REPORT_RSP from /dev/sev-guest: header, then the report. */
+static void test_snp_unwrap(void **state)
+{
+	static uint8_t rsp[4000];
+	struct bytebuf b = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rsp); i++)
+		rsp[i] = (uint8_t)i;
+	put_le32(rsp, 0);
+	put_le32(rsp + 4, SNP_REPORT_SIZE);
+	assert_int_equal(agent_snp_unwrap("rsp", rsp, sizeof(rsp), &b), 0);
+	assert_int_equal(b.len, SNP_REPORT_SIZE);
+	assert_memory_equal(b.data, rsp + 0x20, SNP_REPORT_SIZE);
+	bb_free(&b);
+	/* exactly long enough, then one byte short */
+	assert_int_equal(agent_snp_unwrap("rsp", rsp, 0x20 + SNP_REPORT_SIZE, &b), 0);
+	bb_free(&b);
+	assert_int_equal(agent_snp_unwrap("rsp", rsp, 0x20 + SNP_REPORT_SIZE - 1, &b), -EIO);
+	assert_non_null(strstr(err_msg(), "MSG_REPORT_RSP.REPORT"));
+	assert_int_equal(b.len, 0);
+	assert_int_equal(agent_snp_unwrap("rsp", rsp, 7, &b), -EIO);
+	assert_non_null(strstr(err_msg(), "MSG_REPORT_RSP.REPORT_SIZE"));
+	put_le32(rsp, 0x16);
+	assert_int_equal(agent_snp_unwrap("rsp", rsp, sizeof(rsp), &b), -EIO);
+	assert_string_equal(err_msg(), "rsp: MSG_REPORT_RSP.STATUS 0x16 (firmware refused the request)");
+	put_le32(rsp, 0);
+	put_le32(rsp + 4, 4000);
+	assert_int_equal(agent_snp_unwrap("rsp", rsp, sizeof(rsp), &b), -EIO);
+	assert_string_equal(err_msg(), "rsp: MSG_REPORT_RSP.REPORT_SIZE 4000, expected 1184");
+	assert_int_equal(b.len, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("CVMM_AGENT");
 	char self[4096];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_snp_unwrap),
 		cmocka_unit_test_setup_teardown(test_configfs_report, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_configfs_stdout, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_generation_race, tree_setup, tree_teardown),

@@ -44,6 +44,8 @@ int agent_configfs_report(const struct agent_req *req, struct agent_evidence *ev
 
 /* /dev/sev-guest SNP_GET_REPORT / SNP_GET_EXT_REPORT (linux/sev-guest.h). */
 int agent_sev_guest_report(const char *dev, const struct agent_req *req, struct agent_evidence *ev);
+/* The report inside MSG_REPORT_RSP (snp_rsp.c); what names the source. */
+int agent_snp_unwrap(const char *what, const uint8_t *rsp, size_t len, struct bytebuf *report);
 
 /* /dev/tdx_guest TDX_CMD_GET_REPORT0 (linux/tdx-guest.h). */
 int agent_tdx_guest_report(const char *dev, const struct agent_req *req, struct agent_evidence *ev);

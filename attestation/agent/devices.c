@@ -16,11 +16,9 @@
 #include <unistd.h>
 
 #include "attestation/agent/agent.h"
-#include "attestation/snp_report.h" /* SNP_REPORT_SIZE */
 #include "sev/sev_uapi.h"
 #include "tdx/tdx_uapi.h"
 
-#define SNP_RSP_HDR       0x20 /* MSG_REPORT_RSP: STATUS, REPORT_SIZE, 24 reserved */
 /* The sev-guest driver takes at most SEV_FW_BLOB_SIZE (16 KiB) of
  * certificates, page-aligned (drivers/virt/coco/sev-guest). */
 #define SNP_CERTS_INITIAL 0x4000u
@@ -40,29 +38,6 @@ static int open_dev(const char *dev)
 	if (fd < 0)
 		return err_set(errno, "%s: %s", dev, strerror(errno));
 	return fd;
-}
-
-/* MSG_REPORT_RSP (SNP ABI, "MSG_REPORT_RSP Message Structure"): STATUS 0 is
- * success, REPORT_SIZE bytes of report follow the 32-byte header. */
-static int snp_unwrap(const char *dev, const uint8_t *rsp, size_t len, struct bytebuf *report)
-{
-	struct reader r;
-	uint32_t status, size;
-	const uint8_t *p;
-
-	rd_init(&r, rsp, len, dev);
-	if (rd_u32(&r, "MSG_REPORT_RSP.STATUS", &status) || rd_u32(&r, "MSG_REPORT_RSP.REPORT_SIZE", &size) ||
-	    rd_seek(&r, "MSG_REPORT_RSP.REPORT", SNP_RSP_HDR))
-		return -EIO;
-	if (status)
-		return err_set(EIO, "%s: MSG_REPORT_RSP.STATUS 0x%x (firmware refused the request)", dev, status);
-	if (size != SNP_REPORT_SIZE)
-		return err_set(EIO, "%s: MSG_REPORT_RSP.REPORT_SIZE %u, expected %u", dev, size, SNP_REPORT_SIZE);
-	if (rd_ptr(&r, "MSG_REPORT_RSP.REPORT", size, &p))
-		return -EIO;
-	if (bb_append(report, p, size))
-		return err_set(ENOMEM, "%s: out of memory", dev);
-	return 0;
 }
 
 static int snp_ioctl_error(const char *dev, const char *what, const struct snp_guest_request_ioctl *g, int e)
@@ -134,7 +109,7 @@ int agent_sev_guest_report(const char *dev, const struct agent_req *req, struct 
 	close(fd);
 	free(certs);
 	if (!ret)
-		ret = snp_unwrap(dev, resp->data, sizeof(resp->data), &ev->report);
+		ret = agent_snp_unwrap(dev, resp->data, sizeof(resp->data), &ev->report);
 	free(resp);
 	return ret;
 }
