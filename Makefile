@@ -91,6 +91,18 @@ $(O)/asan/tests/test_uapi: tests/test_uapi.c $(O)/asan/obj/tests/uapi_ref.o $(O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
+# Agent-only code is not in libcvmm.a: its test and fuzz target link the
+# file they test, before the library (it uses common/'s reader).
+AGENT_TESTED := attestation/agent/snp_rsp.c
+$(O)/tests/test_agent: tests/test_agent.c $(AGENT_TESTED) $(O)/libcvmm.a $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
+$(O)/asan/tests/test_agent: tests/test_agent.c $(AGENT_TESTED) $(O)/asan/libcvmm.a $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
+$(O)/fuzz/fuzz_agent_snp_rsp: tests/fuzz/fuzz_agent_snp_rsp.c $(AGENT_TESTED) $(O)/fuzz/libcvmm.a $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 unit: all $(TESTS:%=$(O)/tests/%)
 	@scripts/run-tests $(O) $(TESTS)
 unit-asan: $(TESTS:%=$(O)/asan/tests/%) $(O)/asan/cvmm $(O)/asan/cvmm-agent

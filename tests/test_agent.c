@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -20,9 +21,10 @@
 
 #include "attestation/attestation.h"
 #include "tests/cli_run.h"
-/* The agent's sources are not in libcvmm.a; the parser under test is
- * compiled in (as tests/fuzz/fuzz_agent_snp_rsp.c does). */
-#include "attestation/agent/snp_rsp.c"
+/* agent_snp_unwrap: attestation/agent/snp_rsp.c, linked in by the Makefile
+ * (agent sources are not in libcvmm.a). */
+#include "attestation/agent/agent.h"
+#include "attestation/snp_report.h" /* SNP_REPORT_SIZE */
 
 #define NONCE_HEX "00c0ffee11223344"
 /* outblob with NUL and newline bytes: stdout output must be byte-exact */
