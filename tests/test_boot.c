@@ -203,9 +203,9 @@ static void test_load(void **state)
 	gm_free(&m);
 }
 
-/* The LZ4 payload is inflated block by block, straight into guest memory
- * where a block lies inside one segment: the result must equal inflating
- * the whole vmlinux and copying its PT_LOAD segments. */
+/* The LZ4 payload is inflated block by block through a bounce buffer: the
+ * result must equal inflating the whole vmlinux and copying its PT_LOAD
+ * segments. */
 static void test_vmlinux_streamed(void **state)
 {
 	struct bzimage bz;
