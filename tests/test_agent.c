@@ -60,6 +60,18 @@ static uint8_t *get(const char *dir, const char *name, size_t *len)
 	return p;
 }
 
+/* DIR/NAME holds exactly want_len bytes equal to want. */
+static void expect_file(const char *dir, const char *name, const void *want, size_t want_len)
+{
+	size_t n;
+	uint8_t *p = get(dir, name, &n);
+
+	assert_int_equal(n, want_len);
+	if (want_len)
+		assert_memory_equal(p, want, want_len);
+	free(p);
+}
+
 static bool exists(const char *path)
 {
 	return !access(path, F_OK);
@@ -148,8 +160,7 @@ static void test_configfs_report(void **state)
 {
 	struct tree *t = *state;
 	struct cli_result r;
-	uint8_t rd[64], *p;
-	size_t n;
+	uint8_t rd[64];
 
 	cli_run(&r, (const char *const[]){ "report", "--nonce", NONCE_HEX, "--tsm-root", t->root, "--tsm-entry", "e",
 					   "--privlevel", "2", "--out", t->out, "--certs-out", t->certs, NULL });
@@ -157,22 +168,10 @@ static void test_configfs_report(void **state)
 	assert_int_equal(r.out_len, 0);
 	assert_int_equal(r.err_len, 0);
 	expected_report_data(rd);
-	p = get(t->entry, "inblob", &n);
-	assert_int_equal(n, 64);
-	assert_memory_equal(p, rd, 64);
-	free(p);
-	p = get(t->entry, "privlevel", &n);
-	assert_int_equal(n, 2);
-	assert_memory_equal(p, "2\n", 2);
-	free(p);
-	p = get(t->root, "evidence.bin", &n);
-	assert_int_equal(n, sizeof(OUTBLOB));
-	assert_memory_equal(p, OUTBLOB, sizeof(OUTBLOB));
-	free(p);
-	p = get(t->root, "certs.bin", &n);
-	assert_int_equal(n, strlen(AUXBLOB));
-	assert_memory_equal(p, AUXBLOB, n);
-	free(p);
+	expect_file(t->entry, "inblob", rd, 64);
+	expect_file(t->entry, "privlevel", "2\n", 2);
+	expect_file(t->root, "evidence.bin", OUTBLOB, sizeof(OUTBLOB));
+	expect_file(t->root, "certs.bin", AUXBLOB, strlen(AUXBLOB));
 	assert_true(exists(t->entry)); /* --tsm-entry: the agent does not rmdir */
 	cli_free(&r);
 }
@@ -181,8 +180,7 @@ static void test_configfs_stdout(void **state)
 {
 	struct tree *t = *state;
 	struct cli_result r;
-	uint8_t rd[64], *p;
-	size_t n;
+	uint8_t rd[64];
 
 	/* auto picks configfs when ROOT/report exists; no --privlevel: the
 	 * privlevel attribute is left alone */
@@ -192,13 +190,8 @@ static void test_configfs_stdout(void **state)
 	assert_int_equal(r.out_len, sizeof(OUTBLOB));
 	assert_memory_equal(r.out, OUTBLOB, sizeof(OUTBLOB));
 	expected_report_data(rd);
-	p = get(t->entry, "inblob", &n);
-	assert_int_equal(n, 64);
-	assert_memory_equal(p, rd, 64);
-	free(p);
-	p = get(t->entry, "privlevel", &n);
-	assert_int_equal(n, 0);
-	free(p);
+	expect_file(t->entry, "inblob", rd, 64);
+	expect_file(t->entry, "privlevel", NULL, 0);
 	cli_free(&r);
 }
 
@@ -286,8 +279,6 @@ static void test_missing_provider(void **state)
 static void test_bad_nonce(void **state)
 {
 	struct tree *t = *state;
-	uint8_t *p;
-	size_t n;
 
 	expect_fail(t,
 		    (const char *const[]){ "report", "--nonce", "00zz", "--tsm-root", t->root, "--tsm-entry", "e",
@@ -300,9 +291,7 @@ static void test_bad_nonce(void **state)
 	expect_fail(t,
 		    (const char *const[]){ "report", "--nonce", "", "--tsm-root", t->root, "--tsm-entry", "e", NULL },
 		    "--nonce: empty");
-	p = get(t->entry, "inblob", &n);
-	assert_int_equal(n, 0); /* nothing was asked of the "hardware" */
-	free(p);
+	expect_file(t->entry, "inblob", NULL, 0); /* nothing was asked of the "hardware" */
 }
 
 static void test_bad_options(void **state)
