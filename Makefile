@@ -22,7 +22,9 @@ FUZZ_SECONDS ?= 60
 MODULES  := common firmware sev tdx measured-boot attestation vmm
 MAINS    := vmm/main.c attestation/agent_main.c
 # attestation/agent/ is the guest agent's own code: in cvmm-agent, not libcvmm.a.
-AGENT_SRCS := attestation/agent_main.c $(shell find attestation/agent -name '*.c' | sort) $(sort $(wildcard common/*.c))
+# attestation/proto/ (binding, wire protocol, secret wrapping) is in both.
+AGENT_SRCS := attestation/agent_main.c $(shell find attestation/agent attestation/proto -name '*.c' | sort) \
+              $(sort $(wildcard common/*.c))
 LIB_SRCS := $(filter-out $(MAINS) attestation/agent/%,$(shell find $(MODULES) -name '*.c' | sort))
 HDRS     := $(shell find $(MODULES) -name '*.h')
 TEST_HDRS := $(wildcard tests/*.h)

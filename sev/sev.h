@@ -78,4 +78,49 @@ int snp_digest_fold(const struct launch_plan *p, size_t from, const uint8_t *see
 /* SEV / SEV-ES: SHA-256 over the bytes of every step, in order. */
 int sev_digest_fold(const struct launch_plan *p, uint8_t out[SEV_DIGEST_LEN], sev_trace_fn trace, void *trace_ctx);
 
+/* ---------------- sim-snp: the software secure processor (sim_*.c) ----------------
+ * Holds a simulated ARK (RSA-4096, RSA-PSS) -> ASK -> VCEK (ECDSA P-384,
+ * with AMD's hwID and TCB extensions) chain in a state directory (created
+ * on first use, files 0600, reused), and signs ATTESTATION_REPORTs in the
+ * real format (SNP ABI Table 23, version 3) for the launch it was given.
+ * Thread-safe: the VMM's sim channel thread and tests call it. */
+struct snp_sim;
+
+struct snp_sim_launch {
+	uint8_t measurement[SNP_DIGEST_LEN]; /* folded from the plan that was loaded */
+	uint64_t policy;                     /* guest policy (--policy) */
+	uint8_t host_data[32];               /* SHA-256 of the device manifest DTB */
+	uint8_t family_id[16], image_id[16]; /* from the ID block, zero without one */
+	uint8_t id_key_digest[48], author_key_digest[48];
+	uint32_t guest_svn;
+	bool author_key_en;
+};
+
+/* The default state directory: $XDG_STATE_HOME/cvmm/sim-snp, else
+ * $HOME/.local/state/cvmm/sim-snp (malloc'ed). */
+char *snp_sim_default_dir(void);
+/* Open (creating on first use) the key store in dir (NULL = the default). */
+int snp_sim_open(const char *dir, struct snp_sim **out);
+void snp_sim_close(struct snp_sim *sp);
+/* Record the launch (a new random REPORT_ID each time). */
+int snp_sim_launch(struct snp_sim *sp, const struct snp_sim_launch *l);
+/* Sign a report for report_data at vmpl (0..3) into out (1184 bytes). */
+int snp_sim_report(struct snp_sim *sp, const uint8_t report_data[64], uint32_t vmpl, uint8_t out[0x4A0]);
+/* The extended-report certificate table (GUID table: VCEK, ASK, ARK; SNP
+ * ABI / GHCB spec "SNP Extended Guest Request"), malloc'ed. */
+int snp_sim_cert_table(struct snp_sim *sp, uint8_t **out, size_t *len);
+/* The ARK certificate (PEM, malloc'ed): what `--root FILE` pins. */
+int snp_sim_ark_pem(struct snp_sim *sp, char **pem, size_t *len);
+
+/* The sim channel: how a guest reaches the sim secure processor, as a real
+ * SNP guest reaches the PSP through the host (docs/attestation.md). The VMM
+ * listens on vsock port SNP_SIM_PORT_BASE + guest CID (so several sim guests
+ * share a host) and answers only its own guest's CID. */
+#define SNP_SIM_PORT_BASE 0x40000000u
+struct snp_sim_channel;
+/* addr: "vsock:PORT" (accepting only peer CID guest_cid) or "unix:PATH". */
+int snp_sim_channel_start(struct snp_sim *sp, const char *addr, uint32_t guest_cid,
+			  struct snp_sim_channel **out);
+void snp_sim_channel_stop(struct snp_sim_channel *ch);
+
 #endif
