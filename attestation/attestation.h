@@ -103,4 +103,26 @@ int att_policy_hex(const json_t *v, const char *what, uint8_t *out, size_t n, bo
  * "@1700000000"), "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
 int att_parse_time(const char *s, time_t *out);
 
+/* ---------------- attestation endpoint (endpoint*.c) and `cvmm attest` ----------------
+ * The host side of docs/attestation.md: HTTPS (TLS 1.3) that only relays
+ * between a relying party and the guest agent (attestation/proto/proto.h). */
+struct att_endpoint;
+struct att_endpoint_cfg {
+	const char *listen;            /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
+	const char *tls_cert, *tls_key; /* PEM files; both NULL: a self-signed certificate is made */
+	const char *agent_addr;        /* "vsock:CID:PORT" or "unix:PATH" */
+	json_t *launch;                /* launch inputs put into every bundle (a reference is taken) */
+	const uint8_t *manifest;       /* device manifest DTB (copied), may be NULL */
+	size_t manifest_len;
+	unsigned max_concurrent;       /* 0: 16 */
+	unsigned agent_timeout_ms;     /* 0: 10000 */
+};
+/* Start serving on its own thread(s); prints "attestation endpoint:
+ * https://ADDR:PORT" and, for a self-signed certificate, its SHA-256
+ * fingerprint, to stderr. */
+int att_endpoint_start(const struct att_endpoint_cfg *cfg, struct att_endpoint **out);
+void att_endpoint_stop(struct att_endpoint *ep);
+/* `cvmm attest URL ...` */
+int att_cli_attest(int argc, char **argv);
+
 #endif
