@@ -1,7 +1,9 @@
 /* policy.c - the relying party's policy file (docs/verify.md): one JSON
  * object with a section per platform, {"snp": {...}, "tdx": {...},
- * "allow_sim": false}. Each verifier validates its own section; this file
- * checks the top level and offers the small decoders both use. */
+ * "allow_sim": false, "allow_warning": false}. Each verifier validates its
+ * own section; this file checks the top level and offers the small decoders
+ * both use. "allow_warning" is read by `cvmm attest` (release a secret on a
+ * warning result too). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +39,12 @@ int att_policy_load(const char *path, json_t **policy)
 		if (!strcmp(key, "snp") || !strcmp(key, "tdx")) {
 			if (!json_is_object(v))
 				ret = err_set(EINVAL, "%s: \"%s\" must be an object", path, key);
-		} else if (!strcmp(key, "allow_sim")) {
+		} else if (!strcmp(key, "allow_sim") || !strcmp(key, "allow_warning")) {
 			if (!json_is_boolean(v))
-				ret = err_set(EINVAL, "%s: \"allow_sim\" must be true or false", path);
+				ret = err_set(EINVAL, "%s: \"%s\" must be true or false", path, key);
 		} else {
-			ret = err_set(EINVAL, "%s: unknown key \"%s\" (expected snp, tdx, allow_sim)", path, key);
+			ret = err_set(EINVAL, "%s: unknown key \"%s\" (expected snp, tdx, allow_sim, allow_warning)",
+				      path, key);
 		}
 		if (ret) {
 			json_decref(p);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "attestation/attestation.h"
+#include "attestation/verify_common.h"
 #include "common/common.h"
 #include "measured-boot/measured_boot.h"
 
@@ -47,66 +48,17 @@ struct verify_args {
 	bool have_nonce, json;
 };
 
-static json_t *section(json_t *policy, const char *name)
-{
-	json_t *s = json_object_get(policy, name);
-
-	if (!s) {
-		s = json_object();
-		json_object_set_new(policy, name, s);
-	}
-	return s;
-}
-
-static void append_list(json_t *obj, const char *key, json_t *items)
-{
-	json_t *list = json_object_get(obj, key);
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(list)) {
-		list = json_array();
-		json_object_set_new(obj, key, list);
-	}
-	json_array_foreach(items, i, e) json_array_append(list, e);
-}
-
 /* Flags override/extend the policy file: --expect-measurement adds to
  * snp.measurements and tdx.mrtd, --nonce sets both report_data, --allow-sim
- * sets allow_sim. */
+ * sets allow_sim (verify_common.c). */
 static int build_policy(struct verify_args *a, json_t **out)
 {
-	json_t *policy = NULL;
+	uint8_t rd[64];
 	int ret;
 
-	if (a->policy_path) {
-		if ((ret = att_policy_load(a->policy_path, &policy)))
-			return ret;
-	} else if (!(policy = json_object())) {
-		return err_set(ENOMEM, "out of memory");
-	}
-	if (json_array_size(a->measurements)) {
-		append_list(section(policy, "snp"), "measurements", a->measurements);
-		append_list(section(policy, "tdx"), "mrtd", a->measurements);
-	}
-	if (a->have_nonce) {
-		uint8_t rd[64];
-		char hex[129];
-
-		if ((ret = att_nonce_report_data(a->nonce, a->nonce_len, rd))) {
-			json_decref(policy);
-			return ret;
-		}
-		hex_encode(rd, 64, hex);
-		json_object_set_new(section(policy, "snp"), "report_data", json_string(hex));
-		json_object_set_new(section(policy, "tdx"), "report_data", json_string(hex));
-	}
-	if (a->opt.allow_sim)
-		json_object_set_new(policy, "allow_sim", json_true());
-	else if (json_is_true(json_object_get(policy, "allow_sim")))
-		a->opt.allow_sim = true;
-	*out = policy;
-	return 0;
+	if (a->have_nonce && (ret = att_nonce_report_data(a->nonce, a->nonce_len, rd)))
+		return ret;
+	return att_policy_build(a->policy_path, a->measurements, a->have_nonce ? rd : NULL, &a->opt.allow_sim, out);
 }
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
@@ -250,35 +202,15 @@ static void check_tpm_quote(const struct verify_args *a, struct att_result *r)
 												"does not verify");
 }
 
-static void print_human(const struct att_result *r, enum att_status st)
-{
-	size_t i;
-	json_t *c;
-	static const char *const claims[] = { "product", "signing_key", "measurement", "mrtd", "report_data",
-					      "host_data", "policy", "reported_tcb" };
-
-	printf("%s (%s)\n", att_status_name(st), r->platform);
-	json_array_foreach(r->checks, i, c) printf("  %-4s %-22s %s\n", json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
-						   json_string_value(json_object_get(c, "name")),
-						   json_string_value(json_object_get(c, "detail")));
-	for (i = 0; i < ARRAY_SIZE(claims); i++) {
-		json_t *v = json_object_get(r->claims, claims[i]);
-
-		if (json_is_string(v))
-			printf("%s: %s\n", claims[i], json_string_value(v));
-	}
-}
-
 int att_cli_verify(int argc, char **argv)
 {
 	struct verify_args a = { 0 };
 	struct att_result r = { 0 };
-	json_t *policy = NULL, *out;
+	json_t *policy = NULL;
 	uint8_t *data = NULL;
 	size_t len;
 	enum att_status st;
 	int ret, code = 2;
-	char *s;
 
 	if (!(a.measurements = json_array())) {
 		fprintf(stderr, "cvmm verify: out of memory\n");
@@ -309,20 +241,8 @@ int att_cli_verify(int argc, char **argv)
 		check_tpm_quote(&a, &r);
 
 	st = att_result_status(&r);
-	if (a.json) {
-		out = json_pack("{s:s, s:s, s:O, s:O}", "status", att_status_name(st), "platform", r.platform,
-				"checks", r.checks, "claims", r.claims);
-		s = out ? json_dumps(out, JSON_INDENT(2)) : NULL;
-		json_decref(out);
-		if (!s) {
-			err_set(ENOMEM, "out of memory");
-			goto fail;
-		}
-		printf("%s\n", s);
-		free(s);
-	} else {
-		print_human(&r, st);
-	}
+	if (att_result_print(&r, st, a.json, NULL))
+		goto fail;
 	code = st == ATT_CONTRAINDICATED ? 1 : 0;
 	goto out;
 fail:
