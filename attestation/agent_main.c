@@ -3,14 +3,21 @@
  * linked: it runs from minimal busybox initrds. Exit status like cvmm:
  * 0 success, 2 usage, input or I/O error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #include <openssl/evp.h>
 
 #include "attestation/agent/agent.h"
+#include "attestation/agent/serve.h"
+#include "attestation/proto/proto.h"
+#include "sev/sev.h" /* SNP_SIM_PORT_BASE */
 
 #define NONCE_MAX 1024 /* as cvmm verify --nonce */
 
@@ -18,6 +25,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: cvmm-agent COMMAND [OPTIONS]\n\ncommands:\n"
 		   "  report       write the hardware evidence for report_data = SHA-512(nonce)\n"
+		   "  serve        answer evidence and secret requests from the host (vsock)\n"
 		   "\n'cvmm-agent COMMAND --help' lists the options of a command.\n"
 		   "Exit status: 0 success, 2 usage, input or I/O error.\n");
 }
@@ -191,6 +199,116 @@ static int cmd_report(int argc, char **argv)
 	return 0;
 }
 
+static void serve_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cvmm-agent serve [OPTIONS]\n"
+		"Serve attestation requests (docs/agent.md): evidence with report_data =\n"
+		"SHA-512(\"cvmm-attest-v1\" NUL, nonce, this run's X25519 public key), and\n"
+		"secrets wrapped to that key, stored as DIR/NAME (mode 0600).\n\n"
+		"  --port P                   vsock port to listen on, any CID (default %u)\n"
+		"  --listen ADDR              listen on vsock:CID:PORT or unix:PATH instead\n"
+		"  --secret-dir DIR           where secrets are stored (default %s)\n"
+		"  --provider P               auto (default), configfs, sev-guest, tdx-guest or sim\n"
+		"  --sim-channel ADDR         the sim secure processor (default vsock:2:PORT,\n"
+		"                             PORT = 0x%x + this guest's vsock CID)\n"
+		"  --tsm-root DIR             configfs-tsm mount (default %s)\n"
+		"  --once                     exit 0 after the first secret is stored\n"
+		"\nauto uses configfs-tsm when DIR/report exists, else %s, else %s,\n"
+		"else the sim channel if it answers.\n",
+		ATT_AGENT_PORT, AGENT_SECRET_DIR, SNP_SIM_PORT_BASE, AGENT_TSM_ROOT, AGENT_SEV_GUEST, AGENT_TDX_GUEST);
+}
+
+/* The sim channel of this guest: host CID 2, port SNP_SIM_PORT_BASE + our
+ * own CID. NULL when /dev/vsock cannot tell our CID. */
+static const char *default_sim_channel(char *buf, size_t n)
+{
+	unsigned int cid = 0;
+	int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return NULL;
+	ok = !ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid);
+	close(fd);
+	if (!ok || cid == VMADDR_CID_ANY || cid > UINT32_MAX - SNP_SIM_PORT_BASE)
+		return NULL;
+	snprintf(buf, n, "vsock:%u:%u", VMADDR_CID_HOST, SNP_SIM_PORT_BASE + cid);
+	return buf;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	enum { O_PORT = 256, O_LISTEN, O_DIR, O_PROV, O_SIM, O_ONCE, O_ROOT };
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, O_PORT },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "secret-dir", required_argument, NULL, O_DIR },
+		{ "provider", required_argument, NULL, O_PROV },
+		{ "sim-channel", required_argument, NULL, O_SIM },
+		{ "once", no_argument, NULL, O_ONCE },
+		{ "tsm-root", required_argument, NULL, O_ROOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent_serve_opts o = { .secret_dir = AGENT_SECRET_DIR, .provider = "auto", .tsm_root = AGENT_TSM_ROOT };
+	char listen_buf[64], sim_buf[64];
+	uint64_t port = ATT_AGENT_PORT;
+	int c, ret = 0;
+
+	optind = 1;
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_PORT:
+			ret = parse_u64(optarg, UINT32_MAX - 1, &port, "--port");
+			break;
+		case O_LISTEN:
+			o.listen = optarg;
+			break;
+		case O_DIR:
+			o.secret_dir = optarg;
+			break;
+		case O_PROV:
+			o.provider = optarg;
+			break;
+		case O_SIM:
+			o.sim_channel = optarg;
+			break;
+		case O_ONCE:
+			o.once = true;
+			break;
+		case O_ROOT:
+			o.tsm_root = optarg;
+			break;
+		case 'h':
+			serve_usage(stdout);
+			return 0;
+		default:
+			ret = err_set(EINVAL, "unknown option or missing argument '%s' (try cvmm-agent serve --help)",
+				      argv[optind - 1]);
+		}
+	}
+	if (!ret && optind != argc)
+		ret = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!ret && !agent_provider_name_ok(o.provider))
+		ret = err_set(EINVAL, "--provider: '%s' is not auto, configfs, sev-guest, tdx-guest or sim", o.provider);
+	if (!ret && !*o.secret_dir)
+		ret = err_set(EINVAL, "--secret-dir: empty");
+	if (!ret && !o.listen) {
+		snprintf(listen_buf, sizeof(listen_buf), "vsock:any:%u", (unsigned int)port);
+		o.listen = listen_buf;
+	}
+	if (!ret && !o.sim_channel)
+		o.sim_channel = default_sim_channel(sim_buf, sizeof(sim_buf));
+	if (!ret)
+		ret = agent_serve(&o);
+	if (ret) {
+		fprintf(stderr, "cvmm-agent serve: %s\n", err_msg());
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -203,6 +321,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
 	fprintf(stderr, "cvmm-agent: unknown command '%s' (try cvmm-agent --help)\n", argv[1]);
 	return 2;
 }

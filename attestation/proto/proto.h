@@ -91,14 +91,23 @@ int att_frame_header(const uint8_t hdr[ATT_FRAME_HDR], const char *what, uint16_
  * length, pubkey length, name a plain file name, ...). */
 int att_msg_decode(const uint8_t *buf, size_t len, const char *what, struct att_msg *m);
 
-/* Transport addresses: "vsock:CID:PORT" or "unix:PATH". */
+/* Transport addresses: "vsock:CID:PORT" or "unix:PATH" (listening: CID
+ * "any" is VMADDR_CID_ANY; a leftover socket file at PATH is replaced). */
 int att_sock_connect(const char *addr, int timeout_ms);
 int att_sock_listen(const char *addr);
 /* Send a frame / receive one whole frame (header first, then the payload;
- * bounded by ATT_FRAME_MAX, each read bounded by timeout_ms). */
+ * bounded by ATT_FRAME_MAX, each read bounded by timeout_ms). recv returns
+ * -ENODATA when the peer closed cleanly before a new frame, -ETIMEDOUT when
+ * a read waited timeout_ms; frame is replaced (not appended to). */
 int att_sock_send(int fd, const struct bytebuf *frame);
 int att_sock_recv(int fd, int timeout_ms, const char *what, struct bytebuf *frame);
-/* One request/response exchange on a new connection to addr. */
+/* Read exactly n bytes (partial reads, EINTR; each wait bounded by
+ * timeout_ms): for other stream protocols on the same transport (the sim
+ * channel). what names the peer in errors. */
+int att_sock_read(int fd, void *buf, size_t n, int timeout_ms, const char *what);
+/* One request/response exchange on a new connection to addr. An ERROR
+ * answer gives -EREMOTEIO with the agent's message (rsp still decoded); an
+ * answer of the wrong type -EPROTO. */
 int att_agent_call(const char *addr, int timeout_ms, const struct att_msg *req, struct bytebuf *rsp_frame,
 		   struct att_msg *rsp);
 

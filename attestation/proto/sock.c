@@ -181,6 +181,19 @@ static int read_full(int fd, uint8_t *p, size_t n, int timeout_ms, size_t *got)
 	return 0;
 }
 
+int att_sock_read(int fd, void *buf, size_t n, int timeout_ms, const char *what)
+{
+	size_t got;
+	int ret = read_full(fd, buf, n, timeout_ms, &got);
+
+	if (ret)
+		return err_set(-ret, "%s: read (%zu of %zu bytes): %s", what, got, n,
+			       ret == -ECONNRESET ? "connection closed"
+			       : ret == -ETIMEDOUT ? "timed out"
+						   : strerror(-ret));
+	return 0;
+}
+
 int att_sock_recv(int fd, int timeout_ms, const char *what, struct bytebuf *frame)
 {
 	uint8_t hdr[ATT_FRAME_HDR];

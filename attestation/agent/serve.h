@@ -1,0 +1,40 @@
+/* serve.h - cvmm-agent serve (docs/agent.md): the attestation server the
+ * host's endpoint talks to over vsock, the provider choice it shares with
+ * nothing else, and the sim secure processor's client. Agent-only. */
+#ifndef CVMM_AGENT_SERVE_H
+#define CVMM_AGENT_SERVE_H
+
+#include <stdbool.h>
+
+#include "attestation/agent/agent.h"
+
+#define AGENT_SECRET_DIR "/run/cvmm/secrets"
+#define AGENT_CONN_TIMEOUT_MS 10000 /* per read/write on a connection */
+
+/* Evidence from the sim secure processor at addr over the sim channel
+ * (sim.c): REPORT_REQ, or EXT_REPORT_REQ with req->want_certs. */
+int agent_sim_report(const char *addr, const struct agent_req *req, struct agent_evidence *ev);
+
+/* Evidence from provider ("auto", "configfs", "sev-guest", "tdx-guest",
+ * "sim"; provider.c). auto: configfs-tsm, /dev/sev-guest, /dev/tdx_guest,
+ * then the sim channel (sim_channel NULL: not tried). *platform is "snp" or
+ * "tdx"; label receives the wire PROVIDER name ("configfs-tsm:sev_guest",
+ * "sev-guest", "tdx-guest", "sim"). */
+int agent_provider_report(const char *provider, const char *sim_channel, const struct agent_req *req,
+			  struct agent_evidence *ev, const char **platform, char label[80]);
+bool agent_provider_name_ok(const char *provider);
+
+struct agent_serve_opts {
+	const char *listen;      /* "vsock:CID:PORT" or "unix:PATH" */
+	const char *secret_dir;  /* where secrets are stored, 0600 */
+	const char *provider;    /* as agent_provider_report */
+	const char *sim_channel; /* NULL when unknown */
+	const char *tsm_root;
+	bool once; /* return 0 after the first stored secret */
+};
+
+/* Listen and serve connections one at a time; returns only with --once (0)
+ * or on a startup error (-errno). */
+int agent_serve(const struct agent_serve_opts *o);
+
+#endif
