@@ -50,6 +50,26 @@ void sev_vmsa_build(uint8_t page[SEV_PAGE_SIZE], uint32_t eip, uint64_t sev_feat
 		    enum sev_vmm_type vmm);
 #define SEV_BSP_EIP 0xfffffff0u
 
+/* A vCPU's architectural state as the VMSA holds it (the fields a VMM sets
+ * at launch; APM vol. 2 table B-4 offsets in vmsa.c). Segment attrib is the
+ * VMCB encoding: type | S<<4 | DPL<<5 | P<<7 | AVL<<8 | L<<9 | DB<<10 | G<<11. */
+struct sev_seg {
+	uint16_t selector, attrib;
+	uint32_t limit;
+	uint64_t base;
+};
+struct sev_cpu_state {
+	struct sev_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr;
+	uint64_t efer, cr0, cr3, cr4, dr6, dr7, rflags, rip;
+	uint64_t rax, rbx, rcx, rdx, rsp, rbp, rsi, rdi;
+	uint64_t g_pat, xcr0, sev_features;
+	uint32_t mxcsr;
+	uint16_t x87_fcw;
+};
+/* Write s into a zeroed VMSA page / read it back (what a backend loads). */
+void sev_vmsa_encode(uint8_t page[SEV_PAGE_SIZE], const struct sev_cpu_state *s);
+void sev_vmsa_decode(const uint8_t page[SEV_PAGE_SIZE], struct sev_cpu_state *s);
+
 /* Inputs of a launch measurement. */
 struct sev_launch_cfg {
 	enum sev_mode mode;

@@ -86,3 +86,50 @@ void sev_vmsa_build(uint8_t page[SEV_PAGE_SIZE], uint32_t eip, uint64_t sev_feat
 	put_le32(page + VMSA_MXCSR, mxcsr);
 	put_le16(page + VMSA_X87_FCW, fcw);
 }
+
+/* General-purpose registers not named in the enum above (APM table B-4:
+ * RSP 0x1D8, RAX 0x1F8, RCX 0x308, RBX 0x318, RBP 0x328, RSI 0x330,
+ * RDI 0x338; CR3 0x150). */
+enum { VMSA_CR3 = 0x150, VMSA_RSP = 0x1d8, VMSA_RAX = 0x1f8, VMSA_RCX = 0x308, VMSA_RBX = 0x318,
+       VMSA_RBP = 0x328, VMSA_RSI = 0x330, VMSA_RDI = 0x338 };
+
+static void get_seg(const uint8_t *page, unsigned off, struct sev_seg *s)
+{
+	s->selector = le16(page + off);
+	s->attrib = le16(page + off + 2);
+	s->limit = le32(page + off + 4);
+	s->base = le64(page + off + 8);
+}
+
+/* One table of (offset, member) for the 64-bit fields keeps encode and
+ * decode from drifting apart. */
+#define STATE_U64(X)                                                                                        \
+	X(VMSA_EFER, efer) X(VMSA_CR4, cr4) X(VMSA_CR3, cr3) X(VMSA_CR0, cr0) X(VMSA_DR7, dr7)                \
+	X(VMSA_DR6, dr6) X(VMSA_RFLAGS, rflags) X(VMSA_RIP, rip) X(VMSA_RSP, rsp) X(VMSA_RAX, rax)              \
+	X(VMSA_G_PAT, g_pat) X(VMSA_RCX, rcx) X(VMSA_RDX, rdx) X(VMSA_RBX, rbx) X(VMSA_RBP, rbp)               \
+	X(VMSA_RSI, rsi) X(VMSA_RDI, rdi) X(VMSA_SEV_FEATURES, sev_features) X(VMSA_XCR0, xcr0)
+#define STATE_SEGS(X)                                                                                       \
+	X(VMSA_ES, es) X(VMSA_CS, cs) X(VMSA_SS, ss) X(VMSA_DS, ds) X(VMSA_FS, fs) X(VMSA_GS, gs)             \
+	X(VMSA_GDTR, gdtr) X(VMSA_LDTR, ldtr) X(VMSA_IDTR, idtr) X(VMSA_TR, tr)
+
+void sev_vmsa_encode(uint8_t page[SEV_PAGE_SIZE], const struct sev_cpu_state *s)
+{
+	memset(page, 0, SEV_PAGE_SIZE);
+#define PUT_SEG(off, m) put_seg(page, off, s->m.selector, s->m.attrib, s->m.limit, s->m.base);
+#define PUT_U64(off, m) put_le64(page + off, s->m);
+	STATE_SEGS(PUT_SEG)
+	STATE_U64(PUT_U64)
+	put_le32(page + VMSA_MXCSR, s->mxcsr);
+	put_le16(page + VMSA_X87_FCW, s->x87_fcw);
+}
+
+void sev_vmsa_decode(const uint8_t page[SEV_PAGE_SIZE], struct sev_cpu_state *s)
+{
+	memset(s, 0, sizeof(*s));
+#define GET_SEG(off, m) get_seg(page, off, &s->m);
+#define GET_U64(off, m) s->m = le64(page + off);
+	STATE_SEGS(GET_SEG)
+	STATE_U64(GET_U64)
+	s->mxcsr = le32(page + VMSA_MXCSR);
+	s->x87_fcw = le16(page + VMSA_X87_FCW);
+}

@@ -148,7 +148,7 @@ static void test_boot_params(void **state)
 static void test_load(void **state)
 {
 	struct guest_mem m;
-	uint64_t entry;
+	struct boot_layout bl;
 	uint8_t initrd[10000];
 	size_t setup_len = (size_t)(img[0x1f1] + 1) * 512;
 	(void)state;
@@ -157,8 +157,8 @@ static void test_load(void **state)
 
 	/* default: the payload (LZ4) inflated on the host, vmlinux loaded */
 	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, initrd, sizeof(initrd), "console=ttyS0 x=1",
-				       BOOT_ACPI_GPA, &entry), 0);
-	assert_int_equal(entry, 0x1000000); /* phys_startup_64, the ELF entry */
+				       BOOT_ACPI_GPA, &bl), 0);
+	assert_int_equal(bl.entry_gpa, 0x1000000); /* phys_startup_64, the ELF entry */
 	assert_memory_not_equal(gm_ptr(&m, 0x1000000, 4096), img + setup_len, 4096);
 	uint8_t *zp = gm_ptr(&m, BOOT_ZERO_PAGE_GPA, 4096);
 	assert_string_equal((char *)gm_ptr(&m, le32(zp + 0x228), 18), "console=ttyS0 x=1");
@@ -190,15 +190,15 @@ static void test_load(void **state)
 	/* self-decompressing bzImage entry on request */
 	setenv("CVMM_GUEST_DECOMPRESS", "1", 1);
 	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, initrd, sizeof(initrd), "", BOOT_ACPI_GPA,
-				       &entry), 0);
+				       &bl), 0);
 	unsetenv("CVMM_GUEST_DECOMPRESS");
-	assert_int_equal(entry, 0x1000200); /* pref_address + 0x200 (startup_64) */
+	assert_int_equal(bl.entry_gpa, 0x1000200); /* pref_address + 0x200 (startup_64) */
 	assert_memory_equal(gm_ptr(&m, 0x1000000, 4096), img + setup_len, 4096);
 	gm_free(&m);
 
 	/* too little memory for the kernel */
 	assert_int_equal(gm_alloc(&m, 16ull << 20), 0);
-	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, NULL, 0, "", 0, &entry), -ENOMEM);
+	assert_int_equal(vmm_boot_load(&m, img, img_len, KERNEL, NULL, 0, "", 0, &bl), -ENOMEM);
 	assert_non_null(strstr(err_msg(), "--mem"));
 	gm_free(&m);
 }

@@ -149,7 +149,7 @@ static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1)
 
 int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const char *kernel_path,
 		  const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
-		  uint64_t *entry)
+		  struct boot_layout *out)
 {
 	struct bzimage bz;
 	struct boot_layout l = { .cmdline_gpa = BOOT_CMDLINE_GPA, .rsdp_gpa = rsdp_gpa };
@@ -164,6 +164,7 @@ int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const
 	uint64_t lo, hi, lowest;
 	if (!getenv("CVMM_GUEST_DECOMPRESS") && vmm_vmlinux_load(m, &bz, &lo, &hi, &l.entry_gpa) == 0) {
 		l.kernel_gpa = lo;
+		l.kernel_end = hi;
 		lowest = hi > lo + bz.init_size ? hi : lo + bz.init_size;
 	} else {
 		err_clear();
@@ -175,6 +176,7 @@ int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const
 			return err_set(ENOMEM, "%s: the kernel needs %u bytes at 0x%llx: more than --mem allows",
 				       kernel_path, bz.init_size, (unsigned long long)l.kernel_gpa);
 		memcpy(k, bz.kernel, bz.kernel_len);
+		l.kernel_end = l.kernel_gpa + bz.kernel_len;
 		/* 64-bit entry: startup_64 (boot.rst "64-bit BOOT PROTOCOL") */
 		l.entry_gpa = l.kernel_gpa + 0x200;
 		lowest = l.kernel_gpa + bz.init_size;
@@ -205,7 +207,8 @@ int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const
 	if (rc)
 		return rc;
 	memcpy(cl, cmdline, clen + 1);
-	*entry = l.entry_gpa;
+	l.cmdline_len = clen + 1;
+	*out = l;
 	return 0;
 }
 

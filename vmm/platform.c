@@ -1,9 +1,11 @@
 /* platform.c - the platform backends behind `--platform` (design.md
- * "Platforms"). Only `kvm` lives here: the confidential backends (sev/,
- * tdx/, sim-*) plug in as further struct cc_platform tables. */
+ * "Platforms"): `kvm` lives here, `sim-snp` in platform_sim_snp.c; the
+ * hardware backends plug in as further struct cc_platform tables. */
 #include <string.h>
 
 #include "vmm/vmm_core.h"
+
+extern const struct cc_platform platform_sim_snp;
 
 static int kvm_setup_vcpu(struct vm *vm, unsigned index, int vcpu_fd)
 {
@@ -20,7 +22,12 @@ static const struct cc_platform platform_kvm = {
 	.setup_vcpu = kvm_setup_vcpu,
 };
 
-static const struct cc_platform *const platforms[] = { &platform_kvm };
+static const struct cc_platform *const platforms[] = { &platform_kvm, &platform_sim_snp };
+
+const char *cc_platform_names(void)
+{
+	return "kvm, sim-snp, auto";
+}
 
 const struct cc_platform *cc_platform_find(const char *name)
 {

@@ -18,7 +18,7 @@ static void usage(FILE *f)
 		"\n"
 		"Boot a Linux guest under KVM with virtio-pci devices.\n"
 		"\n"
-		"  --platform P         kvm or auto (default auto = kvm on this build)\n"
+		"  --platform P         kvm, sim-snp or auto (default auto = kvm on this build)\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
@@ -37,6 +37,18 @@ static void usage(FILE *f)
 		"                       console is virtio; always for confidential platforms)\n"
 		"  --print-manifest FILE\n"
 		"                       write the device manifest (DTB) to FILE\n"
+		"\n"
+		"sim-snp and attestation (docs/attestation.md):\n"
+		"  --policy P           SNP guest policy (default 0x30000)\n"
+		"  --state-dir DIR      sim secure processor key store (default\n"
+		"                       $XDG_STATE_HOME/cvmm/sim-snp)\n"
+		"  --attest-listen ADDR:PORT\n"
+		"                       serve the HTTPS attestation endpoint (needs --vsock)\n"
+		"  --tls-cert F --tls-key F\n"
+		"                       its certificate and key (PEM); default: self-signed,\n"
+		"                       fingerprint printed\n"
+		"  --attest-agent-port P\n"
+		"                       vsock port of cvmm-agent in the guest (default 4050)\n"
 		"\n"
 		"Exit status: 0 guest powered off (or SIGTERM/SIGINT), 2 usage/input/setup\n"
 		"error, 3 guest reset, 4 guest crashed (triple fault, KVM internal error).\n",
@@ -101,7 +113,8 @@ static int parse_disk(char *arg, struct vm_config *c)
 static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 {
 	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_DISK, O_RNG,
-	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_HELP };
+	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_POLICY, O_STATE_DIR, O_ATTEST_LISTEN,
+	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_HELP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -116,6 +129,12 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 		{ "vsock", required_argument, NULL, O_VSOCK },
 		{ "debug-console", no_argument, NULL, O_DEBUG_CONSOLE },
 		{ "print-manifest", required_argument, NULL, O_MANIFEST },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "state-dir", required_argument, NULL, O_STATE_DIR },
+		{ "attest-listen", required_argument, NULL, O_ATTEST_LISTEN },
+		{ "tls-cert", required_argument, NULL, O_TLS_CERT },
+		{ "tls-key", required_argument, NULL, O_TLS_KEY },
+		{ "attest-agent-port", required_argument, NULL, O_AGENT_PORT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -156,6 +175,19 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 			break;
 		case O_DEBUG_CONSOLE: c->debug_console = true; break;
 		case O_MANIFEST: c->manifest_out = optarg; break;
+		case O_POLICY:
+			rc = parse_u64(optarg, UINT64_MAX, &c->policy, "--policy");
+			if (!rc && !(c->policy & (1ull << 17)))
+				rc = err_set(EINVAL, "--policy %s: bit 17 must be set (SNP ABI, guest policy)", optarg);
+			break;
+		case O_STATE_DIR: c->state_dir = optarg; break;
+		case O_ATTEST_LISTEN: c->attest_listen = optarg; break;
+		case O_TLS_CERT: c->tls_cert = optarg; break;
+		case O_TLS_KEY: c->tls_key = optarg; break;
+		case O_AGENT_PORT:
+			rc = parse_u64(optarg, UINT32_MAX, &v, "--attest-agent-port");
+			c->attest_agent_port = (unsigned)v;
+			break;
 		case O_HELP:
 		case 'h': *help = true; return 0;
 		default:
@@ -167,12 +199,21 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!rc && !c->kernel)
 		rc = err_set(EINVAL, "--kernel is required (try cvmm run --help)");
+	if (!rc && c->attest_listen && !c->vsock_cid)
+		rc = err_set(EINVAL, "--attest-listen relays to the guest agent over vsock: give --vsock CID too");
+	if (!rc && !c->tls_cert != !c->tls_key)
+		rc = err_set(EINVAL, "--tls-cert and --tls-key go together");
+	if (!rc && c->vsock_cid && !strcmp(c->platform, "sim-snp") && c->vsock_cid > UINT32_MAX - SNP_SIM_PORT_BASE)
+		rc = err_set(EINVAL, "--vsock %llu: sim-snp serves its guest on vsock port 0x%x + CID: use a CID "
+				     "below %u", (unsigned long long)c->vsock_cid, SNP_SIM_PORT_BASE,
+			     UINT32_MAX - SNP_SIM_PORT_BASE);
 	return rc;
 }
 
 int vmm_cli_run(int argc, char **argv)
 {
-	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1 };
+	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1,
+			       .policy = SIM_SNP_DEFAULT_POLICY, .attest_agent_port = 4050 };
 	bool help = false;
 	if (parse_args(argc, argv, &c, &help)) {
 		fprintf(stderr, "cvmm run: %s\n", err_msg());

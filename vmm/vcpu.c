@@ -69,45 +69,57 @@ int vcpu_create(struct vm *vm, unsigned index)
 	return vm->platform->setup_vcpu ? vm->platform->setup_vcpu(vm, index, v->fd) : 0;
 }
 
-/* 64-bit boot protocol state (boot.rst "64-bit BOOT PROTOCOL"): long mode
- * with the identity page tables, flat __BOOT_CS/__BOOT_DS, interrupts off,
- * %rsi = zero page. */
-int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v)
+static struct kvm_segment kvm_seg(const struct sev_seg *g)
+{
+	/* VMCB attrib: type | S<<4 | DPL<<5 | P<<7 | AVL<<8 | L<<9 | DB<<10 | G<<11 */
+	return (struct kvm_segment){
+		.base = g->base, .limit = g->limit, .selector = g->selector,
+		.type = g->attrib & 0xf, .s = (g->attrib >> 4) & 1, .dpl = (g->attrib >> 5) & 3,
+		.present = (g->attrib >> 7) & 1, .avl = (g->attrib >> 8) & 1, .l = (g->attrib >> 9) & 1,
+		.db = (g->attrib >> 10) & 1, .g = (g->attrib >> 11) & 1,
+	};
+}
+
+/* Load a VMSA-shaped state into KVM (plain KVM and the sim platforms: the
+ * same registers a real SEV-ES/SNP launch puts in the encrypted VMSA). */
+int vcpu_set_state(struct vcpu *v, const struct sev_cpu_state *st)
 {
 	struct kvm_sregs s;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return err_set(errno, "vCPU %u: KVM_GET_SREGS: %s", v->index, strerror(errno));
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 11, .present = 1,
-		.dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1,
-	};
-	struct kvm_segment data = {
-		.base = 0, .limit = 0xffffffff, .selector = 0x18, .type = 3, .present = 1,
-		.dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
-	};
-	struct kvm_segment tss = {
-		.base = 0, .limit = 0xfff, .selector = 0x20, .type = 11, .present = 1, .s = 0,
-	};
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.tr = tss;
-	s.gdt.base = BOOT_GDT_GPA;
-	s.gdt.limit = 5 * 8 - 1;
-	s.idt.base = 0;
-	s.idt.limit = 0;
-	s.cr0 = 0x80000011ull;  /* PG | ET | PE */
-	s.cr3 = BOOT_PML4_GPA;
-	s.cr4 = 0x20;           /* PAE */
-	s.efer = 0x500;         /* LME | LMA */
+	s.cs = kvm_seg(&st->cs);
+	s.ds = kvm_seg(&st->ds);
+	s.es = kvm_seg(&st->es);
+	s.fs = kvm_seg(&st->fs);
+	s.gs = kvm_seg(&st->gs);
+	s.ss = kvm_seg(&st->ss);
+	s.tr = kvm_seg(&st->tr);
+	s.ldt = kvm_seg(&st->ldtr);
+	s.gdt.base = st->gdtr.base;
+	s.gdt.limit = (uint16_t)st->gdtr.limit;
+	s.idt.base = st->idtr.base;
+	s.idt.limit = (uint16_t)st->idtr.limit;
+	s.cr0 = st->cr0;
+	s.cr3 = st->cr3;
+	s.cr4 = st->cr4;
+	s.efer = st->efer;
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return err_set(errno, "vCPU %u: KVM_SET_SREGS: %s", v->index, strerror(errno));
 	struct kvm_regs r = {
-		.rip = vm->entry, .rsi = BOOT_ZERO_PAGE_GPA, .rflags = 2,
-		.rsp = BOOT_ZERO_PAGE_GPA - 0x10, .rbp = BOOT_ZERO_PAGE_GPA - 0x10,
+		.rax = st->rax, .rbx = st->rbx, .rcx = st->rcx, .rdx = st->rdx, .rsi = st->rsi, .rdi = st->rdi,
+		.rsp = st->rsp, .rbp = st->rbp, .rip = st->rip, .rflags = st->rflags,
 	};
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return err_set(errno, "vCPU %u: KVM_SET_REGS: %s", v->index, strerror(errno));
 	return 0;
+}
+
+int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v)
+{
+	struct sev_cpu_state st;
+
+	vmm_boot_cpu_state(vm->entry, &st);
+	return vcpu_set_state(v, &st);
 }
 
 static void pio_dispatch(struct vm *vm, uint16_t port, uint8_t *data, unsigned len, bool write)

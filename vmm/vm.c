@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "attestation/attestation.h"
 #include "common/common.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm_core.h"
@@ -136,27 +139,13 @@ static int create_devices(struct vm *vm, const struct vm_config *c)
 	}
 	if (!rc && c->vsock_cid)
 		rc = virtio_vsock_create(vm, c->vsock_cid);
-	if (!rc && c->manifest_out) {
-		void *dtb = NULL;
-		size_t len = 0;
-		rc = virtio_manifest_dtb(vm, &dtb, &len);
-		if (!rc)
-			rc = file_write(c->manifest_out, dtb, len);
-		free(dtb);
-	}
-	return rc;
-}
-
-static int boot_tables(struct vm *vm)
-{
-	size_t len;
-	uint8_t *acpi = gm_ptr(&vm->mem, BOOT_ACPI_GPA, BOOT_ACPI_SIZE);
-	uint8_t *mpt = gm_ptr(&vm->mem, BOOT_MPTABLE_GPA, BOOT_MPTABLE_SIZE);
-	struct mpt_pci_irq irqs[PCI_SLOTS];
-	unsigned n = pci_bus_irqs(&vm->pci, irqs, PCI_SLOTS);
-	int rc = vmm_acpi_build(acpi, BOOT_ACPI_SIZE, BOOT_ACPI_GPA, vm->nvcpus, &len);
+	/* The device manifest (DTB): its SHA-256 is the launch's host_data. */
 	if (!rc)
-		rc = vmm_mptable_build(mpt, BOOT_MPTABLE_SIZE, BOOT_MPTABLE_GPA, vm->nvcpus, irqs, n, &len);
+		rc = virtio_manifest_dtb(vm, (void **)&vm->manifest, &vm->manifest_len);
+	if (!rc && !EVP_Digest(vm->manifest, vm->manifest_len, vm->host_data, NULL, EVP_sha256(), NULL))
+		rc = err_set(EIO, "device manifest: SHA-256 failed");
+	if (!rc && c->manifest_out)
+		rc = file_write(c->manifest_out, vm->manifest, vm->manifest_len);
 	return rc;
 }
 
@@ -166,6 +155,11 @@ struct boot_files {
 	uint8_t *kernel, *initrd;
 	size_t klen, ilen;
 };
+
+static const char *boot_cmdline(const struct vm_config *c)
+{
+	return c->cmdline ? c->cmdline : vmm_default_cmdline(c->console_virtio);
+}
 
 static int read_boot_files(const struct vm_config *c, struct boot_files *f)
 {
@@ -178,14 +172,45 @@ static int read_boot_files(const struct vm_config *c, struct boot_files *f)
 	return rc;
 }
 
+/* Load the guest from its launch plan (boot_plan.c) and let the platform
+ * replay it. Every step's bytes are in guest memory at its gpa: the plain
+ * KVM guest runs them as they are, sim-snp folds them into its digest. */
 static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot_files *f)
 {
-	const char *cmdline = c->cmdline ? c->cmdline
-					 : c->console_virtio ? "console=hvc0 panic=-1" : "console=ttyS0 panic=-1";
-	int rc = vmm_boot_load(&vm->mem, f->kernel, f->klen, c->kernel, f->initrd, f->ilen, cmdline,
-			       BOOT_ACPI_GPA, &vm->entry);
-	if (!rc)
-		rc = vmm_boot_page_tables(&vm->mem);
+	const struct boot_inputs in = {
+		.kernel = f->kernel, .kernel_len = f->klen, .kernel_path = c->kernel,
+		.initrd = f->initrd, .initrd_len = f->ilen, .cmdline = boot_cmdline(c),
+		.vcpus = vm->nvcpus, .snp = vm->platform->snp_plan, .sev_features = SIM_SNP_SEV_FEATURES,
+	};
+	int rc = vmm_boot_plan(&vm->mem, &in, &vm->plan, &vm->entry);
+
+	if (!rc && (!EVP_Digest(f->kernel, f->klen, vm->kernel_sha256, NULL, EVP_sha256(), NULL) ||
+		    (f->initrd && !EVP_Digest(f->initrd, f->ilen, vm->initrd_sha256, NULL, EVP_sha256(), NULL))))
+		rc = err_set(EIO, "SHA-256 of the boot files failed");
+	vm->has_initrd = f->initrd != NULL;
+
+	if (!rc && vm->platform->launch)
+		rc = vm->platform->launch(vm);
+	return rc;
+}
+
+static int start_endpoint(struct vm *vm, const struct vm_config *c)
+{
+	char agent[48];
+	json_t *launch;
+	int rc;
+
+	if (!c->attest_listen)
+		return 0;
+	snprintf(agent, sizeof(agent), "vsock:%llu:%u", (unsigned long long)c->vsock_cid, c->attest_agent_port);
+	if (!(launch = vmm_launch_record(vm, boot_cmdline(c))))
+		return err_set(ENOMEM, "out of memory");
+	struct att_endpoint_cfg ec = {
+		.listen = c->attest_listen, .tls_cert = c->tls_cert, .tls_key = c->tls_key, .agent_addr = agent,
+		.launch = launch, .manifest = vm->manifest, .manifest_len = vm->manifest_len,
+	};
+	rc = att_endpoint_start(&ec, &vm->endpoint);
+	json_decref(launch);
 	return rc;
 }
 
@@ -266,7 +291,7 @@ int vmm_run(const struct vm_config *c)
 	vm->platform = cc_platform_find(c->platform);
 	if (!vm->platform) {
 		free(vm);
-		err_set(EINVAL, "--platform %s: not available in this build (kvm, auto)", c->platform);
+		err_set(EINVAL, "--platform %s: not available in this build (%s)", c->platform, cc_platform_names());
 		return VMM_EXIT_ERROR;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed console must not kill the VMM */
@@ -300,9 +325,9 @@ int vmm_run(const struct vm_config *c)
 		rc = create_devices(vm, c);
 	vmm_debug_timing("devices created");
 	if (!rc)
-		rc = boot_tables(vm);
-	if (!rc)
 		rc = load_boot(vm, c, &files);
+	if (!rc)
+		rc = start_endpoint(vm, c);
 	free(files.kernel);
 	free(files.initrd);
 	files.kernel = files.initrd = NULL;
@@ -335,7 +360,11 @@ int vmm_run(const struct vm_config *c)
 		if (status == VMM_EXIT_CRASH)
 			err_set(EIO, "%s", vm->exit_why); /* printed by the CLI */
 	}
+	if (vm->endpoint)
+		att_endpoint_stop(vm->endpoint);
 	vcpu_stop_all(vm);
+	if (vm->platform->teardown)
+		vm->platform->teardown(vm);
 	if (getenv("CVMM_DEBUG_EXIT"))
 		vcpu_dump_all(vm);
 	vcpu_profile_dump();
@@ -349,6 +378,8 @@ int vmm_run(const struct vm_config *c)
 		if (vm->vcpu[i].fd >= 0)
 			vcpu_destroy(&vm->vcpu[i]);
 	kvm_vm_close(vm);
+	plan_free(&vm->plan);
+	free(vm->manifest);
 	gm_free(&vm->mem);
 	if (vm->exit_efd >= 0)
 		close(vm->exit_efd);

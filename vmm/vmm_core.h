@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "firmware/firmware.h"
+#include "sev/sev.h"
 #include "vmm/vm.h"
 
 /* ---------------- exit status of `cvmm run` (docs/run.md) ---------------- */
@@ -91,9 +93,9 @@ struct e820_entry {
 unsigned vmm_e820_build(const struct guest_mem *m, struct e820_entry *e, unsigned max);
 
 struct boot_layout {
-	uint64_t kernel_gpa, entry_gpa;
+	uint64_t kernel_gpa, kernel_end, entry_gpa; /* [kernel_gpa, kernel_end): loaded bytes */
 	uint64_t initrd_gpa, initrd_size;
-	uint64_t cmdline_gpa;
+	uint64_t cmdline_gpa, cmdline_len;        /* length with the NUL */
 	uint64_t rsdp_gpa;
 };
 /* Fill the 4 KiB zero page: setup header copied from the image, loader
@@ -101,10 +103,10 @@ struct boot_layout {
 int vmm_boot_params_build(uint8_t zp[4096], const struct bzimage *bz, const struct guest_mem *m,
 			  const struct boot_layout *l, size_t cmdline_len);
 /* Load kernel, initrd and command line into guest memory and write the
- * zero page at BOOT_ZERO_PAGE_GPA. *entry receives the 64-bit entry. */
+ * zero page at BOOT_ZERO_PAGE_GPA; *l receives where everything went. */
 int vmm_boot_load(struct guest_mem *m, const uint8_t *img, size_t img_len, const char *kernel_path,
 		  const uint8_t *initrd, size_t initrd_len, const char *cmdline, uint64_t rsdp_gpa,
-		  uint64_t *entry);
+		  struct boot_layout *l);
 /* Inflate the bzImage payload on the host and load the vmlinux ELF segments
  * (vmlinux.c); [*lo, *hi) is what it occupies. -ENOTSUP or another error
  * means: boot the bzImage's own decompressor instead. */
@@ -112,6 +114,38 @@ int vmm_vmlinux_load(struct guest_mem *m, const struct bzimage *bz, uint64_t *lo
 /* Identity page tables (4 GiB, 2 MiB pages), the boot GDT, and a reset
  * vector stub that asks for a reset through the i8042. */
 int vmm_boot_page_tables(struct guest_mem *m);
+
+/* ---------------- the direct-boot launch plan (boot_plan.c) ----------------
+ * design.md "one launch plan": everything `cvmm run` puts into guest memory
+ * before the first KVM_RUN is loaded by vmm_boot_plan() and recorded as a
+ * plan step (page aligned, sorted by gpa, no overlaps), so the platform
+ * replays and the measurement folds exactly what was loaded. `cvmm measure
+ * --platform sim-snp` runs the same function over a scratch guest memory. */
+#define SIM_SNP_SEV_FEATURES 0x1ull /* VMSA SEV_FEATURES: SNPActive (as an SNP guest's) */
+#define SIM_SNP_DEFAULT_POLICY 0x30000ull /* SMT allowed, reserved bit 17 (SNP ABI Table 9) */
+#define BOOT_SECRETS_GPA 0x00010000ull /* sim-snp: the SNP secrets page */
+#define BOOT_CPUID_GPA   0x00011000ull /* sim-snp: the SNP CPUID page */
+struct boot_inputs {
+	const uint8_t *kernel;
+	size_t kernel_len;
+	const char *kernel_path;  /* for messages */
+	const uint8_t *initrd;
+	size_t initrd_len;
+	const char *cmdline;
+	unsigned vcpus;
+	bool snp;                 /* add the SNP pages: secrets, CPUID, one VMSA per vCPU */
+	uint64_t sev_features;    /* VMSA SEV_FEATURES with snp */
+};
+/* m must be zeroed (fresh). On success *entry is the BSP's entry point and
+ * plan's steps point into m (VMSAs into plan-owned pages). */
+int vmm_boot_plan(struct guest_mem *m, const struct boot_inputs *in, struct launch_plan *plan, uint64_t *entry);
+/* The 64-bit boot protocol state of the BSP (boot.rst "64-bit BOOT
+ * PROTOCOL"): long mode, identity page tables, flat segments, rsi = zero page. */
+void vmm_boot_cpu_state(uint64_t entry, struct sev_cpu_state *s);
+/* The INIT state of an application processor (SDM vol. 3A table 9-1). */
+void vmm_ap_cpu_state(struct sev_cpu_state *s);
+/* The default command line of `cvmm run` (and of the sim-snp measurement). */
+const char *vmm_default_cmdline(bool console_virtio);
 
 /* ---------------- MP table (mptable.c) ----------------
  * Intel MultiProcessor Specification 1.4, chapter 4. */
@@ -175,18 +209,32 @@ void serial_destroy(struct serial *s);
  * the initial vCPU state, and the final launch step. The kvm platform
  * writes boot data into RAM directly and sets long mode in the registers. */
 struct vm_config;
+struct att_endpoint;
 struct cc_platform {
 	const char *name;
 	bool confidential;  /* legacy devices only with --debug-console */
+	bool snp_plan;      /* the launch plan carries the SNP pages and VMSAs */
 	unsigned long vm_type; /* KVM_CREATE_VM argument */
 	/* after the VM and its memory exist, before vCPUs are created */
 	int (*init)(struct vm *vm);
+	/* the launch plan is in guest memory (vm->plan): replay/measure it */
+	int (*launch)(struct vm *vm);
 	/* set the boot vCPU (index 0) or an AP to its reset/entry state */
 	int (*setup_vcpu)(struct vm *vm, unsigned index, int vcpu_fd);
 	/* after all boot data is in memory and the vCPUs are set up */
 	int (*finalize)(struct vm *vm);
+	/* after the vCPUs stopped: release what init/launch made */
+	void (*teardown)(struct vm *vm);
 };
 const struct cc_platform *cc_platform_find(const char *name);
+/* sim-snp: the launch measurement folded at launch (NULL on other platforms) */
+const uint8_t *vmm_sim_snp_measurement(const struct vm *vm);
+/* The launch record of the attestation bundle (launch_record.c): what a
+ * relying party needs to recompute the reference value. New reference. */
+struct json_t;
+struct json_t *vmm_launch_record(const struct vm *vm, const char *cmdline);
+/* "kvm, sim-snp" for messages */
+const char *cc_platform_names(void);
 
 /* ---------------- `cvmm run` configuration ---------------- */
 #define VMM_MAX_DISKS 8
@@ -205,6 +253,13 @@ struct vm_config {
 	bool net_mac_set;
 	uint64_t vsock_cid;
 	const char *manifest_out;
+	/* sim-snp (docs/attestation.md) */
+	uint64_t policy;             /* SNP guest policy */
+	const char *state_dir;       /* sim key store; NULL = default */
+	/* attestation endpoint */
+	const char *attest_listen;   /* ADDR:PORT or NULL */
+	const char *tls_cert, *tls_key;
+	unsigned attest_agent_port;
 };
 /* Build, boot and run the VM until it ends; returns the exit status
  * (VMM_EXIT_*), with err_msg() set for VMM_EXIT_ERROR. */
@@ -249,6 +304,14 @@ struct vm {
 	pthread_mutex_t exit_lock;
 	bool tsc_deadline;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	struct launch_plan plan;  /* what was loaded (boot_plan.c) */
+	uint8_t *manifest;        /* device manifest DTB */
+	size_t manifest_len;
+	uint8_t host_data[32];    /* SHA-256 of the manifest */
+	uint8_t kernel_sha256[32], initrd_sha256[32]; /* of the boot files, for the launch record */
+	bool has_initrd;
+	void *platform_state;     /* owned by the platform */
+	struct att_endpoint *endpoint;
 };
 
 /* kvm.c */
@@ -259,6 +322,7 @@ void kvm_vm_close(struct vm *vm);
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned index);
 int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v);
+int vcpu_set_state(struct vcpu *v, const struct sev_cpu_state *st);
 int vcpu_start(struct vcpu *v);
 void vcpu_stop_all(struct vm *vm);
 void vcpu_destroy(struct vcpu *v);

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t initrd[4096] = { 1 };
 	struct bzimage bz;
 	uint8_t zp[4096];
-	uint64_t entry;
+	struct boot_layout bl;
 
 	if (!m.host && gm_alloc(&m, 32ull << 20))
 		abort();
@@ -23,6 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vmm_boot_params_build(zp, &bz, &m, &l, size % 300);
 	}
 	/* the initrd size varies with the input so placement is exercised too */
-	vmm_boot_load(&m, data, size, "fuzz", initrd, size % sizeof(initrd), "console=ttyS0", 0, &entry);
+	vmm_boot_load(&m, data, size, "fuzz", initrd, size % sizeof(initrd), "console=ttyS0", 0, &bl);
 	return 0;
 }
