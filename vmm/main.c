@@ -16,7 +16,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "measure", sev_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD)" },
+	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp)" },
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
 	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },
