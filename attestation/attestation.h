@@ -33,6 +33,7 @@ struct att_result {
 	bool auth_failed;     /* some ATT_AUTH check failed */
 	bool policy_failed;   /* some ATT_POLICY check failed */
 	bool warned;          /* some ATT_ADVISORY check failed */
+	bool simulated;       /* the accepted root is not AMD's/Intel's: a simulated platform */
 };
 
 int att_result_init(struct att_result *r, const char *platform);
@@ -55,6 +56,15 @@ struct att_options {
 	json_t *policy;
 	time_t at;                  /* evaluation time (0 = now) */
 	bool allow_sim;             /* trust cvmm's simulated roots */
+	/* SNP: the extended report's certificate table (GHCB GUID table:
+	 * VCEK/VLEK, ASK/ASVK, ARK), used when certs_dir is NULL. */
+	const uint8_t *cert_table;
+	size_t cert_table_len;
+	/* SNP: a pinned root (PEM ARK): the chain must end at exactly this
+	 * certificate; a simulated platform's root is then trusted without
+	 * allow_sim. */
+	const char *root_pem;
+	size_t root_pem_len;
 };
 
 /* Verify evidence and fill r. Returns 0 when the evidence could be judged

@@ -1,13 +1,14 @@
 /* snp_chain.c - the AMD key chain behind an SNP report: ARK (self-signed
  * root) -> ASK -> VCEK, or ARK -> ASVK -> VLEK (AMD "Versioned Chip/Loaded
  * Endorsement Key" specs, KDS interface spec #57230). Certificates come from
- * the --certs directory (snpguest's file names) and fall back to the
+ * the --certs directory (snpguest's file names) or the extended report's
+ * certificate table (snp_cert_table.c), and fall back to the
  * built-in roots of the product (amd_roots.c), so a user needs only the
  * VCEK. The expensive part (parsing, RSA-PSS signatures, CRLs) is cached by
  * the certificate bytes: repeated verifications with the same chain then
  * cost only the report's ECDSA signature. Checks that depend on the call
- * (validity at --at, trust of non-AMD roots, the report's product) are
- * recorded on every call. */
+ * (validity at --at, trust of non-AMD roots or a pinned --root, the
+ * report's product) are recorded on every call. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -123,6 +124,43 @@ static int read_dir(const char *dir, enum snp_signer signer, struct certfiles *f
 	    (ret = read_first(dir, crl, f, SLOT_CRL)))
 		return ret;
 	return 0;
+}
+
+static int copy_slot(struct certfiles *f, enum slot s, const char *name, const uint8_t *p, size_t n)
+{
+	if (!p)
+		return 0;
+	if (!(f->data[s] = malloc(n + 1)))
+		return err_set(ENOMEM, "out of memory");
+	memcpy(f->data[s], p, n);
+	f->data[s][n] = 0;
+	f->len[s] = n;
+	snprintf(f->path[s], sizeof(f->path[s]), "certificate table %s entry", name);
+	return 0;
+}
+
+/* The chain from the extended report's certificate table (o->cert_table);
+ * records what the table held. */
+static int read_table(const struct att_options *o, enum snp_signer signer, struct certfiles *f, struct att_result *r)
+{
+	struct snp_cert_table t;
+	int ret;
+
+	if ((ret = snp_cert_table_parse(o->cert_table, o->cert_table_len, "certificate table", &t)))
+		return ret;
+	att_check(r, ATT_AUTH, "cert_table", true, "%zu entries%s%s%s%s%s%s%s", t.entries, t.vcek.p ? ", VCEK" : "",
+		  t.vlek.p ? ", VLEK" : "", t.ask.p ? ", ASK" : "", t.ark.p ? ", ARK" : "",
+		  t.unknown ? "; unknown GUIDs (ignored): " : "", t.unknown ? t.unknown_guids : "",
+		  t.unknown > 0 && strlen(t.unknown_guids) + 40 > sizeof(t.unknown_guids) ? " ..." : "");
+	if (signer == SNP_SIGNER_VLEK)
+		ret = copy_slot(f, SLOT_VEK, "VLEK", t.vlek.p, t.vlek.len);
+	else
+		ret = copy_slot(f, SLOT_VEK, "VCEK", t.vcek.p, t.vcek.len);
+	if (!ret)
+		ret = copy_slot(f, SLOT_INTER, "ASK", t.ask.p, t.ask.len);
+	if (!ret)
+		ret = copy_slot(f, SLOT_ARK, "ARK", t.ark.p, t.ark.len);
+	return ret;
 }
 
 static const struct {
@@ -484,8 +522,10 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 {
 	const char *vname = signer == SNP_SIGNER_VLEK ? "vlek" : "vcek";
 	const char *iname = signer == SNP_SIGNER_VLEK ? "asvk" : "ask";
+	const char *src = o->certs_dir ? o->certs_dir : "the certificate table";
 	struct certfiles f = { 0 };
 	struct snp_chain *c;
+	X509 *pinned = NULL;
 	uint8_t key[32];
 	time_t at = o->at ? o->at : time(NULL);
 	char cn[128];
@@ -494,20 +534,32 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	*chain = NULL;
 	*vek = NULL;
 	*prod = report_prod;
-	if (!o->certs_dir) {
+	if (o->root_pem && (ret = snp_parse_cert("--root", (const uint8_t *)o->root_pem, o->root_pem_len, &pinned)))
+		return ret;
+	if (!o->certs_dir && !o->cert_table) {
 		att_check(r, ATT_AUTH, "vek_present", false,
-			  "no certificate directory (--certs DIR): the %s is needed to check the report signature "
-			  "(cvmm fetch-certs gets it)",
+			  "no certificate directory (--certs DIR) or table (--cert-table FILE): the %s is needed to "
+			  "check the report signature (cvmm fetch-certs gets it)",
 			  vname);
-		return 0;
+		goto out;
 	}
-	if ((ret = read_dir(o->certs_dir, signer, &f)))
+	if ((ret = o->certs_dir ? read_dir(o->certs_dir, signer, &f) : read_table(o, signer, &f, r)))
 		goto out;
 	if (!f.data[SLOT_VEK]) {
-		att_check(r, ATT_AUTH, "vek_present", false, "%s: no %s.der or %s.pem", o->certs_dir, vname, vname);
+		if (o->certs_dir)
+			att_check(r, ATT_AUTH, "vek_present", false, "%s: no %s.der or %s.pem", src, vname, vname);
+		else
+			att_check(r, ATT_AUTH, "vek_present", false, "the certificate table has no %s entry",
+				  signer == SNP_SIGNER_VLEK ? "VLEK" : "VCEK");
 		goto out;
 	}
 	att_check(r, ATT_AUTH, "vek_present", true, "%s", f.path[SLOT_VEK]);
+	/* A pinned root stands in for a missing ARK (and is compared below). */
+	if (pinned && !f.data[SLOT_ARK]) {
+		if ((ret = copy_slot(&f, SLOT_ARK, "--root", (const uint8_t *)o->root_pem, o->root_pem_len)))
+			goto out;
+		snprintf(f.path[SLOT_ARK], sizeof(f.path[SLOT_ARK]), "--root");
+	}
 
 	cache_key(&f, signer, report_prod, key);
 	c = cache_lookup(key);
@@ -534,15 +586,14 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	else if (c->ark && c->inter && !c->ark_is_amd && !c->ark_from_builtin)
 		/* A complete non-AMD chain (a simulated platform): nothing built in
 		 * is chosen by product; the root's trust is judged below. */
-		att_check(r, ATT_AUTH, "product", true, "not an AMD product: complete chain given in %s",
-			  o->certs_dir);
+		att_check(r, ATT_AUTH, "product", true, "not an AMD product: complete chain given in %s", src);
 	else
 		att_check(r, ATT_AUTH, "product", false,
 			  "cannot tell the AMD product from the report or the certificates");
 	if (!c->ark || !c->inter) {
 		att_check(r, ATT_AUTH, "ark", false, "no %s%s%s for product %s in %s and none built in",
 			  c->ark ? "" : "ARK", !c->ark && !c->inter ? "/" : "", c->inter ? "" : iname,
-			  snp_product_name(c->product), o->certs_dir);
+			  snp_product_name(c->product), src);
 		snp_chain_put(c);
 		goto out;
 	}
@@ -550,14 +601,19 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	snp_subject_cn(c->ark, cn, sizeof(cn));
 	if (!c->ark_sig_ok)
 		att_check(r, ATT_AUTH, "ark", false, "root '%s' is not a valid self-signed certificate", cn);
+	else if (pinned && X509_cmp(pinned, c->ark))
+		att_check(r, ATT_AUTH, "ark", false, "root '%s' is not the pinned root (--root)", cn);
+	else if (pinned)
+		att_check(r, ATT_AUTH, "ark", true, "'%s' is the pinned root (--root)%s", cn,
+			  c->ark_is_amd ? ", a built-in AMD root" : ": not an AMD root, evidence from a simulated platform");
 	else if (c->ark_is_amd)
 		att_check(r, ATT_AUTH, "ark", true, "%s: the built-in AMD root%s", cn,
 			  c->ark_from_builtin ? "" : " (equal to the one given)");
-	else if (o->allow_sim) {
-		att_check(r, ATT_AUTH, "ark", true, "self-signed root '%s' trusted because of --allow-sim", cn);
-		att_check(r, ATT_ADVISORY, "ark_genuine_amd", false,
-			  "root '%s' is not an AMD root: evidence from a simulated platform", cn);
-	} else
+	else if (o->allow_sim)
+		att_check(r, ATT_AUTH, "ark", true,
+			  "root '%s' is not an AMD root: evidence from a simulated platform, trusted because of "
+			  "--allow-sim", cn);
+	else
 		att_check(r, ATT_AUTH, "ark", false,
 			  "root '%s' is not a built-in AMD ARK (a simulated platform's root needs --allow-sim)", cn);
 
@@ -568,6 +624,11 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	att_check(r, ATT_AUTH, vname, c->vek_sig_ok, "'%s' %s", cn,
 		  c->vek_sig_ok ? (signer == SNP_SIGNER_VLEK ? "is signed by the ASVK" : "is signed by the ASK")
 				: c->vek_err);
+	if (c->ark_sig_ok && !c->ark_is_amd && (pinned ? !X509_cmp(pinned, c->ark) : o->allow_sim)) {
+		r->simulated = true;
+		if (r->claims)
+			json_object_set_new(r->claims, "simulated", json_true());
+	}
 	check_validity(r, c, at, o->at != 0);
 	if (c->crls) {
 		att_check(r, ATT_AUTH, "crl", c->crl_ok, "%s", c->crl_detail);
@@ -579,6 +640,7 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 	*chain = c;
 	*vek = c->vek;
 out:
+	X509_free(pinned);
 	certfiles_free(&f);
 	return ret;
 }

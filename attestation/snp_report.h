@@ -101,6 +101,20 @@ int snp_ext_spl(X509 *x, const char *oid);
 /* The product named by a VCEK/VLEK (issuer CN, else productName). */
 enum snp_product snp_vek_product(X509 *vek);
 
+/* ---- the extended report's certificate table (snp_cert_table.c) ---- */
+struct snp_cert_blob {
+	const uint8_t *p; /* into the table; NULL when absent */
+	size_t len;
+};
+struct snp_cert_table {
+	struct snp_cert_blob vcek, vlek, ask, ark;
+	size_t entries, unknown;    /* all entries; those with an unknown GUID */
+	char unknown_guids[160];    /* the unknown GUIDs (text), as many as fit */
+};
+/* Parse a GHCB certificate table (entries, zero terminator, certificates);
+ * negative errno with a message naming what for a malformed table. */
+int snp_cert_table_parse(const uint8_t *p, size_t len, const char *what, struct snp_cert_table *t);
+
 /* ---- the certificate chain (snp_chain.c) ---- */
 struct snp_chain;
 /* Load the chain for signer from o->certs_dir (or built-ins), verify its

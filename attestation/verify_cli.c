@@ -26,6 +26,10 @@ static void usage(FILE *f)
 		"  --report FILE              SEV-SNP attestation report (1184 bytes)\n"
 		"  --quote FILE               TDX quote (v4 or v5)\n"
 		"  --certs DIR                SNP: vcek.der|vlek.der [ask.pem|asvk.pem ark.pem cert_chain.pem crl.der]\n"
+		"  --cert-table FILE          SNP: the extended report's certificate table (GHCB GUID table:\n"
+		"                             VCEK/VLEK, ASK, ARK) instead of --certs\n"
+		"  --root FILE                SNP: pinned root (PEM ARK) the chain must end at, e.g. a sim-snp\n"
+		"                             store's ark.pem (trusted without --allow-sim)\n"
 		"  --collateral DIR           TDX: tcbinfo.json qe_identity.json pckcrl.der rootcrl.der\n"
 		"  --policy FILE              policy JSON ({\"snp\": {...}, \"tdx\": {...}}, see docs/verify.md)\n"
 		"  --expect-measurement HEX   accepted launch measurement / MRTD (repeatable)\n"
@@ -40,7 +44,7 @@ static void usage(FILE *f)
 }
 
 struct verify_args {
-	const char *report, *quote, *policy_path, *event_log, *tpm_quote, *tpm_log, *ak_pub;
+	const char *report, *quote, *policy_path, *event_log, *tpm_quote, *tpm_log, *ak_pub, *cert_table, *root;
 	struct att_options opt;
 	json_t *measurements; /* array of hex strings */
 	uint8_t nonce[NONCE_MAX];
@@ -64,12 +68,14 @@ static int build_policy(struct verify_args *a, json_t **out)
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
 	enum { O_REPORT = 256, O_QUOTE, O_CERTS, O_COLL, O_POLICY, O_MEAS, O_NONCE, O_AT, O_JSON, O_SIM, O_LOG,
-	       O_TPMQ, O_TPML, O_AK };
+	       O_TPMQ, O_TPML, O_AK, O_TABLE, O_ROOT };
 	static const struct option opts[] = {
 		{ "report", required_argument, NULL, O_REPORT },
 		{ "quote", required_argument, NULL, O_QUOTE },
 		{ "certs", required_argument, NULL, O_CERTS },
 		{ "collateral", required_argument, NULL, O_COLL },
+		{ "cert-table", required_argument, NULL, O_TABLE },
+		{ "root", required_argument, NULL, O_ROOT },
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "expect-measurement", required_argument, NULL, O_MEAS },
 		{ "nonce", required_argument, NULL, O_NONCE },
@@ -98,6 +104,12 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			break;
 		case O_CERTS:
 			a->opt.certs_dir = optarg;
+			break;
+		case O_TABLE:
+			a->cert_table = optarg;
+			break;
+		case O_ROOT:
+			a->root = optarg;
 			break;
 		case O_COLL:
 			a->opt.collateral_dir = optarg;
@@ -150,6 +162,10 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		return err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!a->report == !a->quote)
 		return err_set(EINVAL, "give exactly one of --report FILE or --quote FILE");
+	if (a->cert_table && a->opt.certs_dir)
+		return err_set(EINVAL, "give --certs DIR or --cert-table FILE, not both");
+	if ((a->cert_table || a->root) && !a->report)
+		return err_set(EINVAL, "--%s is for SNP reports: use it with --report", a->cert_table ? "cert-table" : "root");
 	if (a->event_log && !a->quote)
 		return err_set(EINVAL, "--event-log checks a TDX CCEL log against a quote's RTMRs: use it with --quote");
 	if ((a->tpm_quote || a->tpm_log || a->ak_pub) && !(a->tpm_quote && a->tpm_log && a->ak_pub))
@@ -207,8 +223,8 @@ int att_cli_verify(int argc, char **argv)
 	struct verify_args a = { 0 };
 	struct att_result r = { 0 };
 	json_t *policy = NULL;
-	uint8_t *data = NULL;
-	size_t len;
+	uint8_t *data = NULL, *table = NULL, *root = NULL;
+	size_t len, table_len, root_len;
 	enum att_status st;
 	int ret, code = 2;
 
@@ -225,13 +241,27 @@ int att_cli_verify(int argc, char **argv)
 	if (ret || (ret = build_policy(&a, &policy)))
 		goto fail;
 	a.opt.policy = policy;
+	if (a.cert_table) {
+		if ((ret = file_read(a.cert_table, EVIDENCE_MAX, &table, &table_len)))
+			goto fail;
+		a.opt.cert_table = table;
+		a.opt.cert_table_len = table_len;
+	}
+	if (a.root) {
+		if ((ret = file_read(a.root, EVIDENCE_MAX, &root, &root_len)))
+			goto fail;
+		a.opt.root_pem = (const char *)root;
+		a.opt.root_pem_len = root_len;
+	}
 	if ((ret = file_read(a.report ? a.report : a.quote, EVIDENCE_MAX, &data, &len)))
 		goto fail;
 	if ((ret = att_result_init(&r, a.report ? "snp" : "tdx")))
 		goto fail;
 	ret = a.report ? att_snp_verify(data, len, &a.opt, &r) : att_tdx_verify(data, len, &a.opt, &r);
 	if (ret) {
-		if (strncmp(err_msg(), "policy", 6))
+		if (!strncmp(err_msg(), "certificate table", 17) || !strncmp(err_msg(), "--root", 6))
+			err_wrap(-ret, "%s", a.cert_table && err_msg()[0] == 'c' ? a.cert_table : a.root);
+		else if (strncmp(err_msg(), "policy", 6))
 			err_wrap(-ret, "%s", a.report ? a.report : a.quote);
 		goto fail;
 	}
@@ -252,5 +282,7 @@ out:
 	json_decref(policy);
 	json_decref(a.measurements);
 	free(data);
+	free(table);
+	free(root);
 	return code;
 }

@@ -70,6 +70,8 @@ static void print_human(const struct att_result *r, enum att_status st)
 					      "host_data", "policy", "reported_tcb" };
 
 	printf("%s (%s)\n", att_status_name(st), r->platform);
+	if (r->simulated)
+		printf("simulated platform: evidence is not rooted in AMD hardware\n");
 	json_array_foreach(r->checks, i, c) printf("  %-4s %-22s %s\n", json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
 						   json_string_value(json_object_get(c, "name")),
 						   json_string_value(json_object_get(c, "detail")));
@@ -90,8 +92,8 @@ int att_result_print(const struct att_result *r, enum att_status st, bool json, 
 		print_human(r, st);
 		return 0;
 	}
-	out = json_pack("{s:s, s:s, s:O, s:O}", "status", att_status_name(st), "platform", r->platform, "checks",
-			r->checks, "claims", r->claims);
+	out = json_pack("{s:s, s:s, s:b, s:O, s:O}", "status", att_status_name(st), "platform", r->platform,
+			"simulated", r->simulated, "checks", r->checks, "claims", r->claims);
 	if (out && extra)
 		json_object_update(out, extra);
 	s = out ? json_dumps(out, JSON_INDENT(2)) : NULL;

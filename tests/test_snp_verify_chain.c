@@ -270,9 +270,11 @@ static void test_sim_root_needs_allow_sim(void **state)
 	att_result_free(&r);
 
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	assert_true(result_check_ok(&r, "ark"));
-	assert_false(result_check_ok(&r, "ark_genuine_amd"));
+	assert_true(r.simulated); /* accepted, but marked: a simulated platform */
+	assert_true(json_is_true(json_object_get(r.claims, "simulated")));
+	assert_non_null(strstr(result_detail(&r, "ark"), "simulated platform"));
 	assert_true(result_check_ok(&r, "vcek")); /* negative serial accepted */
 	assert_true(result_check_ok(&r, "vek_chip_id"));
 	assert_true(result_check_ok(&r, "vek_tcb"));
@@ -281,7 +283,7 @@ static void test_sim_root_needs_allow_sim(void **state)
 
 	/* "allow_sim": true in the policy file does the same */
 	assert_int_equal(verify(rep, c.dir, false, policy, &r), 0);
-	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	att_result_free(&r);
 
 	/* an ARK claiming to be AMD's (same name) is still not the built-in one */
@@ -344,7 +346,7 @@ static void test_crl(void **state)
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
 	assert_true(result_check_ok(&r, "crl"));
 	assert_true(result_check_ok(&r, "crl_current"));
-	assert_int_equal(att_result_status(&r), ATT_WARNING); /* the simulated root only */
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING); /* a simulated root is no warning */
 	att_result_free(&r);
 
 	/* the ASK (serial 0x10001) revoked by the ARK */
@@ -393,7 +395,7 @@ static void test_turin_layout(void **state)
 	make_chain(&c, "Turin", false, &t, chip, 8);
 	make_report(rep, 3, 0x1A, 0x11, false, &t, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	assert_true(result_check_ok(&r, "vek_tcb"));
 	assert_true(result_check_ok(&r, "vek_chip_id"));
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "turin");
@@ -433,7 +435,7 @@ static void test_vlek_genoa(void **state)
 	make_chain(&c, "Genoa", true, &milan_tcb, chip, 0);
 	make_report(rep, 5, 0x19, 0x11, true, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
-	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	assert_true(result_check_ok(&r, "asvk"));
 	assert_true(result_check_ok(&r, "vlek"));
 	assert_true(result_check_ok(&r, "report_signature"));
@@ -477,7 +479,7 @@ static void test_product_mismatch_and_v2(void **state)
 	make_report(rep, 2, 0, 0, false, &milan_tcb, chip, c.vek_key);
 	assert_int_equal(verify(rep, c.dir, true, NULL, &r), 0);
 	assert_true(result_check_ok(&r, "product"));
-	assert_int_equal(att_result_status(&r), ATT_WARNING);
+	assert_int_equal(att_result_status(&r), ATT_AFFIRMING);
 	assert_string_equal(json_string_value(json_object_get(r.claims, "product")), "unknown");
 	att_result_free(&r);
 	assert_int_equal(verify(rep, c.dir, false, NULL, &r), 0);
