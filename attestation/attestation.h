@@ -134,5 +134,8 @@ int att_endpoint_start(const struct att_endpoint_cfg *cfg, struct att_endpoint *
 void att_endpoint_stop(struct att_endpoint *ep);
 /* `cvmm attest URL ...` */
 int att_cli_attest(int argc, char **argv);
+/* `cvmm endpoint --listen ADDR:PORT --agent ADDR ...`: the endpoint alone
+ * (tests, benchmarks), serving until SIGTERM/SIGINT. */
+int att_cli_endpoint(int argc, char **argv);
 
 #endif

@@ -71,25 +71,27 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
 	return reply_json(c, status, json_pack("{s:s}", "error", msg));
 }
 
-/* The agent exchange; on failure answers the client and returns false. */
+/* The agent exchange (att_agent_call: -EREMOTEIO for an ERROR answer,
+ * -ETIMEDOUT when the agent did not answer in time); on failure answers
+ * the client and returns false. */
 static bool agent_call(struct att_endpoint *ep, struct MHD_Connection *c, const struct att_msg *req,
 		       enum att_msg_type want, unsigned refused_status, struct bytebuf *frame, struct att_msg *rsp,
 		       enum MHD_Result *res)
 {
 	char msg[400];
-	int ret = att_agent_call(ep->agent_addr, ep->agent_timeout_ms, req, frame, rsp);
+	int ret;
 
-	if (ret == -ETIMEDOUT || ret == -EAGAIN) {
-		snprintf(msg, sizeof(msg), "agent timed out: %s", err_msg());
-		*res = reply_error(c, MHD_HTTP_GATEWAY_TIMEOUT, msg);
-	} else if (ret) {
-		snprintf(msg, sizeof(msg), "agent unreachable or bad answer: %s", err_msg());
-		*res = reply_error(c, MHD_HTTP_BAD_GATEWAY, msg);
-	} else if (rsp->type == ATT_MSG_ERROR) {
+	memset(rsp, 0, sizeof(*rsp));
+	ret = att_agent_call(ep->agent_addr, ep->agent_timeout_ms, req, frame, rsp);
+	if (ret == -EREMOTEIO && rsp->type == ATT_MSG_ERROR && rsp->message) {
 		snprintf(msg, sizeof(msg), "agent: %.*s", (int)rsp->message_len, (const char *)rsp->message);
 		*res = reply_error(c, refused_status, msg);
-	} else if (rsp->type != want) {
-		snprintf(msg, sizeof(msg), "agent answered message type %u, expected %u", rsp->type, want);
+	} else if (ret == -ETIMEDOUT || ret == -EAGAIN) {
+		snprintf(msg, sizeof(msg), "agent timed out: %s", err_msg());
+		*res = reply_error(c, MHD_HTTP_GATEWAY_TIMEOUT, msg);
+	} else if (ret || rsp->type != want) {
+		snprintf(msg, sizeof(msg), "agent unreachable or bad answer: %s",
+			 ret ? err_msg() : "unexpected message type");
 		*res = reply_error(c, MHD_HTTP_BAD_GATEWAY, msg);
 	} else {
 		return true;

@@ -70,6 +70,17 @@ struct att_bundle {
 int att_bundle_parse(const char *body, size_t len, struct att_bundle *b);
 void att_bundle_free(struct att_bundle *b);
 
+/* cvmm attest's HTTPS POST of a JSON body (attest_http.c): TLS 1.3, the
+ * server authenticated by cacert (a CA file), pin (the SHA-256 of the leaf
+ * certificate's DER, 32 bytes) or, with neither, the system CAs. The answer
+ * body (at most ATT_BUNDLE_MAX bytes) replaces rsp's contents. */
+struct att_https {
+	const char *cacert;
+	const uint8_t *pin;
+	long timeout_s;
+};
+int att_https_post(const struct att_https *h, const char *url, const char *body, struct bytebuf *rsp, long *status);
+
 /* ---- TLS certificate (endpoint_tls.c) ---- */
 struct att_ep_tls {
 	char *cert_pem, *key_pem; /* malloc'ed, NUL-terminated */

@@ -20,6 +20,8 @@ static const struct command commands[] = {
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
 	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },
+	{ "attest", att_cli_attest, "attest a guest through its endpoint and release a secret" },
+	{ "endpoint", att_cli_endpoint, "serve the attestation endpoint alone (tests, benchmarks)" },
 	{ "fetch-certs", att_cli_fetch_certs, "fetch VCEK/ASK/ARK or PCK collateral over HTTPS" },
 	{ "eventlog", mb_cli_eventlog, "show or replay a TCG event log (TPM or CCEL)" },
 	{ "tpm", mb_cli_tpm, "host TPM 2.0: quote the launch PCR" },
