@@ -11,6 +11,8 @@
 
 /* `cvmm measure` (all platforms; hands --platform tdx to tdx_cli_measure). */
 int sev_cli_measure(int argc, char **argv);
+/* `cvmm sim-root`: print the sim-snp ARK (PEM). */
+int sev_cli_sim_root(int argc, char **argv);
 
 enum sev_mode {
 	SEV_MODE_SEV,    /* SHA-256 over LAUNCH_UPDATE_DATA */

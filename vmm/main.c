@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp)" },
 	{ "run", vmm_cli_run, "launch a guest" },
+	{ "sim-root", sev_cli_sim_root, "print the sim-snp root certificate (ARK, PEM) to pin" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
 	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },
 	{ "attest", att_cli_attest, "attest a guest through its endpoint and release a secret" },
