@@ -25,6 +25,7 @@
 #include "common/common.h"
 
 #define TLS13_ONLY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+#define DRAIN_MAX (4 * ATT_EP_BODY_MAX)
 
 struct att_endpoint {
 	struct MHD_Daemon *d;
@@ -44,6 +45,7 @@ struct request {
 	enum route route;
 	struct bytebuf body;
 	bool too_large;
+	size_t dropped; /* bytes read past ATT_EP_BODY_MAX */
 };
 
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *o)
@@ -162,7 +164,10 @@ static enum MHD_Result begin(struct MHD_Connection *c, const char *url, const ch
 		snprintf(msg, sizeof(msg), "%s takes %s", routes[i].path, routes[i].method);
 		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
 	}
-	if (cl && strtoull(cl, NULL, 10) > ATT_EP_BODY_MAX)
+	/* A body somewhat over the limit is read and dropped so that the
+	 * client, still sending, gets the 413 rather than a reset; a huge one
+	 * is refused at once. */
+	if (cl && strtoull(cl, NULL, 10) > DRAIN_MAX)
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 	if (!(rq = calloc(1, sizeof(*rq))))
 		return MHD_NO;
@@ -184,6 +189,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (rq->too_large || rq->body.len + *upload_size > ATT_EP_BODY_MAX) {
 			rq->too_large = true;
 			bb_free(&rq->body);
+			rq->dropped += *upload_size;
+			if (rq->dropped > DRAIN_MAX)
+				return MHD_NO; /* close the connection */
 		} else if (bb_append(&rq->body, upload, *upload_size)) {
 			return MHD_NO;
 		}

@@ -29,8 +29,10 @@ static int load_object(const char *body, size_t len, const char *const *allowed,
 		for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
 			;
 		if (!allowed[i]) {
-			json_decref(o);
-			return err_set(EINVAL, "request body: unknown key \"%.64s\"", key);
+			int ret = err_set(EINVAL, "request body: unknown key \"%.64s\"", key);
+
+			json_decref(o); /* key lives in o */
+			return ret;
 		}
 	}
 	*out = o;
