@@ -1,6 +1,7 @@
 /* Unit tests: the sim-snp software secure processor (sev/sim_*.c): the key
  * store (made once, reused, 0600/0700, damaged files are errors naming the
- * file), its reports read back by the verifier's own parser field by field,
+ * file, two processes creating it at once agree), its reports read back by
+ * the verifier's own parser field by field,
  * verification with the certificate table (affirming and marked simulated
  * with allow_sim or a pinned root, an authenticity failure without, a
  * flipped byte breaks the signature), the certificate table parser, and the
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -155,6 +157,46 @@ static void test_store_damaged(void **state)
 	expect_damaged(f, "vcek.key", false);
 	expect_damaged(f, "ark.pem", false);
 	expect_damaged(f, "ask.pem", true);
+}
+
+/* Two processes making the same new store at once: one wins, both end up
+ * with the same keys. */
+static void test_store_race(void **state)
+{
+	struct fixture *f = *state;
+	char dir[400], path[500];
+	uint8_t *t1, *t2;
+	size_t n1, n2;
+	struct snp_sim *sp;
+	pid_t pid;
+	int status;
+
+	snprintf(dir, sizeof(dir), "%s/race/sim-snp", f->tmp);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ret = snp_sim_open(dir, &sp);
+
+		if (!ret)
+			snp_sim_close(sp);
+		_exit(ret ? 1 : 0);
+	}
+	if (snp_sim_open(dir, &sp))
+		fail_msg("snp_sim_open: %s", err_msg());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	table_of(sp, &t1, &n1);
+	snp_sim_close(sp);
+	assert_int_equal(snp_sim_open(dir, &sp), 0); /* what is on disk now */
+	table_of(sp, &t2, &n2);
+	snp_sim_close(sp);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(t1, t2, n1);
+	/* no temporary directories left behind */
+	snprintf(path, sizeof(path), "ls -A '%s/race' | grep -qv '^sim-snp$'", f->tmp);
+	assert_int_not_equal(system(path), 0);
+	free(t1);
+	free(t2);
 }
 
 static void test_report_fields(void **state)
@@ -464,6 +506,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_made_once), cmocka_unit_test(test_store_damaged),
+		cmocka_unit_test(test_store_race),
 		cmocka_unit_test(test_report_fields),	cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_cert_table_parse), cmocka_unit_test(test_channel),
 	};
