@@ -324,7 +324,7 @@ static int run(struct attest_args *a, int *code)
 	size_t secret_len = 0;
 	struct att_bundle b = { 0 };
 	struct att_result r = { 0 };
-	bool allow_warning = false, sim;
+	bool allow_warning = false;
 	enum att_status st;
 	json_t *extra;
 	char nhex[2 * NONCE_LEN + 1];
@@ -339,19 +339,14 @@ static int run(struct attest_args *a, int *code)
 	if ((ret = fetch_bundle(a, nonce, &b)) || (ret = judge(a, nonce, &b, &r, &allow_warning)))
 		goto out;
 	st = att_result_status(&r);
-	sim = r.simulated;
 	hex_encode(nonce, NONCE_LEN, nhex);
-	extra = json_pack("{s:s, s:s, s:b}", "nonce", nhex, "provider", b.provider, "simulated", sim);
+	extra = json_pack("{s:s, s:s}", "nonce", nhex, "provider", b.provider);
 	ret = att_result_print(&r, st, a->json, extra);
 	json_decref(extra);
 	if (ret)
 		goto out;
-	if (!a->json) {
+	if (!a->json) /* simulated evidence is marked by att_result_print */
 		printf("nonce: %s\nprovider: %s (as the host states)\n", nhex, b.provider);
-		if (sim)
-			printf("simulated: the evidence comes from cvmm's simulated platform; it proves nothing "
-			       "against a hostile host\n");
-	}
 	*code = st == ATT_CONTRAINDICATED ? 1 : 0;
 	if (!a->secret_path)
 		goto out;
