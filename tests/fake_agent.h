@@ -35,6 +35,7 @@ struct fake_agent {
 	uint8_t *cert_table;
 	size_t cert_table_len;
 	bool lie;
+	unsigned delay_ms; /* wait this long before answering */
 	pthread_mutex_t lock;
 	uint8_t nonces[FAKE_NONCES][ATT_NONCE_MAX];
 	size_t nonce_lens[FAKE_NONCES];
@@ -125,6 +126,8 @@ static void fake_serve_one(struct fake_agent *fa, int fd)
 	} else {
 		fake_reply_error(fa, "unexpected message", &rsp);
 	}
+	if (fa->delay_ms)
+		usleep(fa->delay_ms * 1000);
 	if (!att_msg_encode(&rsp, &out))
 		att_sock_send(fd, &out);
 	pthread_mutex_unlock(&fa->lock);

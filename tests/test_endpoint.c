@@ -38,13 +38,14 @@ struct env {
 };
 
 /* Start an endpoint for agent (NULL: the fake agent), capturing stderr. */
-static int start_endpoint(struct env *e, const char *agent, struct att_endpoint **ep, unsigned *port)
+static int start_endpoint_timeout(struct env *e, const char *agent, unsigned timeout_ms, struct att_endpoint **ep,
+				  unsigned *port)
 {
 	char path[128];
 	json_t *launch = json_pack("{s:s, s:i}", "platform", "sim-snp", "vcpus", 2);
 	struct att_endpoint_cfg cfg = { .listen = "127.0.0.1:0", .agent_addr = agent ? agent : e->fa.addr,
 					.launch = launch, .manifest = e->manifest,
-					.manifest_len = sizeof(e->manifest), .agent_timeout_ms = 2000 };
+					.manifest_len = sizeof(e->manifest), .agent_timeout_ms = timeout_ms };
 	int saved, fd, ret;
 	ssize_t n;
 
@@ -64,6 +65,11 @@ static int start_endpoint(struct env *e, const char *agent, struct att_endpoint 
 	if (!ret)
 		*port = att_endpoint_port(*ep);
 	return ret;
+}
+
+static int start_endpoint(struct env *e, const char *agent, struct att_endpoint **ep, unsigned *port)
+{
+	return start_endpoint_timeout(e, agent, 2000, ep, port);
 }
 
 static int setup(void **state)
@@ -264,6 +270,25 @@ static void test_agent_down(void **state)
 	bb_free(&b);
 }
 
+/* An agent slower than the endpoint's agent timeout: 504. */
+static void test_agent_timeout(void **state)
+{
+	struct env *e = *state;
+	struct att_endpoint *ep;
+	unsigned port;
+	struct bytebuf b = { 0 };
+
+	assert_int_equal(start_endpoint_timeout(e, NULL, 200, &ep, &port), 0);
+	e->fa.delay_ms = 700;
+	assert_int_equal(post(port, "/v1/evidence", "{\"nonce\": \"000102030405060708090a0b0c0d0e0f\"}", &b), 504);
+	e->fa.delay_ms = 0;
+	assert_error(&b, "agent timed out");
+	usleep(800 * 1000); /* the one-thread fake agent finishes the late answer */
+	assert_int_equal(post(port, "/v1/evidence", "{\"nonce\": \"000102030405060708090a0b0c0d0e0f\"}", &b), 200);
+	att_endpoint_stop(ep);
+	bb_free(&b);
+}
+
 /* A secret wrapped for the nonce of an evidence request reaches the agent;
  * a replay of the same request is refused (403), as is one for another key. */
 static void test_secret_relayed(void **state)
@@ -412,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_bad_requests_then_serving),
 		cmocka_unit_test(test_too_large_and_routes),
 		cmocka_unit_test(test_agent_down),
+		cmocka_unit_test(test_agent_timeout),
 		cmocka_unit_test(test_secret_relayed),
 		cmocka_unit_test(test_tls13_only_and_fingerprint),
 		cmocka_unit_test(test_client_pinning),
