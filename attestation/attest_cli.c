@@ -30,8 +30,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: cvmm attest https://HOST:PORT [OPTIONS]\n"
+		"       cvmm attest --bundle FILE --nonce HEX [OPTIONS]\n"
 		"Ask a cvmm attestation endpoint for evidence bound to a fresh nonce, verify it like\n"
-		"cvmm verify, and optionally release a secret to the attested guest.\n"
+		"cvmm verify, and optionally release a secret to the attested guest. With --bundle,\n"
+		"judge a bundle obtained before for the nonce it was asked with (no network).\n"
 		"  --policy FILE              policy JSON (docs/verify.md; \"allow_warning\": true releases on a warning)\n"
 		"  --expect-measurement HEX   accepted launch measurement / MRTD (repeatable)\n"
 		"  --allow-sim                trust cvmm's simulated platform roots\n"
@@ -40,6 +42,7 @@ static void usage(FILE *f)
 		"  --tls-fingerprint HEX      pin the endpoint's certificate (SHA-256 of its DER, as it prints)\n"
 		"  --secret FILE --secret-name NAME   release FILE to the guest as NAME when verified\n"
 		"  --save-bundle FILE         keep the evidence bundle\n"
+		"  --bundle FILE --nonce HEX  verify a saved bundle (POST /v1/evidence answer) for this nonce\n"
 		"  --timeout SEC              network timeout (default 30)\n"
 		"  --json                     print the result as JSON\n"
 		"Exit status: 0 verified (and the secret released), 1 evidence invalid, policy failed\n"
@@ -47,7 +50,9 @@ static void usage(FILE *f)
 }
 
 struct attest_args {
-	const char *url, *policy_path, *root, *secret_path, *secret_name, *save;
+	const char *url, *policy_path, *root, *secret_path, *secret_name, *save, *bundle;
+	uint8_t nonce[ATT_NONCE_MAX];
+	size_t nonce_len;
 	struct att_https https;
 	uint8_t pin[32];
 	json_t *measurements;
@@ -71,7 +76,8 @@ static int parse_pin(const char *s, uint8_t pin[32])
 
 static int parse_args(int argc, char **argv, struct attest_args *a)
 {
-	enum { O_POLICY = 256, O_MEAS, O_SIM, O_ROOT, O_CACERT, O_PIN, O_SECRET, O_NAME, O_JSON, O_SAVE, O_TIMEOUT };
+	enum { O_POLICY = 256, O_MEAS, O_SIM, O_ROOT, O_CACERT, O_PIN, O_SECRET, O_NAME, O_JSON, O_SAVE, O_TIMEOUT,
+	       O_BUNDLE, O_NONCE };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "expect-measurement", required_argument, NULL, O_MEAS },
@@ -84,6 +90,8 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "save-bundle", required_argument, NULL, O_SAVE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "bundle", required_argument, NULL, O_BUNDLE },
+		{ "nonce", required_argument, NULL, O_NONCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -137,6 +145,15 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 				return err_set(EINVAL, "--timeout: must be at least 1 second");
 			a->https.timeout_s = (long)v;
 			break;
+		case O_BUNDLE:
+			a->bundle = optarg;
+			break;
+		case O_NONCE:
+			if (hex_decode(optarg, a->nonce, sizeof(a->nonce), &a->nonce_len, "--nonce"))
+				return -EINVAL;
+			if (a->nonce_len < ATT_NONCE_MIN)
+				return err_set(EINVAL, "--nonce: %zu bytes, at least %u", a->nonce_len, ATT_NONCE_MIN);
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -144,6 +161,17 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 				       argv[optind - 1]);
 		}
 	}
+	if (a->bundle) {
+		if (optind != argc)
+			return err_set(EINVAL, "--bundle judges a saved bundle: no URL ('%s')", argv[optind]);
+		if (!a->nonce_len)
+			return err_set(EINVAL, "--bundle needs --nonce HEX: the nonce the bundle was asked for");
+		if (a->secret_path || a->save)
+			return err_set(EINVAL, "--bundle is offline: --secret and --save-bundle need the endpoint");
+		return 0;
+	}
+	if (a->nonce_len)
+		return err_set(EINVAL, "--nonce goes with --bundle (online, cvmm attest draws a fresh nonce)");
 	if (optind + 1 != argc)
 		return err_set(EINVAL, optind == argc ? "give the endpoint URL (https://HOST:PORT)"
 						      : "unexpected argument '%s'", argv[optind + 1]);
@@ -240,8 +268,8 @@ static void check_manifest(const struct att_bundle *b, struct att_result *r)
 
 /* Verify b for our nonce into r (initialised here); *allow_warning from the
  * policy. Returns <0 when the evidence cannot be judged at all. */
-static int judge(struct attest_args *a, const uint8_t *nonce, const struct att_bundle *b, struct att_result *r,
-		 bool *allow_warning)
+static int judge(struct attest_args *a, const uint8_t *nonce, size_t nonce_len, const struct att_bundle *b,
+		 struct att_result *r, bool *allow_warning)
 {
 	struct att_options o = { 0 };
 	uint8_t rd[64], *root = NULL;
@@ -249,7 +277,7 @@ static int judge(struct attest_args *a, const uint8_t *nonce, const struct att_b
 	json_t *policy = NULL;
 	int ret;
 
-	if ((ret = att_bind_report_data(nonce, NONCE_LEN, b->agent_pubkey, ATT_PUBKEY_LEN, rd)) ||
+	if ((ret = att_bind_report_data(nonce, nonce_len, b->agent_pubkey, ATT_PUBKEY_LEN, rd)) ||
 	    (ret = att_policy_build(a->policy_path, a->measurements, rd, &a->allow_sim, &policy)))
 		return ret;
 	*allow_warning = json_is_true(json_object_get(policy, "allow_warning"));
@@ -261,8 +289,8 @@ static int judge(struct attest_args *a, const uint8_t *nonce, const struct att_b
 		goto out;
 	if ((ret = att_result_init(r, b->platform)))
 		goto out;
-	att_check(r, ATT_AUTH, "bundle_nonce", b->nonce_len == NONCE_LEN && !memcmp(b->nonce, nonce, NONCE_LEN), "%s",
-		  b->nonce_len == NONCE_LEN && !memcmp(b->nonce, nonce, NONCE_LEN)
+	att_check(r, ATT_AUTH, "bundle_nonce", b->nonce_len == nonce_len && !memcmp(b->nonce, nonce, nonce_len), "%s",
+		  b->nonce_len == nonce_len && !memcmp(b->nonce, nonce, nonce_len)
 			  ? "the bundle answers our nonce"
 			  : "the bundle answers another nonce (a replayed or mixed-up answer)");
 	o.root_pem = (const char *)root;
@@ -321,26 +349,38 @@ out:
 
 static int run(struct attest_args *a, int *code)
 {
-	uint8_t nonce[NONCE_LEN], *secret = NULL;
+	uint8_t nonce[ATT_NONCE_MAX], *secret = NULL;
 	size_t secret_len = 0;
 	struct att_bundle b = { 0 };
 	struct att_result r = { 0 };
 	bool allow_warning = false;
 	enum att_status st;
 	json_t *extra;
-	char nhex[2 * NONCE_LEN + 1];
+	char nhex[2 * ATT_NONCE_MAX + 1];
+	size_t nonce_len = NONCE_LEN;
 	int ret;
 
 	if (a->secret_path && (ret = file_read(a->secret_path, ATT_SECRET_MAX, &secret, &secret_len)))
 		return ret;
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+	if (a->bundle) {
+		uint8_t *text = NULL;
+		size_t len = 0;
+
+		memcpy(nonce, a->nonce, a->nonce_len);
+		nonce_len = a->nonce_len;
+		ret = file_read(a->bundle, ATT_BUNDLE_MAX, &text, &len);
+		if (!ret && (ret = att_bundle_parse((const char *)text, len, &b)))
+			err_wrap(-ret, "%s", a->bundle);
+		free(text);
+	} else if (RAND_bytes(nonce, NONCE_LEN) != 1) {
 		ret = err_set(EIO, "cannot draw a random nonce");
-		goto out;
+	} else {
+		ret = fetch_bundle(a, nonce, &b);
 	}
-	if ((ret = fetch_bundle(a, nonce, &b)) || (ret = judge(a, nonce, &b, &r, &allow_warning)))
+	if (ret || (ret = judge(a, nonce, nonce_len, &b, &r, &allow_warning)))
 		goto out;
 	st = att_result_status(&r);
-	hex_encode(nonce, NONCE_LEN, nhex);
+	hex_encode(nonce, nonce_len, nhex);
 	extra = json_pack("{s:s, s:s}", "nonce", nhex, "provider", b.provider);
 	ret = att_result_print(&r, st, a->json, extra);
 	json_decref(extra);

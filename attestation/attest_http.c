@@ -77,6 +77,10 @@ int att_https_post(const struct att_https *h, const char *url, const char *body,
 	if (h->cacert)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, h->cacert);
 	if (h->pin) {
+		/* the pin replaces chain verification: no CA store is loaded
+		 * (a host without ca-certificates still attests) */
+		curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
 		curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_pin);
 		curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, (void *)h->pin);
 		curl_easy_setopt(curl, CURLOPT_SSL_SESSIONID_CACHE, 0L);

@@ -185,17 +185,11 @@ static int flow_teardown(void **state)
 	return 0;
 }
 
-/* Run cvmm attest with stdout in f->out_path; returns its exit status. */
-static int attest(struct flow *f, ...)
+/* Run cvmm attest argv with stdout in f->out_path; returns its exit status. */
+static int attest_argv(struct flow *f, int argc, char **argv)
 {
-	char *argv[32] = { "attest", f->url };
-	int argc = 2, saved, fd, code;
-	va_list ap;
+	int saved, fd, code;
 
-	va_start(ap, f);
-	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
 	fflush(stdout);
 	saved = dup(1);
 	fd = open(f->out_path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
@@ -206,6 +200,19 @@ static int attest(struct flow *f, ...)
 	dup2(saved, 1);
 	close(saved);
 	return code;
+}
+
+static int attest(struct flow *f, ...)
+{
+	char *argv[32] = { "attest", f->url };
+	int argc = 2;
+	va_list ap;
+
+	va_start(ap, f);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	return attest_argv(f, argc, argv);
 }
 
 static char *output(struct flow *f)
@@ -344,6 +351,24 @@ static void test_flow_save_bundle(void **state)
 	assert_string_equal(b.provider, "sim");
 	assert_int_equal(b.report_len, 0x4A0);
 	assert_non_null(b.cert_table);
+
+	/* offline: the saved bundle verifies for the nonce it was asked with,
+	 * and is rejected when presented for another one (a replay) */
+	char nonce[2 * ATT_NONCE_MAX + 1], *argv[8] = { "attest", "--bundle", path, "--nonce", nonce, "--allow-sim",
+							 "--json", NULL };
+	hex_encode(b.nonce, b.nonce_len, nonce);
+	assert_int_equal(attest_argv(f, 7, argv), 0);
+	assert_int_equal(json_check(f, "bundle_nonce", NULL), 1);
+	assert_int_equal(json_check(f, "report_data", NULL), 1);
+	nonce[0] = nonce[0] == '0' ? '1' : '0';
+	assert_int_equal(attest_argv(f, 7, argv), 1);
+	assert_int_equal(json_check(f, "bundle_nonce", NULL), 0);
+	assert_int_equal(json_check(f, "report_data", NULL), 0);
+	/* offline mode takes no URL, no secret, and needs the nonce */
+	char *bad[] = { "attest", "--bundle", path, NULL };
+	assert_int_equal(attest_argv(f, 3, bad), 2);
+	char *bad2[] = { "attest", "--bundle", path, "--nonce", nonce, "--secret", path, "--secret-name", "x", NULL };
+	assert_int_equal(attest_argv(f, 9, bad2), 2);
 	att_bundle_free(&b);
 	free(data);
 }
