@@ -100,6 +100,20 @@ int snp_digest_fold(const struct launch_plan *p, size_t from, const uint8_t *see
 /* SEV / SEV-ES: SHA-256 over the bytes of every step, in order. */
 int sev_digest_fold(const struct launch_plan *p, uint8_t out[SEV_DIGEST_LEN], sev_trace_fn trace, void *trace_ctx);
 
+/* ---------------- SNP CPUID page ----------------
+ * SNP Firmware ABI spec, "CPUID Function Table" (Linux struct
+ * snp_cpuid_table): u32 count, 12 reserved bytes, then up to 64 entries of
+ * { u32 eax_in, ecx_in; u64 xcr0_in, xss_in; u32 eax, ebx, ecx, edx;
+ * u64 reserved } (48 bytes). */
+#define SNP_CPUID_MAX 64
+struct snp_cpuid_fn {
+	uint32_t eax_in, ecx_in;
+	uint64_t xcr0_in, xss_in;
+	uint32_t eax, ebx, ecx, edx;
+};
+/* Write n entries into a 4 KiB page (zeroed first); -E2BIG above SNP_CPUID_MAX. */
+int snp_cpuid_page_encode(uint8_t page[SEV_PAGE_SIZE], const struct snp_cpuid_fn *fn, size_t n);
+
 /* ---------------- sim-snp: the software secure processor (sim_*.c) ----------------
  * Holds a simulated ARK (RSA-4096, RSA-PSS) -> ASK -> VCEK (ECDSA P-384,
  * with AMD's hwID and TCB extensions) chain in a state directory (created

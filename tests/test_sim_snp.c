@@ -502,6 +502,36 @@ static void test_channel(void **state)
 	assert_int_not_equal(access(addr + 5, F_OK), 0);
 }
 
+/* The SNP CPUID page: count, then 48-byte entries after a 16-byte header. */
+static void test_cpuid_page(void **state)
+{
+	struct snp_cpuid_fn fn[SNP_CPUID_MAX + 1] = {
+		{ .eax_in = 0x7, .ecx_in = 1, .xcr0_in = 3, .xss_in = 0x100, .eax = 0xa, .ebx = 0xb, .ecx = 0xc,
+		  .edx = 0xd },
+		{ .eax_in = 0x80000008, .eax = 0x3030 },
+	};
+	uint8_t page[SEV_PAGE_SIZE];
+	(void)state;
+
+	memset(page, 0xee, sizeof(page));
+	assert_int_equal(snp_cpuid_page_encode(page, fn, 2), 0);
+	assert_int_equal(le32(page), 2);
+	assert_int_equal(le32(page + 4) | le64(page + 8), 0);
+	assert_int_equal(le32(page + 16), 0x7);
+	assert_int_equal(le32(page + 20), 1);
+	assert_int_equal(le64(page + 24), 3);
+	assert_int_equal(le64(page + 32), 0x100);
+	assert_int_equal(le32(page + 40), 0xa);
+	assert_int_equal(le32(page + 52), 0xd);
+	assert_int_equal(le64(page + 56), 0); /* reserved */
+	assert_int_equal(le32(page + 64), 0x80000008);
+	assert_int_equal(le32(page + 64 + 24), 0x3030);
+	assert_int_equal(page[16 + 2 * 48], 0); /* the rest is zero */
+	assert_int_equal(page[SEV_PAGE_SIZE - 1], 0);
+	assert_int_equal(snp_cpuid_page_encode(page, fn, SNP_CPUID_MAX), 0);
+	assert_int_equal(snp_cpuid_page_encode(page, fn, SNP_CPUID_MAX + 1), -E2BIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_store_race),
 		cmocka_unit_test(test_report_fields),	cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_cert_table_parse), cmocka_unit_test(test_channel),
+		cmocka_unit_test(test_cpuid_page),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "vmm/kvm_uapi.h"
 #include "vmm/vmm_core.h"
 
 struct sim_snp {
@@ -19,6 +20,41 @@ struct sim_snp {
 	struct snp_sim_channel *channel;
 	uint8_t measurement[SNP_DIGEST_LEN];
 };
+
+/* The plan's CPUID page holds what vCPU 0 will see (cpuid.c), in the SNP
+ * CPUID table format, as a VMM hands it to SNP_LAUNCH_UPDATE. Its contents
+ * are not measured (page type CPUID), so `cvmm measure` leaves it zero. */
+static int fill_cpuid_page(struct vm *vm)
+{
+	size_t sz = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
+	struct snp_cpuid_fn fn[SNP_CPUID_MAX];
+	uint8_t *page = gm_ptr(&vm->mem, BOOT_CPUID_GPA, SEV_PAGE_SIZE);
+	size_t n = 0;
+	int rc;
+
+	if (!c || !page) {
+		free(c);
+		return err_set(ENOMEM, "sim-snp: CPUID page: out of memory");
+	}
+	memcpy(c, vm->cpuid, sz);
+	vmm_cpuid_adjust(c, 0, vm->nvcpus, vm->tsc_deadline);
+	for (unsigned i = 0; i < c->nent && n < SNP_CPUID_MAX; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		fn[n++] = (struct snp_cpuid_fn){
+			.eax_in = e->function,
+			.ecx_in = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX ? e->index : 0,
+			.eax = e->eax, .ebx = e->ebx, .ecx = e->ecx, .edx = e->edx,
+		};
+	}
+	if (c->nent > SNP_CPUID_MAX)
+		fprintf(stderr, "cvmm run: sim-snp: KVM reports %u CPUID functions, the SNP CPUID page holds the "
+				"first %u\n", c->nent, SNP_CPUID_MAX);
+	free(c);
+	rc = snp_cpuid_page_encode(page, fn, n);
+	return rc;
+}
 
 static int sim_launch(struct vm *vm)
 {
@@ -30,7 +66,9 @@ static int sim_launch(struct vm *vm)
 	if (!s)
 		return err_set(ENOMEM, "out of memory");
 	vm->platform_state = s;
-	rc = snp_digest_fold(&vm->plan, 0, NULL, s->measurement, NULL, NULL);
+	rc = fill_cpuid_page(vm);
+	if (!rc)
+		rc = snp_digest_fold(&vm->plan, 0, NULL, s->measurement, NULL, NULL);
 	if (!rc)
 		rc = snp_sim_open(c->state_dir, &s->sp);
 	if (rc)
