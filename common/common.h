@@ -89,8 +89,14 @@ static inline bool range_ok(uint64_t off, uint64_t n, uint64_t len)
 /* Read a whole regular file (at most max bytes, else an error). *data is
  * malloc'ed (free() it); a NUL is appended after the data for text users. */
 int file_read(const char *path, size_t max, uint8_t **data, size_t *len);
+/* The same for any readable file, read once to its end: regular files,
+ * character devices (/dev/null), FIFOs, pipes (/dev/fd/N). Directories are
+ * refused; more than max bytes is an error. */
+int file_read_any(const char *path, size_t max, uint8_t **data, size_t *len);
 /* Write atomically: temp file in the same directory, fsync, rename. */
 int file_write(const char *path, const void *data, size_t len);
+/* The same with the file's mode (e.g. 0600 for keys and secrets). */
+int file_write_mode(const char *path, const void *data, size_t len, unsigned int mode);
 
 /* ---- growable byte buffer ---- */
 struct bytebuf {

@@ -55,6 +55,25 @@ int file_read(const char *path, size_t max, uint8_t **data, size_t *len)
 
 int file_write(const char *path, const void *data, size_t len)
 {
+	return file_write_mode(path, data, len, 0644);
+}
+
+/* The directory part of path, for the fsync that makes the rename durable. */
+static void fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int file_write_mode(const char *path, const void *data, size_t len, unsigned int mode)
+{
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 16);
 	const uint8_t *p = data;
@@ -62,8 +81,9 @@ int file_write(const char *path, const void *data, size_t len)
 
 	if (!tmp)
 		return err_set(ENOMEM, "%s: out of memory", path);
+	/* mkstemp: O_EXCL, mode 0600 until the content is complete */
 	snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-	fd = mkstemp(tmp);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
 		free(tmp);
@@ -81,12 +101,13 @@ int file_write(const char *path, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	if (!e && fchmod(fd, mode))
+		e = errno;
 	if (!e && fsync(fd))
 		e = errno;
 	if (close(fd) && !e)
 		e = errno;
-	if (!e && fchmodat(AT_FDCWD, tmp, 0644, 0))
-		e = errno;
+	/* rename replaces whatever path was (a symlink is replaced, not followed) */
 	if (!e && rename(tmp, path))
 		e = errno;
 	if (e) {
@@ -95,5 +116,69 @@ int file_write(const char *path, const void *data, size_t len)
 		return err_set(e, "%s: write failed: %s", path, strerror(e));
 	}
 	free(tmp);
+	fsync_parent(path);
+	return 0;
+}
+
+int file_read_any(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL, *nb;
+	size_t got = 0, cap = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return err_set(errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) || S_ISDIR(st.st_mode)) {
+		close(fd);
+		return err_set(EISDIR, "%s: is a directory, not a file", path);
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (got == cap) {
+			/* a regular file's size is a hint; streams grow geometrically */
+			size_t want = cap ? cap * 2 : (S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536);
+
+			if (cap > max) {
+				free(buf);
+				close(fd);
+				return err_set(EFBIG, "%s: larger than the limit of %zu bytes", path, max);
+			}
+			if (want > max + 1)
+				want = max + 1;
+			nb = realloc(buf, want + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return err_set(ENOMEM, "%s: out of memory", path);
+			}
+			buf = nb;
+			cap = want;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			free(buf);
+			close(fd);
+			return err_set(e, "%s: read failed: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			free(buf);
+			close(fd);
+			return err_set(EFBIG, "%s: larger than the limit of %zu bytes", path, max);
+		}
+	}
+	close(fd);
+	if (!buf && !(buf = malloc(1)))
+		return err_set(ENOMEM, "%s: out of memory", path);
+	buf[got] = 0;
+	*data = buf;
+	*len = got;
 	return 0;
 }

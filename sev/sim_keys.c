@@ -187,7 +187,7 @@ static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *ke
 	BIO *b = BIO_new(BIO_s_mem());
 	char *p;
 	long n;
-	int fd, ret = 0;
+	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (!b || !(cert ? PEM_write_bio_X509(b, cert) : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))) {
@@ -195,11 +195,7 @@ static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *ke
 		return err_set(EIO, "%s: cannot encode", path);
 	}
 	n = BIO_get_mem_data(b, &p);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, p, (size_t)n) != n || fsync(fd))
-		ret = err_set(errno ? errno : EIO, "%s: cannot write: %s", path, strerror(errno ? errno : EIO));
-	if (fd >= 0)
-		close(fd);
+	ret = file_write_mode(path, p, (size_t)n, 0600);
 	BIO_free(b);
 	return ret;
 }

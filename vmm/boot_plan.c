@@ -180,11 +180,26 @@ int vmm_boot_plan(struct guest_mem *m, const struct boot_inputs *in, struct laun
 #define SEG_DATA   0xc93 /* read/write accessed, S, P, DB, G */
 #define SEG_TSS64  0x08b /* busy 64-bit TSS, P */
 
+/* What every vCPU starts with whatever its mode: the power-on values of
+ * RFLAGS, DR6/DR7, PAT, XCR0, MXCSR and the x87 control word (SDM vol. 3A
+ * table 9-1). */
+static void reset_values(struct sev_cpu_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->rflags = 2;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	s->g_pat = 0x0007040600070406ull;
+	s->xcr0 = 1;
+	s->mxcsr = 0x1f80;
+	s->x87_fcw = 0x37f;
+}
+
 void vmm_boot_cpu_state(uint64_t entry, struct sev_cpu_state *s)
 {
 	const struct sev_seg data = { 0x18, SEG_DATA, 0xffffffff, 0 };
 
-	memset(s, 0, sizeof(*s));
+	reset_values(s);
 	s->cs = (struct sev_seg){ 0x10, SEG_CODE64, 0xffffffff, 0 };
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
 	s->tr = (struct sev_seg){ 0x20, SEG_TSS64, 0xfff, 0 };
@@ -198,20 +213,13 @@ void vmm_boot_cpu_state(uint64_t entry, struct sev_cpu_state *s)
 	s->rip = entry;
 	s->rsi = BOOT_ZERO_PAGE_GPA;
 	s->rsp = s->rbp = BOOT_ZERO_PAGE_GPA - 0x10;
-	s->rflags = 2;
-	s->dr6 = 0xffff0ff0;
-	s->dr7 = 0x400;
-	s->g_pat = 0x0007040600070406ull;
-	s->xcr0 = 1;
-	s->mxcsr = 0x1f80;
-	s->x87_fcw = 0x37f;
 }
 
 void vmm_ap_cpu_state(struct sev_cpu_state *s)
 {
 	const struct sev_seg data = { 0, 0x93, 0xffff, 0 };
 
-	memset(s, 0, sizeof(*s));
+	reset_values(s);
 	s->cs = (struct sev_seg){ 0xf000, 0x9b, 0xffff, 0xffff0000 };
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
 	s->gdtr = s->idtr = (struct sev_seg){ 0, 0, 0xffff, 0 };
@@ -219,11 +227,4 @@ void vmm_ap_cpu_state(struct sev_cpu_state *s)
 	s->tr = (struct sev_seg){ 0, 0x8b, 0xffff, 0 };
 	s->cr0 = 0x60000010ull; /* CD | NW | ET */
 	s->rip = 0xfff0;
-	s->rflags = 2;
-	s->dr6 = 0xffff0ff0;
-	s->dr7 = 0x400;
-	s->g_pat = 0x0007040600070406ull;
-	s->xcr0 = 1;
-	s->mxcsr = 0x1f80;
-	s->x87_fcw = 0x37f;
 }

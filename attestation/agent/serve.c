@@ -141,57 +141,20 @@ static int mkdirs(char *path)
 	}
 }
 
-/* DIR/NAME, atomically, 0600: temp file (O_EXCL, 0600) in DIR, fsync,
- * rename over whatever DIR/NAME was (a symlink there is replaced, not
- * followed), fsync DIR. */
+/* DIR/NAME, atomically, 0600 (file_write_mode: temp file created O_EXCL
+ * 0600 in DIR, fsync, rename over whatever DIR/NAME was — a symlink there
+ * is replaced, not followed — fsync DIR). */
 static int store(const char *dir, const char *name, const uint8_t *p, size_t len)
 {
-	char path[4096], tmp[4096];
-	int fd, dfd, e = 0;
+	char path[4096], d[4096];
+	int e;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= (int)sizeof(tmp))
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return err_set(ENAMETOOLONG, "%s: path too long", dir);
-	{
-		char d[4096];
-
-		snprintf(d, sizeof(d), "%s", dir);
-		if ((e = mkdirs(d)))
-			return e;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, mode 0600 */
-	if (fd < 0)
-		return err_set(errno, "%s: cannot create a temp file: %s", dir, strerror(errno));
-	if (fchmod(fd, 0600))
-		e = errno;
-	while (!e && len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (!e && fsync(fd))
-		e = errno;
-	if (close(fd) && !e)
-		e = errno;
-	if (!e && rename(tmp, path))
-		e = errno;
-	if (e) {
-		unlink(tmp);
-		return err_set(e, "%s: cannot store: %s", path, strerror(e));
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	snprintf(d, sizeof(d), "%s", dir);
+	if ((e = mkdirs(d)))
+		return e;
+	return file_write_mode(path, p, len, 0600);
 }
 
 static int secret(struct server *s, const struct att_msg *q, struct bytebuf *out)
