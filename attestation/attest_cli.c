@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		"Ask a cvmm attestation endpoint for evidence bound to a fresh nonce, verify it like\n"
 		"cvmm verify, and optionally release a secret to the attested guest. With --bundle,\n"
 		"judge a bundle obtained before for the nonce it was asked with (no network).\n"
-		"  --policy FILE              policy JSON (docs/verify.md; \"allow_warning\": true releases on a warning)\n"
+		"  --policy FILE              policy JSON (docs/verify.md; strict unless \"strict\": false;\n"
+		"                             \"allow_warning\": true releases on a warning)\n"
 		"  --expect-measurement HEX   accepted launch measurement / MRTD (repeatable)\n"
 		"  --allow-sim                trust cvmm's simulated platform roots\n"
 		"  --root FILE                pin the platform root (PEM: SNP ARK, TDX root CA), e.g. a sim platform's\n"
@@ -281,6 +282,10 @@ static int judge(struct attest_args *a, const uint8_t *nonce, size_t nonce_len, 
 	    (ret = att_policy_build(a->policy_path, a->measurements, rd, &a->allow_sim, &policy)))
 		return ret;
 	*allow_warning = json_is_true(json_object_get(policy, "allow_warning"));
+	/* Secret release is strict unless the policy says otherwise ("strict":
+	 * false, or "allow_warning": true, which asks to release on warnings). */
+	if (!json_object_get(policy, "strict") && !*allow_warning)
+		json_object_set_new(policy, "strict", json_true());
 	o.policy = policy;
 	o.allow_sim = a->allow_sim;
 	o.cert_table = b->cert_table;

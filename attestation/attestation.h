@@ -34,6 +34,7 @@ struct att_result {
 	bool policy_failed;   /* some ATT_POLICY check failed */
 	bool warned;          /* some ATT_ADVISORY check failed */
 	bool simulated;       /* the accepted root is not AMD's/Intel's: a simulated platform */
+	bool strict;          /* policy "strict": a failed ATT_ADVISORY check is recorded as ATT_POLICY */
 };
 
 int att_result_init(struct att_result *r, const char *platform);
@@ -43,6 +44,12 @@ bool att_check(struct att_result *r, enum att_class cls, const char *name, bool 
 	__attribute__((format(printf, 5, 6)));
 enum att_status att_result_status(const struct att_result *r);
 const char *att_status_name(enum att_status s);
+/* A freshness check of collateral (CRL, TCB info, QE identity) whose next
+ * update is next_update: current at `at` -> passed; past it -> with the
+ * policy's collateral_grace_period, a policy check (passed while within the
+ * grace); without it, an advisory failure (refused under "strict"). */
+void att_check_fresh(struct att_result *r, const json_t *policy, const char *name, time_t at, time_t next_update,
+		     const char *what);
 /* claims helpers */
 void att_claim_hex(struct att_result *r, const char *name, const uint8_t *p, size_t n);
 
@@ -106,6 +113,10 @@ int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, 
  * Load a policy JSON file: an object with optional "snp" and "tdx" objects
  * and "allow_sim" (bool). *policy is a new reference. */
 int att_policy_load(const char *path, json_t **policy);
+/* Top-level policy keys: a boolean (absent = false), and
+ * collateral_grace_period in seconds (-1 when absent). */
+bool att_policy_bool(const json_t *policy, const char *key);
+long long att_policy_grace(const json_t *policy);
 /* Decode the hex string v (what names it in errors) into exactly n bytes,
  * or, with pad, into at most n bytes zero-padded on the right. */
 int att_policy_hex(const json_t *v, const char *what, uint8_t *out, size_t n, bool pad);

@@ -39,11 +39,17 @@ int att_policy_load(const char *path, json_t **policy)
 		if (!strcmp(key, "snp") || !strcmp(key, "tdx")) {
 			if (!json_is_object(v))
 				ret = err_set(EINVAL, "%s: \"%s\" must be an object", path, key);
-		} else if (!strcmp(key, "allow_sim") || !strcmp(key, "allow_warning")) {
+		} else if (!strcmp(key, "allow_sim") || !strcmp(key, "allow_warning") || !strcmp(key, "strict") ||
+			   !strcmp(key, "require_crl")) {
 			if (!json_is_boolean(v))
 				ret = err_set(EINVAL, "%s: \"%s\" must be true or false", path, key);
+		} else if (!strcmp(key, "collateral_grace_period")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				ret = err_set(EINVAL, "%s: \"%s\" must be an integer number of seconds >= 0", path, key);
 		} else {
-			ret = err_set(EINVAL, "%s: unknown key \"%s\" (expected snp, tdx, allow_sim, allow_warning)",
+			ret = err_set(EINVAL,
+				      "%s: unknown key \"%s\" (expected snp, tdx, allow_sim, allow_warning, strict, "
+				      "require_crl, collateral_grace_period)",
 				      path, key);
 		}
 		if (ret) {
@@ -53,6 +59,18 @@ int att_policy_load(const char *path, json_t **policy)
 	}
 	*policy = p;
 	return 0;
+}
+
+bool att_policy_bool(const json_t *policy, const char *key)
+{
+	return json_is_true(json_object_get(policy, key));
+}
+
+long long att_policy_grace(const json_t *policy)
+{
+	const json_t *v = json_object_get(policy, "collateral_grace_period");
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
 }
 
 int att_policy_hex(const json_t *v, const char *what, uint8_t *out, size_t n, bool pad)

@@ -24,6 +24,8 @@ static const struct key {
 	{ "image_id", K_HEX, 16 },
 	{ "chip_id", K_HEX, 64 },
 	{ "allow_debug", K_BOOL, 0 },
+	{ "allow_outdated_tcb", K_BOOL, 0 },
+	{ "allow_expired_certs", K_BOOL, 0 },
 	{ "allow_smt", K_BOOL, 0 },
 	{ "allow_migration_agent", K_BOOL, 0 },
 	{ "require_single_socket", K_BOOL, 0 },
@@ -196,9 +198,11 @@ void snp_policy_check(const json_t *snp, const struct snp_report *rep, enum snp_
 	snp_tcb_decode(rep->committed_tcb, prod, &ct);
 	bool tcb_ok = rt.bootloader >= ct.bootloader && rt.tee >= ct.tee && rt.snp >= ct.snp &&
 		      rt.microcode >= ct.microcode && rt.fmc >= ct.fmc;
-	att_check(r, ATT_ADVISORY, "tcb_current", tcb_ok, "%s",
+	v = json_object_get(snp, "allow_outdated_tcb");
+	att_check(r, v ? ATT_POLICY : ATT_ADVISORY, "tcb_current", tcb_ok || json_is_true(v), "%s%s",
 		  tcb_ok ? "REPORTED_TCB is not older than COMMITTED_TCB"
-			 : "REPORTED_TCB is older than COMMITTED_TCB: the signing key is for an out-of-date TCB");
+			 : "REPORTED_TCB is older than COMMITTED_TCB: the signing key is for an out-of-date TCB",
+		  !tcb_ok && json_is_true(v) ? "; accepted by snp.allow_outdated_tcb" : "");
 
 	if (!snp)
 		return;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -42,6 +43,13 @@ bool att_check(struct att_result *r, enum att_class cls, const char *name, bool 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	if (!ok && cls == ATT_ADVISORY && r->strict) {
+		/* strict (docs/verify.md): what would be a warning is a refusal */
+		size_t n = strlen(detail);
+
+		snprintf(detail + n, sizeof(detail) - n, " [strict: refused]");
+		cls = ATT_POLICY;
+	}
 	if (!ok) {
 		if (cls == ATT_AUTH)
 			r->auth_failed = true;
@@ -80,6 +88,26 @@ const char *att_status_name(enum att_status s)
 		return "contraindicated";
 	}
 	return "contraindicated";
+}
+
+void att_check_fresh(struct att_result *r, const json_t *policy, const char *name, time_t at, time_t next_update,
+		     const char *what)
+{
+	long long grace = att_policy_grace(policy);
+	char when[32];
+	struct tm tm;
+
+	if (!gmtime_r(&next_update, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "@%lld", (long long)next_update);
+	if (at <= next_update)
+		att_check(r, grace >= 0 ? ATT_POLICY : ATT_ADVISORY, name, true, "%s: current (next update %s)", what,
+			  when);
+	else if (grace >= 0)
+		att_check(r, ATT_POLICY, name, (long long)(at - next_update) <= grace,
+			  "%s: expired: past its next update (%s) by %lld s; collateral_grace_period %lld s", what, when,
+			  (long long)(at - next_update), grace);
+	else
+		att_check(r, ATT_ADVISORY, name, false, "%s: expired at the evaluation time: past its next update (%s), fetch a new one", what, when);
 }
 
 void att_claim_hex(struct att_result *r, const char *name, const uint8_t *p, size_t n)

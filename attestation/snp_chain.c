@@ -480,7 +480,8 @@ static void cache_insert(struct snp_chain *c)
  * report authentic (like DCAP's collateral expiration status): the expiry is
  * reported as a warning, and a policy can reject it. Not-yet-valid is
  * always a failure. */
-static void check_validity(struct att_result *r, struct snp_chain *c, time_t at, bool at_explicit)
+static void check_validity(struct att_result *r, struct snp_chain *c, time_t at, bool at_explicit,
+			   const json_t *allow_expired)
 {
 	bool only_expired = true;
 	X509 *certs[3] = { c->ark, c->inter, c->vek };
@@ -512,9 +513,15 @@ static void check_validity(struct att_result *r, struct snp_chain *c, time_t at,
 		if (n >= sizeof(detail) - 1)
 			break;
 	}
-	att_check(r, !ok && only_expired && !at_explicit ? ATT_ADVISORY : ATT_AUTH, "cert_validity", ok, "%s",
-		  ok ? "ARK, intermediate and endorsement key certificates are valid at the evaluation time"
-		     : detail);
+	if (ok)
+		att_check(r, ATT_AUTH, "cert_validity", true, "%s",
+			  "ARK, intermediate and endorsement key certificates are valid at the evaluation time");
+	else if (!only_expired || at_explicit)
+		att_check(r, ATT_AUTH, "cert_validity", false, "%s", detail);
+	else if (json_is_true(allow_expired)) /* the policy accepts a chain that has expired since */
+		att_check(r, ATT_POLICY, "cert_validity", true, "%.400s; accepted by snp.allow_expired_certs", detail);
+	else
+		att_check(r, allow_expired ? ATT_POLICY : ATT_ADVISORY, "cert_validity", false, "%s", detail);
 }
 
 int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_product report_prod,
@@ -629,13 +636,17 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 		if (r->claims)
 			json_object_set_new(r->claims, "simulated", json_true());
 	}
-	check_validity(r, c, at, o->at != 0);
+	check_validity(r, c, at, o->at != 0, json_object_get(json_object_get(o->policy, "snp"), "allow_expired_certs"));
 	if (c->crls) {
 		att_check(r, ATT_AUTH, "crl", c->crl_ok, "%s", c->crl_detail);
 		if (c->crl_ok && c->crl_next_update)
-			att_check(r, ATT_ADVISORY, "crl_current", c->crl_next_update >= at, "%s",
-				  c->crl_next_update >= at ? "the CRL is within its update period"
-							   : "the CRL is past its nextUpdate time: fetch a new one");
+			att_check_fresh(r, o->policy, "crl_current", at, c->crl_next_update, "the CRL");
+	} else if (att_policy_bool(o->policy, "require_crl")) {
+		att_check(r, ATT_POLICY, "crl", false, "no CRL (crl.der/crl.pem in --certs): the policy sets require_crl");
+	} else {
+		/* recorded so that "no revocation check" is visible */
+		att_check(r, ATT_ADVISORY, "crl", true, "not checked: no CRL given (the policy's require_crl makes this "
+			  "a failure)");
 	}
 	*chain = c;
 	*vek = c->vek;

@@ -62,6 +62,7 @@ int att_snp_verify(const uint8_t *report, size_t len, const struct att_options *
 	if ((ret = snp_policy_validate(snp)) || (ret = snp_report_parse(report, len, "report", &rep)))
 		return ret;
 	r->platform = "snp";
+	r->strict = att_policy_bool(o->policy, "strict");
 	if (o->policy && json_is_true(json_object_get(o->policy, "allow_sim")))
 		opt.allow_sim = true;
 	prod = snp_report_product(&rep);

@@ -95,7 +95,8 @@ static int hex_field(const json_t *o, const char *k, uint8_t *out, size_t n, con
 	return hex_decode_exact(jstr(o, k), out, n, what);
 }
 
-static void check_fresh(struct collateral *c, time_t at, const char *name, struct att_result *r)
+static void check_fresh(struct collateral *c, time_t at, const char *name, const json_t *policy,
+			struct att_result *r)
 {
 	time_t issue, next;
 	const char *is = jstr(c->body, "issueDate"), *nu = jstr(c->body, "nextUpdate");
@@ -104,8 +105,10 @@ static void check_fresh(struct collateral *c, time_t at, const char *name, struc
 		att_check(r, ATT_ADVISORY, name, false, "%s: issueDate/nextUpdate missing or malformed", c->file);
 		return;
 	}
-	att_check(r, ATT_ADVISORY, name, at >= issue && at <= next, "%s: issued %s, next update %s%s", c->file, is, nu,
-		  at > next ? ": expired at the evaluation time" : at < issue ? ": not yet issued" : "");
+	if (at < issue)
+		att_check(r, ATT_ADVISORY, name, false, "%s: issued %s, next update %s: not yet issued", c->file, is, nu);
+	else
+		att_check_fresh(r, policy, name, at, next, c->file);
 }
 
 /* The signed bytes are the member's text exactly as served: the body is
@@ -506,6 +509,8 @@ static int load_signer(const char *dir, const char *file, X509 *root, time_t at,
 		       STACK_OF(X509) **signer, struct att_result *r)
 {
 	char path[4096], detail[256];
+	STACK_OF(X509_CRL) *crls = NULL;
+	X509_CRL *rootcrl;
 	uint8_t *pem;
 	size_t len;
 	bool stale = false;
@@ -521,8 +526,27 @@ static int load_signer(const char *dir, const char *file, X509 *root, time_t at,
 	free(pem);
 	if (ret)
 		return err_wrap(-ret, "%s", path);
-	ret = tdx_pck_chain_verify(*signer, root, NULL, at, detail, sizeof(detail), &stale, NULL);
-	if (ret < 0 || !att_check(r, ATT_AUTH, name, ret == 1, "%s: %s", file, detail)) {
+	/* The TCB signing certificate is issued by the root CA: the root CRL
+	 * revokes it like any other (DCAP QVL checks it too). */
+	snprintf(path, sizeof(path), "%s/rootcrl.der", dir);
+	if (!access(path, F_OK)) {
+		if (!(rootcrl = tdx_crl_load(path))) {
+			sk_X509_pop_free(*signer, X509_free);
+			*signer = NULL;
+			return -EINVAL;
+		}
+		if (!(crls = sk_X509_CRL_new_null()) || !sk_X509_CRL_push(crls, rootcrl)) {
+			X509_CRL_free(rootcrl);
+			sk_X509_CRL_free(crls);
+			sk_X509_pop_free(*signer, X509_free);
+			*signer = NULL;
+			return err_set(ENOMEM, "CRL: out of memory");
+		}
+	}
+	ret = tdx_pck_chain_verify(*signer, root, crls, at, detail, sizeof(detail), &stale, NULL);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	if (ret < 0 || !att_check(r, ATT_AUTH, name, ret == 1, "%s: %s%s", file, detail,
+				  crls ? " (checked against rootcrl.der)" : "")) {
 		sk_X509_pop_free(*signer, X509_free);
 		*signer = NULL;
 	}
@@ -530,8 +554,9 @@ static int load_signer(const char *dir, const char *file, X509 *root, time_t at,
 }
 
 int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struct tdx_pck_ext *ext, X509 *root,
-			 time_t at, const json_t *accepted, struct att_result *r)
+			 time_t at, const json_t *policy, struct att_result *r)
 {
+	const json_t *accepted = json_object_get(json_object_get(policy, "tdx"), "accepted_tcb_status");
 	struct collateral ti, qi;
 	bool have_ti, have_qi, ok;
 	STACK_OF(X509) *ti_signer = NULL, *qi_signer = NULL;
@@ -558,7 +583,7 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
 	 * the TD relaunch check depends on it. */
 	if (have_qi) {
 		check_signature(&qi, "enclaveIdentity", qi_signer, "tdx.qe_identity.signature", r);
-		check_fresh(&qi, at, "tdx.qe_identity.fresh", r);
+		check_fresh(&qi, at, "tdx.qe_identity.fresh", policy, r);
 		qst = eval_qe_identity(&qi, q, r);
 		if (qst)
 			json_object_set_new(r->claims, "qe_tcb_status", json_string(qst));
@@ -567,7 +592,7 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
 	}
 	if (have_ti) {
 		check_signature(&ti, "tcbInfo", ti_signer, "tdx.tcb_info.signature", r);
-		check_fresh(&ti, at, "tdx.tcb_info.fresh", r);
+		check_fresh(&ti, at, "tdx.tcb_info.fresh", policy, r);
 		st = eval_tcb_info(&ti, q, ext, qst, r);
 	} else {
 		att_check(r, ATT_ADVISORY, "tdx.tcb_status", false, "not checked: no tcbinfo.json in %s", dir);

@@ -108,7 +108,7 @@ int tdx_policy_check(const struct tdx_quote *q, const json_t *tdx, struct att_re
 {
 	static const char *const known[] = { "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrconfigid", "mrowner",
 					      "mrownerconfig", "report_data", "allow_debug", "xfam", "min_tee_tcb_svn",
-					      "accepted_tcb_status" };
+					      "accepted_tcb_status", "allow_expired_certs" };
 	bool debug = q->body[TDX_B_TD_ATTRIBUTES] & 1; /* TDATTRIBUTES bit 0: DEBUG */
 	const json_t *v, *allow;
 	const char *key;
@@ -137,6 +137,9 @@ int tdx_policy_check(const struct tdx_quote *q, const json_t *tdx, struct att_re
 			json_array_foreach(v, i, s)
 				if (!json_is_string(s))
 					return err_set(EINVAL, "policy: tdx.accepted_tcb_status[%zu]: not a string", i);
+		} else if (!strcmp(key, "allow_expired_certs")) {
+			if (!json_is_boolean(v))
+				return err_set(EINVAL, "policy: tdx.allow_expired_certs: expected true or false");
 		} else if (tdx_body_field(key))
 			ret = match_hex(q, key, v, r);
 		if (ret)

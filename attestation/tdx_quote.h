@@ -125,11 +125,12 @@ X509_CRL *tdx_crl_load(const char *path);
 X509 *att_intel_sgx_root(void); /* new reference; NULL on failure */
 
 /* tdx_collateral.c: TCB info and QE identity (Intel PCS API v4 JSON). */
-/* accepted: the policy's accepted_tcb_status array (then a status outside it
- * is a policy failure) or NULL (then anything but UpToDate is a warning).
- * Returns 0, or negative errno when a file cannot be read or parsed. */
+/* policy: the whole policy (or NULL): tdx.accepted_tcb_status (then a status
+ * outside it is a policy failure; absent: anything but UpToDate is a
+ * warning), collateral_grace_period. Returns 0, or negative errno when a
+ * file cannot be read or parsed. */
 int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struct tdx_pck_ext *ext, X509 *root,
-			 time_t at, const json_t *accepted, struct att_result *r);
+			 time_t at, const json_t *policy, struct att_result *r);
 
 /* tdx_policy.c */
 /* tdx: the policy's "tdx" object or NULL. Negative errno on a malformed

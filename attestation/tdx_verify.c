@@ -75,18 +75,23 @@ static void validity(STACK_OF(X509) *chain, X509 *root, time_t *nb, time_t *na)
 	}
 }
 
-static STACK_OF(X509_CRL) *load_crls(const char *dir, struct att_result *r, int *err)
+static STACK_OF(X509_CRL) *load_crls(const char *dir, bool require, struct att_result *r, int *err)
 {
+	enum att_class cls = require ? ATT_POLICY : ATT_ADVISORY;
 	static const char *const files[] = { "pckcrl.der", "rootcrl.der" };
 	STACK_OF(X509_CRL) *crls;
 	char path[4096];
 
 	*err = 0;
-	if (!dir)
+	if (!dir) {
+		if (require)
+			att_check(r, ATT_POLICY, "tdx.crl", false, "no collateral directory: the policy sets require_crl");
 		return NULL;
+	}
 	snprintf(path, sizeof(path), "%s/%s", dir, files[0]);
 	if (access(path, F_OK)) {
-		att_check(r, ATT_ADVISORY, "tdx.crl", false, "not checked: no pckcrl.der in %s", dir);
+		att_check(r, cls, "tdx.crl", false, "not checked: no pckcrl.der in %s%s", dir,
+			  require ? " (the policy sets require_crl)" : "");
 		return NULL;
 	}
 	crls = sk_X509_CRL_new_null();
@@ -95,7 +100,8 @@ static STACK_OF(X509_CRL) *load_crls(const char *dir, struct att_result *r, int 
 
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		if (i > 0 && access(path, F_OK)) {
-			att_check(r, ATT_ADVISORY, "tdx.crl", false, "root CRL not checked: no rootcrl.der in %s", dir);
+			att_check(r, cls, "tdx.crl", false, "root CRL not checked: no rootcrl.der in %s%s", dir,
+				  require ? " (the policy sets require_crl)" : "");
 			break;
 		}
 		if (!(c = tdx_crl_load(path))) {
@@ -128,7 +134,7 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 	bool stale = false, expired = false;
 	int ret;
 
-	crls = load_crls(o->collateral_dir, r, &ret);
+	crls = load_crls(o->collateral_dir, att_policy_bool(o->policy, "require_crl"), r, &ret);
 	if (ret)
 		return ret;
 	if ((ret = chain_digest(root, q, key)))
@@ -161,13 +167,36 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 	if (ret < 0)
 		goto out;
 	st->chain_ok = att_check(r, ATT_AUTH, "tdx.pck_chain", ret == 1, "%s", detail);
-	if (st->chain_ok)
-		att_check(r, ATT_ADVISORY, "tdx.cert_validity", !expired, "%s",
-			  expired ? "a certificate of the PCK chain has expired since (use --at to judge strictly)"
-				  : "PCK chain certificates are within their validity period");
-	if (crls)
-		att_check(r, ATT_ADVISORY, "tdx.crl.fresh", !stale, "PCK/root CRLs %s at the evaluation time",
-			  stale ? "past nextUpdate (or not yet valid)" : "current");
+	if (st->chain_ok) {
+		const json_t *ae = json_object_get(json_object_get(o->policy, "tdx"), "allow_expired_certs");
+
+		if (expired && json_is_true(ae))
+			att_check(r, ATT_POLICY, "tdx.cert_validity", true,
+				  "a certificate of the PCK chain has expired since; accepted by tdx.allow_expired_certs");
+		else
+			att_check(r, ae ? ATT_POLICY : ATT_ADVISORY, "tdx.cert_validity", !expired, "%s",
+				  expired ? "a certificate of the PCK chain has expired since (use --at to judge strictly)"
+					  : "PCK chain certificates are within their validity period");
+	}
+	if (crls) {
+		time_t next = 0;
+		bool not_yet = false;
+
+		for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+			const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(sk_X509_CRL_value(crls, i));
+			struct tm tm;
+
+			if (X509_cmp_time(X509_CRL_get0_lastUpdate(sk_X509_CRL_value(crls, i)), &at) > 0)
+				not_yet = true;
+			if (nu && ASN1_TIME_to_tm(nu, &tm) && (!next || timegm(&tm) < next))
+				next = timegm(&tm);
+		}
+		if (not_yet || !next)
+			att_check(r, ATT_ADVISORY, "tdx.crl.fresh", !stale, "PCK/root CRLs %s at the evaluation time",
+				  stale ? "past nextUpdate (or not yet valid)" : "current");
+		else
+			att_check_fresh(r, o->policy, "tdx.crl.fresh", at, next, "PCK/root CRLs");
+	}
 	else if (st->chain_ok && st->leaf_key) {
 		pthread_mutex_lock(&chain_cache.lock);
 		EVP_PKEY_free(chain_cache.leaf_key);
@@ -214,6 +243,7 @@ int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_opti
 	if ((ret = tdx_quote_parse(quote, len, "quote", &q)))
 		return ret;
 	r->platform = "tdx";
+	r->strict = att_policy_bool(o->policy, "strict");
 	tdx_claims(&q, r);
 	if ((ret = tdx_policy_check(&q, tdx, r)))
 		return ret;
@@ -243,7 +273,7 @@ int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_opti
 		/* TCB levels of a platform we cannot authenticate mean nothing */
 		att_check(r, ATT_AUTH, "tdx.tcb_status", false, "not evaluated: the PCK chain is not trusted");
 	} else if (o->collateral_dir) {
-		ret = tdx_collateral_check(o->collateral_dir, &q, &st.ext, root, o->at ? o->at : time(NULL), accepted,
+		ret = tdx_collateral_check(o->collateral_dir, &q, &st.ext, root, o->at ? o->at : time(NULL), o->policy,
 					   r);
 	} else {
 		/* Visible but not a warning: without collateral the quote's
@@ -296,8 +326,13 @@ int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o
 		return err_set(ENOMEM, "built-in Intel SGX Root CA: cannot be loaded");
 	if (allow_sim && (sim = sim_root(quote, len, root))) {
 		X509_NAME_get_text_by_NID(X509_get_subject_name(sim), NID_commonName, cn, sizeof(cn));
+		/* allow_sim is the policy accepting this: not refused under strict */
+		bool strict = r->strict;
+
+		r->strict = false;
 		att_check(r, ATT_ADVISORY, "tdx.root_genuine_intel", false,
 			  "root '%s' is not the Intel SGX Root CA: trusted because of --allow-sim (simulated platform)", cn);
+		r->strict = strict;
 	}
 	ret = tdx_verify_with_root(quote, len, o, sim ? sim : root, r);
 	X509_free(sim);

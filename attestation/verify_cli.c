@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"  --nonce HEX                require report_data = SHA-512(nonce)\n"
 		"  --at TIME                  evaluate certificates strictly at TIME (now, epoch seconds or YYYY-MM-DD[THH:MM:SSZ])\n"
 		"  --allow-sim                trust cvmm's simulated platform roots\n"
+		"  --strict                   refuse what would be a warning (DEBUG, out-of-date TCB, stale\n"
+		"                             collateral, expired certificates) unless the policy accepts it\n"
 		"  --event-log FILE           TDX: check a CCEL event log against the quote's RTMRs\n"
 		"  --tpm-quote F --tpm-log F --ak-pub F   also check a host TPM quote (cvmm tpm quote)\n"
 		"  --json                     print the result as JSON\n"
@@ -49,7 +51,7 @@ struct verify_args {
 	json_t *measurements; /* array of hex strings */
 	uint8_t nonce[NONCE_MAX];
 	size_t nonce_len;
-	bool have_nonce, json;
+	bool have_nonce, json, strict;
 };
 
 /* Flags override/extend the policy file: --expect-measurement adds to
@@ -62,13 +64,17 @@ static int build_policy(struct verify_args *a, json_t **out)
 
 	if (a->have_nonce && (ret = att_nonce_report_data(a->nonce, a->nonce_len, rd)))
 		return ret;
-	return att_policy_build(a->policy_path, a->measurements, a->have_nonce ? rd : NULL, &a->opt.allow_sim, out);
+	if ((ret = att_policy_build(a->policy_path, a->measurements, a->have_nonce ? rd : NULL, &a->opt.allow_sim, out)))
+		return ret;
+	if (a->strict)
+		json_object_set_new(*out, "strict", json_true());
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
 	enum { O_REPORT = 256, O_QUOTE, O_CERTS, O_COLL, O_POLICY, O_MEAS, O_NONCE, O_AT, O_JSON, O_SIM, O_LOG,
-	       O_TPMQ, O_TPML, O_AK, O_TABLE, O_ROOT };
+	       O_TPMQ, O_TPML, O_AK, O_TABLE, O_ROOT, O_STRICT };
 	static const struct option opts[] = {
 		{ "report", required_argument, NULL, O_REPORT },
 		{ "quote", required_argument, NULL, O_QUOTE },
@@ -82,6 +88,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{ "at", required_argument, NULL, O_AT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "allow-sim", no_argument, NULL, O_SIM },
+		{ "strict", no_argument, NULL, O_STRICT },
 		{ "event-log", required_argument, NULL, O_LOG },
 		{ "tpm-quote", required_argument, NULL, O_TPMQ },
 		{ "tpm-log", required_argument, NULL, O_TPML },
@@ -138,6 +145,9 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 			break;
 		case O_SIM:
 			a->opt.allow_sim = true;
+			break;
+		case O_STRICT:
+			a->strict = true;
 			break;
 		case O_LOG:
 			a->event_log = optarg;
