@@ -1,0 +1,72 @@
+/* test_attest_strict.c - `cvmm attest` is strict by default (docs/verify.md
+ * "Strict verification"): a sim-snp guest launched with DEBUG allowed is
+ * only a warning for `cvmm verify`, but cvmm attest refuses the secret
+ * (contraindicated, not a warning) unless the policy accepts it ("snp":
+ * {"allow_debug": true}, or "allow_warning": true, which also turns strict
+ * off); "strict": false alone restores the warning, still not released. The in-process flow of test_attest.c
+ * (sim secure processor, fake agent, endpoint) is reused, its main renamed. */
+#define main test_attest_main
+#include "tests/test_attest.c"
+#undef main
+
+/* Relaunch the sim with guest policy `policy`, same measurement and HOST_DATA. */
+static void relaunch(struct flow *f, uint64_t policy)
+{
+	struct snp_sim_launch l = { .policy = policy };
+
+	memset(l.measurement, 0x5a, sizeof(l.measurement));
+	assert_int_equal(EVP_Digest(f->manifest, sizeof(f->manifest), l.host_data, NULL, EVP_sha256(), NULL), 1);
+	assert_int_equal(snp_sim_launch(f->sp, &l), 0);
+}
+
+static void test_strict_by_default(void **state)
+{
+	struct flow *f = *state;
+	unsigned secrets = f->fa.secrets;
+	char policy[160];
+	json_t *o;
+
+	/* the sim's own evidence is affirming under strict: released */
+	assert_int_equal(attest(f, "--tls-fingerprint", f->fp, "--allow-sim", "--expect-measurement", f->measurement,
+				"--secret", f->secret_path, "--secret-name", "disk.key", NULL), 0);
+	assert_int_equal(f->fa.secrets, secrets + 1);
+
+	/* DEBUG allowed: refused, the check says why */
+	relaunch(f, 0x30000 | (1ull << 19));
+	assert_int_equal(attest(f, "--tls-fingerprint", f->fp, "--allow-sim", "--secret", f->secret_path,
+				"--secret-name", "disk.key", "--json", NULL), 1);
+	assert_int_equal(json_check(f, "debug", &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "contraindicated");
+	json_decref(o);
+	assert_int_equal(f->fa.secrets, secrets + 1);
+
+	/* "strict": false: a warning again, which is still not released... */
+	snprintf(policy, sizeof(policy), "%s/nonstrict.json", f->dir);
+	write_text(policy, "{\"strict\": false}");
+	assert_int_equal(attest(f, "--tls-fingerprint", f->fp, "--allow-sim", "--policy", policy, "--secret",
+				f->secret_path, "--secret-name", "disk.key", "--json", NULL), 1);
+	assert_int_equal(json_check(f, "debug", &o), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "warning");
+	json_decref(o);
+	assert_int_equal(f->fa.secrets, secrets + 1);
+
+	/* ... and each way a policy accepts it releases */
+	static const char *const accept[] = { "{\"snp\": {\"allow_debug\": true}}", "{\"allow_warning\": true}" };
+	for (size_t i = 0; i < ARRAY_SIZE(accept); i++) {
+		snprintf(policy, sizeof(policy), "%s/policy%zu.json", f->dir, i);
+		write_text(policy, accept[i]);
+		assert_int_equal(attest(f, "--tls-fingerprint", f->fp, "--allow-sim", "--policy", policy, "--secret",
+					f->secret_path, "--secret-name", "disk.key", NULL), 0);
+		assert_int_equal(f->fa.secrets, secrets + 2 + i);
+	}
+	relaunch(f, 0x30000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strict_by_default),
+	};
+	(void)test_attest_main;
+	return cmocka_run_group_tests(tests, flow_setup, flow_teardown);
+}
