@@ -80,6 +80,33 @@ struct att_options {
 int att_snp_verify(const uint8_t *report, size_t len, const struct att_options *o, struct att_result *r);
 int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o, struct att_result *r);
 
+/* ---------------- signed results: EAR (ear.c, docs/verify.md) ----------------
+ * An EAT Attestation Result (draft-ietf-rats-ear) as a JWT signed with ES256
+ * (libjwt): iat, exp, eat_nonce, ear.verifier-id and one submodule per
+ * platform with ear.status, the AR4SI trustworthiness vector and the claims. */
+#define ATT_EAR_PROFILE "tag:github.com,2023:veraison/ear"
+struct att_ear_opts {
+	const char *key_path;  /* PEM EC P-256 private key */
+	long ttl;              /* exp = now + ttl (seconds) */
+	const uint8_t *nonce;  /* eat_nonce (base64url), or NULL */
+	size_t nonce_len;
+	time_t now;            /* iat */
+	const char *policy_id; /* ear.appraisal-policy-id, or NULL */
+};
+/* The claims set (a new reference, NULL on ENOMEM). */
+json_t *att_ear_claims(const struct att_result *r, enum att_status st, const struct att_ear_opts *o);
+/* *token: malloc'ed compact JWS. */
+int att_ear_sign(const struct att_result *r, enum att_status st, const struct att_ear_opts *o, char **token);
+/* Check a token: ES256 signature by the public key in pubkey_path (PEM),
+ * eat_profile, exp > now, iat not in the future, submods present, and
+ * eat_nonce = the nonce (when nonce_len). 0: valid, *claims a new
+ * reference; 1: invalid (why says how); negative errno: the key cannot be
+ * read. */
+int att_ear_verify(const char *token, const char *pubkey_path, const uint8_t *nonce, size_t nonce_len, time_t now,
+		   json_t **claims, char *why, size_t why_len);
+/* `cvmm verify-ear TOKEN --ear-pubkey KEY.pem [--nonce HEX]` */
+int att_cli_verify_ear(int argc, char **argv);
+
 /* `cvmm show`: print evidence field by field (text or JSON). */
 int att_snp_show(const uint8_t *report, size_t len, bool json, FILE *out);
 int att_tdx_show(const uint8_t *quote, size_t len, bool json, FILE *out);

@@ -60,7 +60,8 @@ bool att_check(struct att_result *r, enum att_class cls, const char *name, bool 
 	}
 	/* The flags above carry the verdict even if recording fails (ENOMEM):
 	 * a failed check can never turn into an accepted one. */
-	c = json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok, "detail", detail);
+	c = json_pack("{s:s, s:b, s:s, s:s}", "name", name, "ok", ok, "detail", detail, "class",
+		      cls == ATT_AUTH ? "auth" : cls == ATT_POLICY ? "policy" : "advisory");
 	if (c && r->checks)
 		json_array_append_new(r->checks, c);
 	else

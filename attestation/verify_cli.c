@@ -40,13 +40,19 @@ static void usage(FILE *f)
 		"                             collateral, expired certificates) unless the policy accepts it\n"
 		"  --event-log FILE           TDX: check a CCEL event log against the quote's RTMRs\n"
 		"  --tpm-quote F --tpm-log F --ak-pub F   also check a host TPM quote (cvmm tpm quote)\n"
-		"  --json                     print the result as JSON\n"
+		"  --json                     print the result as JSON (same as --output json)\n"
+		"  --output text|json|ear     the result as a summary, JSON, or a signed EAR token (JWT, ES256)\n"
+		"  --ear-key KEY.pem          EC P-256 private key that signs the EAR (--output ear)\n"
+		"  --ear-ttl SECONDS          EAR lifetime: exp = iat + SECONDS (default 300)\n"
 		"Exit status: 0 verified (affirming or warning), 1 evidence invalid or policy failed,\n"
 		"2 usage or input error.\n");
 }
 
 struct verify_args {
 	const char *report, *quote, *policy_path, *event_log, *tpm_quote, *tpm_log, *ak_pub, *cert_table, *root;
+	const char *ear_key;
+	long ear_ttl;
+	bool ear;
 	struct att_options opt;
 	json_t *measurements; /* array of hex strings */
 	uint8_t nonce[NONCE_MAX];
@@ -74,7 +80,7 @@ static int build_policy(struct verify_args *a, json_t **out)
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
 	enum { O_REPORT = 256, O_QUOTE, O_CERTS, O_COLL, O_POLICY, O_MEAS, O_NONCE, O_AT, O_JSON, O_SIM, O_LOG,
-	       O_TPMQ, O_TPML, O_AK, O_TABLE, O_ROOT, O_STRICT };
+	       O_TPMQ, O_TPML, O_AK, O_TABLE, O_ROOT, O_STRICT, O_OUTPUT, O_EARKEY, O_EARTTL };
 	static const struct option opts[] = {
 		{ "report", required_argument, NULL, O_REPORT },
 		{ "quote", required_argument, NULL, O_QUOTE },
@@ -89,6 +95,9 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "allow-sim", no_argument, NULL, O_SIM },
 		{ "strict", no_argument, NULL, O_STRICT },
+		{ "output", required_argument, NULL, O_OUTPUT },
+		{ "ear-key", required_argument, NULL, O_EARKEY },
+		{ "ear-ttl", required_argument, NULL, O_EARTTL },
 		{ "event-log", required_argument, NULL, O_LOG },
 		{ "tpm-quote", required_argument, NULL, O_TPMQ },
 		{ "tpm-log", required_argument, NULL, O_TPML },
@@ -97,9 +106,11 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t m[48];
+	uint64_t ttl;
 	int c;
 
 	optind = 1;
+	a->ear_ttl = 300;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -149,6 +160,24 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		case O_STRICT:
 			a->strict = true;
 			break;
+		case O_OUTPUT:
+			if (!strcmp(optarg, "ear") || !strcmp(optarg, "json") || !strcmp(optarg, "text")) {
+				a->ear = !strcmp(optarg, "ear");
+				a->json = !strcmp(optarg, "json");
+			} else {
+				return err_set(EINVAL, "--output: '%s' is not text, json or ear", optarg);
+			}
+			break;
+		case O_EARKEY:
+			a->ear_key = optarg;
+			break;
+		case O_EARTTL:
+			if (parse_u64(optarg, 366ull * 86400, &ttl, "--ear-ttl"))
+				return -EINVAL;
+			if (!ttl)
+				return err_set(EINVAL, "--ear-ttl: must be at least 1 second");
+			a->ear_ttl = (long)ttl;
+			break;
 		case O_LOG:
 			a->event_log = optarg;
 			break;
@@ -176,6 +205,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		return err_set(EINVAL, "give --certs DIR or --cert-table FILE, not both");
 	if ((a->cert_table || a->root) && !a->report)
 		return err_set(EINVAL, "--%s is for SNP reports: use it with --report", a->cert_table ? "cert-table" : "root");
+	if (a->ear != !!a->ear_key)
+		return err_set(EINVAL, a->ear ? "--output ear needs --ear-key KEY.pem" : "--ear-key goes with --output ear");
 	if (a->event_log && !a->quote)
 		return err_set(EINVAL, "--event-log checks a TDX CCEL log against a quote's RTMRs: use it with --quote");
 	if ((a->tpm_quote || a->tpm_log || a->ak_pub) && !(a->tpm_quote && a->tpm_log && a->ak_pub))
@@ -281,8 +312,18 @@ int att_cli_verify(int argc, char **argv)
 		check_tpm_quote(&a, &r);
 
 	st = att_result_status(&r);
-	if (att_result_print(&r, st, a.json, NULL))
+	if (a.ear) {
+		struct att_ear_opts eo = { .key_path = a.ear_key, .ttl = a.ear_ttl, .now = time(NULL),
+					   .nonce = a.have_nonce ? a.nonce : NULL, .nonce_len = a.have_nonce ? a.nonce_len : 0 };
+		char *token = NULL;
+
+		if ((ret = att_ear_sign(&r, st, &eo, &token)))
+			goto fail;
+		printf("%s\n", token);
+		free(token);
+	} else if (att_result_print(&r, st, a.json, NULL)) {
 		goto fail;
+	}
 	code = st == ATT_CONTRAINDICATED ? 1 : 0;
 	goto out;
 fail:

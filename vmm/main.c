@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "sim-root", sev_cli_sim_root, "print the sim-snp root certificate (ARK, PEM) to pin" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
+	{ "verify-ear", att_cli_verify_ear, "check a signed EAR attestation result (cvmm verify --output ear)" },
 	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },
 	{ "attest", att_cli_attest, "attest a guest through its endpoint and release a secret" },
 	{ "endpoint", att_cli_endpoint, "serve the attestation endpoint alone (tests, benchmarks)" },
