@@ -279,6 +279,8 @@ static int setup(struct att_endpoint *ep, const struct att_endpoint_cfg *cfg, co
 	return ret;
 }
 
+int (*att_endpoint_before_threads)(void);
+
 int att_endpoint_start(const struct att_endpoint_cfg *cfg, struct att_endpoint **out)
 {
 	struct att_endpoint *ep = calloc(1, sizeof(*ep));
@@ -292,6 +294,8 @@ int att_endpoint_start(const struct att_endpoint_cfg *cfg, struct att_endpoint *
 		return err_set(ENOMEM, "out of memory");
 	if ((ret = parse_listen(cfg->listen ? cfg->listen : "", host, sizeof(host), &ai)) ||
 	    (ret = setup(ep, cfg, host)))
+		goto fail;
+	if (att_endpoint_before_threads && (ret = att_endpoint_before_threads()))
 		goto fail;
 	ep->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 					 (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),

@@ -96,4 +96,10 @@ void att_ep_tls_free(struct att_ep_tls *t);
 /* The port the endpoint listens on (useful with port 0). */
 unsigned att_endpoint_port(const struct att_endpoint *ep);
 
+/* If set, att_endpoint_start calls it in its own thread just before
+ * libmicrohttpd creates its threads, which inherit that thread's seccomp
+ * filter (cvmm run installs the api role there: vmm/confine). Nonzero
+ * (negative errno) fails the start. */
+extern int (*att_endpoint_before_threads)(void);
+
 #endif

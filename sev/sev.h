@@ -158,5 +158,8 @@ struct snp_sim_channel;
 int snp_sim_channel_start(struct snp_sim *sp, const char *addr, uint32_t guest_cid,
 			  struct snp_sim_channel **out);
 void snp_sim_channel_stop(struct snp_sim_channel *ch);
+/* If set, called first thing in the channel's thread, before it accepts
+ * anything (cvmm run installs the thread's seccomp filter: vmm/confine). */
+extern void (*snp_sim_channel_thread_hook)(void);
 
 #endif

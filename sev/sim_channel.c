@@ -133,9 +133,14 @@ static bool serve_one(struct snp_sim_channel *ch, int fd)
 	return keep;
 }
 
+void (*snp_sim_channel_thread_hook)(void);
+
 static void *channel_thread(void *arg)
 {
 	struct snp_sim_channel *ch = arg;
+
+	if (snp_sim_channel_thread_hook)
+		snp_sim_channel_thread_hook();
 
 	for (;;) {
 		struct sockaddr_storage ss;

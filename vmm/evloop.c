@@ -92,6 +92,7 @@ static void *loop_main(void *arg)
 {
 	struct evloop *l = arg;
 	struct epoll_event evs[16];
+	confine_thread(CONFINE_VMM); /* before the first event (no-op outside cvmm run) */
 	while (!l->stop) {
 		int n = epoll_wait(l->epfd, evs, 16, -1);
 		if (n < 0) {

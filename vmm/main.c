@@ -7,6 +7,7 @@
 #include "attestation/attestation.h"
 #include "measured-boot/measured_boot.h"
 #include "sev/sev.h"
+#include "vmm/confine/confine.h"
 #include "vmm/vmm.h"
 
 struct command {
@@ -18,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp)" },
 	{ "run", vmm_cli_run, "launch a guest" },
+	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
 	{ "sim-root", sev_cli_sim_root, "print the sim-snp root certificate (ARK, PEM) to pin" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
 	{ "verify-ear", att_cli_verify_ear, "check a signed EAR attestation result (cvmm verify --output ear)" },

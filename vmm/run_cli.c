@@ -50,6 +50,13 @@ static void usage(FILE *f)
 		"  --attest-agent-port P\n"
 		"                       vsock port of cvmm-agent in the guest (default 4050)\n"
 		"\n"
+		"confinement (docs/security.md):\n"
+		"  --seccomp=kill|log|off\n"
+		"                       per-thread seccomp allow-lists (vcpu, vmm, api); kill\n"
+		"                       (default) ends cvmm on any call off its thread's list,\n"
+		"                       log only logs it (development), off warns\n"
+		"  --print-seccomp      print the allow-lists as JSON and exit\n"
+		"\n"
 		"Exit status: 0 guest powered off (or SIGTERM/SIGINT), 2 usage/input/setup\n"
 		"error, 3 guest reset, 4 guest crashed (triple fault, KVM internal error).\n",
 		VM_MAX_VCPUS, VMM_MAX_DISKS);
@@ -110,11 +117,11 @@ static int parse_disk(char *arg, struct vm_config *c)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
+static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bool *print_seccomp)
 {
 	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_DISK, O_RNG,
 	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_POLICY, O_STATE_DIR, O_ATTEST_LISTEN,
-	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_HELP };
+	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_HELP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -135,6 +142,8 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 		{ "tls-cert", required_argument, NULL, O_TLS_CERT },
 		{ "tls-key", required_argument, NULL, O_TLS_KEY },
 		{ "attest-agent-port", required_argument, NULL, O_AGENT_PORT },
+		{ "seccomp", required_argument, NULL, O_SECCOMP },
+		{ "print-seccomp", no_argument, NULL, O_PRINT_SECCOMP },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,6 +197,8 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 			rc = parse_u64(optarg, UINT32_MAX, &v, "--attest-agent-port");
 			c->attest_agent_port = (unsigned)v;
 			break;
+		case O_SECCOMP: rc = confine_seccomp_parse(optarg, &c->seccomp); break;
+		case O_PRINT_SECCOMP: *print_seccomp = true; break;
 		case O_HELP:
 		case 'h': *help = true; return 0;
 		default:
@@ -197,6 +208,8 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help)
 	}
 	if (!rc && optind < argc)
 		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!rc && *print_seccomp)
+		return 0;
 	if (!rc && !c->kernel)
 		rc = err_set(EINVAL, "--kernel is required (try cvmm run --help)");
 	if (!rc && c->attest_listen && !c->vsock_cid)
@@ -214,13 +227,20 @@ int vmm_cli_run(int argc, char **argv)
 {
 	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1,
 			       .policy = SIM_SNP_DEFAULT_POLICY, .attest_agent_port = 4050 };
-	bool help = false;
-	if (parse_args(argc, argv, &c, &help)) {
+	bool help = false, print_seccomp = false;
+	if (parse_args(argc, argv, &c, &help, &print_seccomp)) {
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 		return VMM_EXIT_ERROR;
 	}
 	if (help) {
 		usage(stdout);
+		return 0;
+	}
+	if (print_seccomp) {
+		if (confine_seccomp_dump(stdout)) {
+			fprintf(stderr, "cvmm run: %s\n", err_msg());
+			return VMM_EXIT_ERROR;
+		}
 		return 0;
 	}
 	int status = vmm_run(&c);

@@ -205,6 +205,7 @@ static volatile int profile_on;
 static void *profile_main(void *arg)
 {
 	struct vm *vm = arg;
+	confine_thread(CONFINE_VMM);
 	while (!vm->stopping && profile_n < PROFILE_MAX) {
 		usleep(10000);
 		if (vm->vcpu[0].started)
@@ -229,6 +230,19 @@ void vcpu_profile_dump(void)
 		fprintf(stderr, "cvmm profile: %llx\n", (unsigned long long)profile_rip[i]);
 }
 
+/* CVMM_TEST_POST_LAUNCH_IOCTL=0xNNNN (tests/nested): vCPU 0 issues that
+ * ioctl on the VM fd once its filter is in, as a compromised vCPU thread
+ * would; with seccomp on, a call off the vcpu list kills cvmm (SIGSYS). */
+static void test_post_launch_ioctl(struct vcpu *v)
+{
+	const char *s = v->index == 0 ? getenv("CVMM_TEST_POST_LAUNCH_IOCTL") : NULL;
+	if (s) {
+		unsigned long req = strtoul(s, NULL, 0);
+		int r = ioctl(v->vm->vm_fd, req, NULL);
+		fprintf(stderr, "cvmm run: test ioctl 0x%lx on the VM fd returned %d (not killed)\n", req, r);
+	}
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -236,6 +250,15 @@ static void *vcpu_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* Confined before the first KVM_RUN: the filter first, then wait for
+	 * the main thread to have its own. */
+	confine_thread(CONFINE_VCPU);
+	pthread_mutex_lock(&v->vm->gate_lock);
+	while (!v->vm->gate_open)
+		pthread_cond_wait(&v->vm->gate_cond, &v->vm->gate_lock);
+	pthread_mutex_unlock(&v->vm->gate_lock);
+	if (!v->vm->stopping)
+		test_post_launch_ioctl(v);
 	while (!v->vm->stopping) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -273,10 +296,19 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
+void vm_gate_open(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->gate_lock);
+	vm->gate_open = true;
+	pthread_cond_broadcast(&vm->gate_cond);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
 void vcpu_stop_all(struct vm *vm)
 {
 	vm->stopping = 1;
 	__sync_synchronize();
+	vm_gate_open(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		if (!v->started)

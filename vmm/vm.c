@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "attestation/attestation.h"
+#include "attestation/endpoint.h"
 #include "common/common.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm_core.h"
@@ -194,10 +196,40 @@ static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot
 	return rc;
 }
 
+/* The api role's filter goes on in the thread that starts the daemon, just
+ * before libmicrohttpd creates its threads: they are born confined. */
+static int endpoint_before_threads(void)
+{
+	return confine_seccomp_install(CONFINE_API, confine_seccomp_get_mode());
+}
+
+static void sim_channel_thread_hook(void)
+{
+	confine_thread(CONFINE_API);
+}
+
+struct endpoint_start {
+	const struct att_endpoint_cfg *cfg;
+	struct att_endpoint *ep;
+	int rc;
+	char msg[256];
+};
+
+static void *endpoint_start_thread(void *arg)
+{
+	struct endpoint_start *es = arg;
+
+	es->rc = att_endpoint_start(es->cfg, &es->ep);
+	if (es->rc)
+		snprintf(es->msg, sizeof(es->msg), "%s", err_msg());
+	return NULL;
+}
+
 static int start_endpoint(struct vm *vm, const struct vm_config *c)
 {
 	char agent[48];
 	json_t *launch;
+	pthread_t t;
 	int rc;
 
 	if (!c->attest_listen)
@@ -209,9 +241,18 @@ static int start_endpoint(struct vm *vm, const struct vm_config *c)
 		.listen = c->attest_listen, .tls_cert = c->tls_cert, .tls_key = c->tls_key, .agent_addr = agent,
 		.launch = launch, .manifest = vm->manifest, .manifest_len = vm->manifest_len,
 	};
-	rc = att_endpoint_start(&ec, &vm->endpoint);
+	/* Started from a thread of its own, which takes the api filter
+	 * (endpoint_before_threads) and ends; this thread stays unconfined
+	 * until it takes the vmm filter. */
+	struct endpoint_start es = { .cfg = &ec };
+	if ((rc = pthread_create(&t, NULL, endpoint_start_thread, &es))) {
+		json_decref(launch);
+		return err_set(rc, "attestation endpoint: thread: %s", strerror(rc));
+	}
+	pthread_join(t, NULL);
 	json_decref(launch);
-	return rc;
+	vm->endpoint = es.ep;
+	return es.rc ? err_set(-es.rc, "%s", es.msg) : 0;
 }
 
 /* CVMM_DEBUG_TIMING=1: milestones of the start-up on stderr (boot time work). */
@@ -240,14 +281,18 @@ static void block_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-static int wait_for_end(struct vm *vm)
+static int open_signalfd(void)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int wait_for_end(struct vm *vm, int sfd)
+{
 	struct pollfd p[2] = { { .fd = vm->exit_efd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 	for (;;) {
 		if (poll(p, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
@@ -264,8 +309,6 @@ static int wait_for_end(struct vm *vm)
 			}
 		}
 	}
-	if (sfd >= 0)
-		close(sfd);
 	return vm->exit_status;
 }
 
@@ -288,6 +331,8 @@ int vmm_run(const struct vm_config *c)
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		vm->vcpu[i].fd = -1;
 	pthread_mutex_init(&vm->exit_lock, NULL);
+	pthread_mutex_init(&vm->gate_lock, NULL);
+	pthread_cond_init(&vm->gate_cond, NULL);
 	vm->platform = cc_platform_find(c->platform);
 	if (!vm->platform) {
 		free(vm);
@@ -296,6 +341,15 @@ int vmm_run(const struct vm_config *c)
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed console must not kill the VMM */
 	block_signals(&oldmask);
+	/* seccomp: each thread installs its role's filter (vmm/confine) */
+	confine_seccomp_set_mode(c->seccomp);
+	snp_sim_channel_thread_hook = sim_channel_thread_hook;
+	att_endpoint_before_threads = endpoint_before_threads;
+	if (c->seccomp == CONFINE_SECCOMP_OFF)
+		fprintf(stderr, "cvmm run: warning: --seccomp=off: the VMM runs with every system call; a device "
+				"model bug is the host's problem\n");
+	else
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); /* every thread, from here on */
 
 	struct boot_files files = { 0 };
 	vmm_debug_timing("start");
@@ -347,19 +401,29 @@ int vmm_run(const struct vm_config *c)
 		rc = evloop_start(vm->evloop);
 	for (unsigned i = 0; !rc && i < vm->nvcpus; i++)
 		rc = vcpu_start(&vm->vcpu[i]);
+	if (!rc)
+		vcpu_profile_start(vm);
+	/* The main thread is the last to be confined; then the vCPUs run. */
+	int sfd = -1;
+	if (!rc) {
+		sfd = open_signalfd();
+		rc = confine_seccomp_install(CONFINE_VMM, c->seccomp);
+	}
 	if (!rc) {
 		vmm_debug_timing("vCPUs started");
-		vcpu_profile_start(vm);
+		vm_gate_open(vm);
 	}
 
 	int status = VMM_EXIT_ERROR;
 	if (!rc) {
-		status = wait_for_end(vm);
+		status = wait_for_end(vm, sfd);
 		if (getenv("CVMM_DEBUG_EXIT"))
 			fprintf(stderr, "cvmm run: %s\n", vm->exit_why);
 		if (status == VMM_EXIT_CRASH)
 			err_set(EIO, "%s", vm->exit_why); /* printed by the CLI */
 	}
+	if (sfd >= 0)
+		close(sfd);
 	if (vm->endpoint)
 		att_endpoint_stop(vm->endpoint);
 	vcpu_stop_all(vm);
@@ -384,6 +448,8 @@ int vmm_run(const struct vm_config *c)
 	if (vm->exit_efd >= 0)
 		close(vm->exit_efd);
 	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_mutex_destroy(&vm->gate_lock);
+	pthread_cond_destroy(&vm->gate_cond);
 	free(vm);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return status;

@@ -11,6 +11,7 @@
 
 #include "firmware/firmware.h"
 #include "sev/sev.h"
+#include "vmm/confine/confine.h"
 #include "vmm/vm.h"
 
 /* ---------------- exit status of `cvmm run` (docs/run.md) ---------------- */
@@ -260,6 +261,8 @@ struct vm_config {
 	const char *attest_listen;   /* ADDR:PORT or NULL */
 	const char *tls_cert, *tls_key;
 	unsigned attest_agent_port;
+	/* confinement (docs/security.md) */
+	enum confine_seccomp_mode seccomp; /* default kill */
 };
 /* Build, boot and run the VM until it ends; returns the exit status
  * (VMM_EXIT_*), with err_msg() set for VMM_EXIT_ERROR. */
@@ -312,7 +315,14 @@ struct vm {
 	bool has_initrd;
 	void *platform_state;     /* owned by the platform */
 	struct att_endpoint *endpoint;
+	/* vCPU threads install their seccomp filter, then wait here until the
+	 * main thread has its own and opens the gate (vm.c) */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	bool gate_open;
 };
+/* vcpu.c: the vCPU threads wait for this before their first KVM_RUN */
+void vm_gate_open(struct vm *vm);
 
 /* kvm.c */
 int kvm_vm_create(struct vm *vm);
