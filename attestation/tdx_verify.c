@@ -315,6 +315,13 @@ static X509 *sim_root(const uint8_t *quote, size_t len, X509 *intel)
 	return ret;
 }
 
+static void mark_simulated(struct att_result *r)
+{
+	r->simulated = true;
+	if (r->claims)
+		json_object_set_new(r->claims, "simulated", json_true());
+}
+
 int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o, struct att_result *r)
 {
 	X509 *root = att_intel_sgx_root(), *sim = NULL;
@@ -326,15 +333,15 @@ int att_tdx_verify(const uint8_t *quote, size_t len, const struct att_options *o
 		return err_set(ENOMEM, "built-in Intel SGX Root CA: cannot be loaded");
 	if (allow_sim && (sim = sim_root(quote, len, root))) {
 		X509_NAME_get_text_by_NID(X509_get_subject_name(sim), NID_commonName, cn, sizeof(cn));
-		/* allow_sim is the policy accepting this: not refused under strict */
-		bool strict = r->strict;
-
-		r->strict = false;
-		att_check(r, ATT_ADVISORY, "tdx.root_genuine_intel", false,
-			  "root '%s' is not the Intel SGX Root CA: trusted because of --allow-sim (simulated platform)", cn);
-		r->strict = strict;
+		/* As for SNP's "ark": allow_sim is the relying party accepting a
+		 * simulated platform (sim-tdx); the result says so ("simulated"). */
+		att_check(r, ATT_AUTH, "tdx.root", true,
+			  "root '%s' is not the Intel SGX Root CA: evidence from a simulated platform, trusted because "
+			  "of --allow-sim", cn);
 	}
 	ret = tdx_verify_with_root(quote, len, o, sim ? sim : root, r);
+	if (!ret && sim)
+		mark_simulated(r);
 	X509_free(sim);
 	X509_free(root);
 	return ret;
@@ -351,6 +358,14 @@ int att_tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_
 	if (!root)
 		return err_set(EINVAL, "trusted root: not a PEM certificate");
 	ret = tdx_verify_with_root(quote, len, o, root, r);
+	if (!ret) {
+		/* a pinned root that is not Intel's: a simulated platform's (sim-tdx) */
+		X509 *intel = att_intel_sgx_root();
+
+		if (intel && EVP_PKEY_eq(X509_get0_pubkey(intel), X509_get0_pubkey(root)) != 1)
+			mark_simulated(r);
+		X509_free(intel);
+	}
 	X509_free(root);
 	return ret;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/common.h"
 #include "firmware/firmware.h"
 
 #define TDX_MR_SIZE 48 /* SHA-384: MRTD, RTMRs, MRCONFIGID, MROWNER, MROWNERCONFIG */
@@ -78,5 +79,42 @@ int tdx_hob_build(const struct tdx_ram_map *map, uint64_t hob_gpa, uint8_t *buf,
  * TDVF section in metadata order, the TD_HOB step carrying the HOB. The
  * plan borrows fw->data. */
 int tdx_plan_build(const struct fw_image *fw, const struct tdvf_metadata *md, uint64_t mem, struct launch_plan *plan);
+
+/* ---------------- sim-tdx: the software TDX module (sim_*.c) ----------------
+ * docs/sim-tdx.md. Holds a simulated PCK chain (root CA -> PCK platform CA
+ * -> PCK with the SGX extensions, ECDSA P-256) and an attestation key in a
+ * key store (state directory, files 0600, made on first use), the TD's
+ * MRTD, MRCONFIGID and RTMRs, and signs TD quotes v4 in Intel's format.
+ * Thread-safe: the VMM's sim channel thread and tests call it. */
+struct tdx_sim;
+/* $XDG_STATE_HOME/cvmm/sim-tdx, else $HOME/.local/state/cvmm/sim-tdx (malloc'ed). */
+char *tdx_sim_default_dir(void);
+/* Open (creating on first use) the key store in dir (NULL: the default). */
+int tdx_sim_open(const char *dir, struct tdx_sim **out);
+void tdx_sim_close(struct tdx_sim *s);
+/* The simulated root CA (PEM, NUL-terminated, malloc'ed): pin it with --root. */
+int tdx_sim_root_pem(struct tdx_sim *s, char **pem, size_t *len);
+/* MRTD of a direct-boot launch plan as KVM builds a TD from it: every page
+ * PAGE.ADDed and MR.EXTENDed (256-byte chunks), single pass. */
+int tdx_sim_mrtd(const struct launch_plan *plan, FILE *trace, uint8_t mrtd[TDX_MR_SIZE]);
+/* Record the TD: MRTD and MRCONFIGID; RTMRs start zero, the event log empty. */
+int tdx_sim_launch(struct tdx_sim *s, const uint8_t mrtd[TDX_MR_SIZE], const uint8_t mrconfigid[TDX_MR_SIZE]);
+/* RTMR extension arithmetic (TDG.MR.RTMR.EXTEND): out = SHA-384(old || digest). */
+int tdx_rtmr_fold(const uint8_t old[TDX_MR_SIZE], const uint8_t digest[TDX_MR_SIZE], uint8_t out[TDX_MR_SIZE]);
+/* Extend RTMR[index] (0..3) and log the event (CCEL); out (may be NULL)
+ * receives the new value. -ENODATA before tdx_sim_launch. */
+int tdx_sim_rtmr_extend(struct tdx_sim *s, unsigned index, const uint8_t digest[TDX_MR_SIZE], const uint8_t *event,
+			size_t event_len, uint8_t out[TDX_MR_SIZE]);
+int tdx_sim_rtmrs(struct tdx_sim *s, uint8_t out[4][TDX_MR_SIZE]);
+/* A TD quote v4 for report_data, appended to quote; ccel (may be NULL)
+ * gets a copy of the CCEL event log. -ENODATA before tdx_sim_launch. */
+int tdx_sim_quote(struct tdx_sim *s, const uint8_t report_data[64], struct bytebuf *quote, struct bytebuf *ccel);
+/* The sim channel of sim-tdx: "vsock:PORT" (peer CID guest_cid only) or
+ * "unix:PATH"; TDX messages in tdx/sim_wire.h. */
+struct tdx_sim_channel;
+int tdx_sim_channel_start(struct tdx_sim *s, const char *addr, uint32_t guest_cid, struct tdx_sim_channel **out);
+void tdx_sim_channel_stop(struct tdx_sim_channel *ch);
+/* `cvmm sim-root [--platform sim-snp|sim-tdx]`: sim-tdx here, sim-snp in sev/. */
+int tdx_cli_sim_root(int argc, char **argv);
 
 #endif

@@ -40,5 +40,7 @@ json_t *vmm_launch_record(const struct vm *vm, const char *cmdline)
 	/* What the host says it measured: for display, never a reference value. */
 	if (m)
 		json_object_set_new(o, "measurement", hex_json(m, SNP_DIGEST_LEN));
+	else if ((m = vmm_sim_tdx_mrtd(vm)))
+		json_object_set_new(o, "mrtd", hex_json(m, 48));
 	return o;
 }

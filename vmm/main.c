@@ -7,6 +7,7 @@
 #include "attestation/attestation.h"
 #include "measured-boot/measured_boot.h"
 #include "sev/sev.h"
+#include "tdx/tdx.h"
 #include "vmm/confine/confine.h"
 #include "vmm/vmm.h"
 
@@ -20,7 +21,7 @@ static const struct command commands[] = {
 	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp)" },
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
-	{ "sim-root", sev_cli_sim_root, "print the sim-snp root certificate (ARK, PEM) to pin" },
+	{ "sim-root", tdx_cli_sim_root, "print a sim platform's root certificate (sim-snp ARK, sim-tdx root CA) to pin" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
 	{ "verify-ear", att_cli_verify_ear, "check a signed EAR attestation result (cvmm verify --output ear)" },
 	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },

@@ -1,5 +1,6 @@
 /* measure_sim_cli.c - `cvmm measure --platform sim-snp`: the SNP launch
- * digest of a `cvmm run --platform sim-snp` direct kernel boot. It builds
+ * digest of a `cvmm run --platform sim-snp` direct kernel boot (and with
+ * `--platform sim-tdx` the MRTD of a sim-tdx launch, tdx_sim_mrtd). It builds
  * the launch plan with the very function `cvmm run` loads the guest with
  * (boot_plan.c), over scratch guest memory of the same size, and folds it
  * like the sim secure processor does, so the digest printed here is the
@@ -13,14 +14,16 @@
 #include <jansson.h>
 
 #include "common/common.h"
+#include "tdx/tdx.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_core.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: cvmm measure --platform sim-snp --kernel BZIMAGE [OPTIONS]\n"
-		"Predict the launch measurement of `cvmm run --platform sim-snp` (direct kernel boot).\n"
+		"usage: cvmm measure --platform sim-snp|sim-tdx --kernel BZIMAGE [OPTIONS]\n"
+		"Predict the launch measurement of `cvmm run --platform sim-snp` (direct kernel boot),\n"
+		"or the MRTD of `cvmm run --platform sim-tdx`.\n"
 		"  --kernel FILE      bzImage, as given to cvmm run --kernel\n"
 		"  --initrd FILE      initial ramdisk (cvmm run --initrd)\n"
 		"  --append S         kernel command line (cvmm run --cmdline; default \"%s\")\n"
@@ -37,7 +40,7 @@ struct sim_measure {
 	const char *kernel, *initrd, *append;
 	unsigned vcpus;
 	uint64_t mem, policy;
-	bool trace, json;
+	bool trace, json, tdx;
 };
 
 static int parse_args(int argc, char **argv, struct sim_measure *a)
@@ -59,8 +62,9 @@ static int parse_args(int argc, char **argv, struct sim_measure *a)
 	while (!rc && (o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
 		case O_PLATFORM:
-			if (strcmp(optarg, "sim-snp"))
-				rc = err_set(EINVAL, "--platform %s: this form measures sim-snp only", optarg);
+			if (strcmp(optarg, "sim-snp") && strcmp(optarg, "sim-tdx"))
+				rc = err_set(EINVAL, "--platform %s: this form measures sim-snp and sim-tdx only", optarg);
+			a->tdx = !strcmp(optarg, "sim-tdx");
 			break;
 		case O_KERNEL: a->kernel = optarg; break;
 		case O_INITRD: a->initrd = optarg; break;
@@ -126,6 +130,30 @@ int vmm_sim_snp_measure(const uint8_t *kernel, size_t klen, const char *kernel_p
 	return rc;
 }
 
+/* The sim-tdx MRTD of these inputs: the same plan without the SNP pages,
+ * folded as KVM builds a TD (also used by tests). */
+int vmm_sim_tdx_measure(const uint8_t *kernel, size_t klen, const char *kernel_path, const uint8_t *initrd,
+			size_t ilen, const char *cmdline, unsigned vcpus, uint64_t mem, FILE *trace,
+			uint8_t out[TDX_MR_SIZE])
+{
+	struct guest_mem m = { 0 };
+	struct launch_plan plan = { 0 };
+	uint64_t entry;
+	const struct boot_inputs in = {
+		.kernel = kernel, .kernel_len = klen, .kernel_path = kernel_path, .initrd = initrd,
+		.initrd_len = ilen, .cmdline = cmdline, .vcpus = vcpus,
+	};
+	int rc = gm_alloc(&m, mem);
+
+	if (!rc)
+		rc = vmm_boot_plan(&m, &in, &plan, &entry);
+	if (!rc)
+		rc = tdx_sim_mrtd(&plan, trace, out);
+	plan_free(&plan);
+	gm_free(&m);
+	return rc;
+}
+
 static int print_json(const struct sim_measure *a, const char *cmdline, const char *hex)
 {
 	char policy[24];
@@ -133,7 +161,12 @@ static int print_json(const struct sim_measure *a, const char *cmdline, const ch
 	char *s;
 
 	snprintf(policy, sizeof(policy), "0x%llx", (unsigned long long)a->policy);
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:i, s:I, s:s}", "platform", "sim-snp", "measurement", hex,
+	if (a->tdx)
+		o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:i, s:I}", "platform", "sim-tdx", "mrtd", hex, "kernel",
+			      a->kernel, "initrd", a->initrd, "cmdline", cmdline, "vcpus", (int)a->vcpus, "mem",
+			      (json_int_t)a->mem);
+	else
+		o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:i, s:I, s:s}", "platform", "sim-snp", "measurement", hex,
 		      "kernel", a->kernel, "initrd", a->initrd, "cmdline", cmdline, "vcpus", (int)a->vcpus, "mem",
 		      (json_int_t)a->mem, "policy", policy);
 	s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
@@ -148,7 +181,7 @@ static int print_json(const struct sim_measure *a, const char *cmdline, const ch
 int vmm_cli_measure_sim(int argc, char **argv)
 {
 	struct sim_measure a = { .vcpus = 1, .mem = 512ull << 20, .policy = SIM_SNP_DEFAULT_POLICY };
-	uint8_t *kernel = NULL, *initrd = NULL, digest[SNP_DIGEST_LEN];
+	uint8_t *kernel = NULL, *initrd = NULL, digest[SNP_DIGEST_LEN > TDX_MR_SIZE ? SNP_DIGEST_LEN : TDX_MR_SIZE];
 	size_t klen = 0, ilen = 0;
 	char hex[2 * SNP_DIGEST_LEN + 1];
 	int rc = parse_args(argc, argv, &a);
@@ -162,13 +195,16 @@ int vmm_cli_measure_sim(int argc, char **argv)
 		rc = file_read(a.kernel, 256u << 20, &kernel, &klen);
 	if (!rc && a.initrd)
 		rc = file_read(a.initrd, 2048ull << 20, &initrd, &ilen);
-	if (!rc)
+	if (!rc && a.tdx)
+		rc = vmm_sim_tdx_measure(kernel, klen, a.kernel, initrd, ilen, cmdline, a.vcpus, a.mem,
+					 a.trace ? stdout : NULL, digest);
+	else if (!rc)
 		rc = vmm_sim_snp_measure(kernel, klen, a.kernel, initrd, ilen, cmdline, a.vcpus, a.mem, a.trace,
 					 digest);
 	free(kernel);
 	free(initrd);
 	if (!rc) {
-		hex_encode(digest, sizeof(digest), hex);
+		hex_encode(digest, a.tdx ? TDX_MR_SIZE : SNP_DIGEST_LEN, hex);
 		if (a.json)
 			rc = print_json(&a, cmdline, hex);
 		else
@@ -184,9 +220,10 @@ int vmm_cli_measure_sim(int argc, char **argv)
 static bool wants_sim(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--platform") && i + 1 < argc && !strcmp(argv[i + 1], "sim-snp"))
+		if (!strcmp(argv[i], "--platform") && i + 1 < argc &&
+		    (!strcmp(argv[i + 1], "sim-snp") || !strcmp(argv[i + 1], "sim-tdx")))
 			return true;
-		if (!strcmp(argv[i], "--platform=sim-snp"))
+		if (!strcmp(argv[i], "--platform=sim-snp") || !strcmp(argv[i], "--platform=sim-tdx"))
 			return true;
 	}
 	return false;

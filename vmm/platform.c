@@ -1,11 +1,13 @@
 /* platform.c - the platform backends behind `--platform` (design.md
- * "Platforms"): `kvm` lives here, `sim-snp` in platform_sim_snp.c; the
+ * "Platforms"): `kvm` lives here, `sim-snp` in platform_sim_snp.c, `sim-tdx`
+ * in platform_sim_tdx.c; the
  * hardware backends plug in as further struct cc_platform tables. */
 #include <string.h>
 
 #include "vmm/vmm_core.h"
 
 extern const struct cc_platform platform_sim_snp;
+extern const struct cc_platform platform_sim_tdx;
 
 static int kvm_setup_vcpu(struct vm *vm, unsigned index, int vcpu_fd)
 {
@@ -22,11 +24,11 @@ static const struct cc_platform platform_kvm = {
 	.setup_vcpu = kvm_setup_vcpu,
 };
 
-static const struct cc_platform *const platforms[] = { &platform_kvm, &platform_sim_snp };
+static const struct cc_platform *const platforms[] = { &platform_kvm, &platform_sim_snp, &platform_sim_tdx };
 
 const char *cc_platform_names(void)
 {
-	return "kvm, sim-snp, auto";
+	return "kvm, sim-snp, sim-tdx, auto";
 }
 
 const struct cc_platform *cc_platform_find(const char *name)

@@ -18,7 +18,7 @@ static void usage(FILE *f)
 		"\n"
 		"Boot a Linux guest under KVM with virtio-pci devices.\n"
 		"\n"
-		"  --platform P         kvm, sim-snp or auto (default auto = kvm on this build)\n"
+		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build)\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
@@ -216,7 +216,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		rc = err_set(EINVAL, "--attest-listen relays to the guest agent over vsock: give --vsock CID too");
 	if (!rc && !c->tls_cert != !c->tls_key)
 		rc = err_set(EINVAL, "--tls-cert and --tls-key go together");
-	if (!rc && c->vsock_cid && !strcmp(c->platform, "sim-snp") && c->vsock_cid > UINT32_MAX - SNP_SIM_PORT_BASE)
+	if (!rc && c->vsock_cid && !strncmp(c->platform, "sim-", 4) && c->vsock_cid > UINT32_MAX - SNP_SIM_PORT_BASE)
 		rc = err_set(EINVAL, "--vsock %llu: sim-snp serves its guest on vsock port 0x%x + CID: use a CID "
 				     "below %u", (unsigned long long)c->vsock_cid, SNP_SIM_PORT_BASE,
 			     UINT32_MAX - SNP_SIM_PORT_BASE);

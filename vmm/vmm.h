@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 int vmm_cli_run(int argc, char **argv);
 /* `cvmm measure`: --platform sim-snp here, every other platform in sev/ (and tdx/). */
@@ -14,6 +15,11 @@ int vmm_cli_measure_sim(int argc, char **argv);
 /* The launch measurement of `cvmm run --platform sim-snp` with these inputs. */
 int vmm_sim_snp_measure(const uint8_t *kernel, size_t klen, const char *kernel_path, const uint8_t *initrd,
 			size_t ilen, const char *cmdline, unsigned vcpus, uint64_t mem, bool trace,
+			uint8_t out[48]);
+/* The MRTD of `cvmm run --platform sim-tdx` with these inputs; trace (may
+ * be NULL) gets one line per PAGE.ADD / MR.EXTEND. */
+int vmm_sim_tdx_measure(const uint8_t *kernel, size_t klen, const char *kernel_path, const uint8_t *initrd,
+			size_t ilen, const char *cmdline, unsigned vcpus, uint64_t mem, FILE *trace,
 			uint8_t out[48]);
 
 #endif

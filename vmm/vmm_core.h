@@ -230,6 +230,8 @@ struct cc_platform {
 const struct cc_platform *cc_platform_find(const char *name);
 /* sim-snp: the launch measurement folded at launch (NULL on other platforms) */
 const uint8_t *vmm_sim_snp_measurement(const struct vm *vm);
+/* sim-tdx: the MRTD folded at launch (NULL on other platforms) */
+const uint8_t *vmm_sim_tdx_mrtd(const struct vm *vm);
 /* The launch record of the attestation bundle (launch_record.c): what a
  * relying party needs to recompute the reference value. New reference. */
 struct json_t;
