@@ -73,7 +73,8 @@ struct fw_image {
 	uint64_t base_gpa;     /* the image ends at 4 GiB: base = 4G - size */
 };
 
-/* Load a firmware file (size checked: a multiple of 4 KiB, 64 KiB..64 MiB). */
+/* Load a firmware file, any readable file read once (size checked: a
+ * multiple of 4 KiB, 4 KiB..64 MiB). */
 int fw_load(const char *path, struct fw_image *fw);
 void fw_free(struct fw_image *fw);
 /* Wrap bytes already in memory (no copy; fw_free must not be called). */

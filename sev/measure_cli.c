@@ -380,12 +380,13 @@ static int load_inputs(struct measure_req *m)
 		return ret;
 	if (!m->kernel)
 		return 0;
-	ret = file_read(m->kernel, KERNEL_MAX, &m->kernel_data, &m->kernel_len);
-	if (!ret && m->initrd)
-		ret = file_read(m->initrd, INITRD_MAX, &m->initrd_data, &m->initrd_len);
+	/* The command line's hash (and the empty initrd's), then the files',
+	 * streamed: a kernel or initrd may be a pipe or /dev/null. */
+	ret = fw_sev_hashes_compute(NULL, 0, NULL, 0, m->append, &m->hashes);
 	if (!ret)
-		ret = fw_sev_hashes_compute(m->kernel_data, m->kernel_len, m->initrd_data, m->initrd_len, m->append,
-					    &m->hashes);
+		ret = sev_file_sha256(m->kernel, KERNEL_MAX, m->hashes.kernel, &m->kernel_len);
+	if (!ret && m->initrd)
+		ret = sev_file_sha256(m->initrd, INITRD_MAX, m->hashes.initrd, &m->initrd_len);
 	return ret;
 }
 
@@ -393,8 +394,6 @@ static void release(struct measure_req *m)
 {
 	if (m->fw_loaded)
 		fw_free(&m->fw);
-	free(m->kernel_data);
-	free(m->initrd_data);
 	plan_free(&m->plan);
 }
 

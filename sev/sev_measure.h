@@ -26,8 +26,7 @@ struct measure_req {
 	struct fw_image fw;
 	bool fw_loaded;
 	struct fw_sev_info info;
-	uint8_t *kernel_data, *initrd_data;
-	size_t kernel_len, initrd_len;
+	uint64_t kernel_len, initrd_len;
 	struct fw_sev_hashes hashes;
 	struct launch_plan plan;
 	/* result */
@@ -36,6 +35,9 @@ struct measure_req {
 };
 
 int sev_measure_compute(struct measure_req *m);
+/* SHA-256 of a file of any kind (regular, character device, FIFO, pipe),
+ * streamed: read once, never held whole; more than max bytes is an error. */
+int sev_file_sha256(const char *path, uint64_t max, uint8_t out[32], uint64_t *size);
 /* The text printed on stdout: digest line (hex/base64, -v) or JSON. */
 int sev_measure_format(const struct measure_req *m, struct bytebuf *out);
 

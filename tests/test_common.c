@@ -131,7 +131,7 @@ static void test_ovmf_table(void **state)
 	assert_int_equal(fw_table_find(&fw, FW_GUID_SEV_METADATA, &d, &n), -ENOENT);
 	fw_free(&fw);
 
-	static uint8_t small[4096];
+	static uint8_t small[2048];
 	assert_int_equal(fw_from_bytes(small, sizeof(small), "small.fd", &fw), -EINVAL);
 	assert_non_null(strstr(err_msg(), "too short"));
 }
