@@ -23,6 +23,12 @@
 #define SNP_POLICY_MIGRATE_MA (1ull << 18)
 #define SNP_POLICY_DEBUG (1ull << 19)
 #define SNP_POLICY_SINGLE_SOCKET (1ull << 20)
+#define SNP_POLICY_CXL_ALLOW (1ull << 21)
+#define SNP_POLICY_MEM_AES_256_XTS (1ull << 22)
+#define SNP_POLICY_RAPL_DIS (1ull << 23)
+#define SNP_POLICY_CIPHERTEXT_HIDING (1ull << 24)
+#define SNP_POLICY_PAGE_SWAP_DISABLE (1ull << 25)
+#define SNP_POLICY_RESERVED_HIGH (~0ull << 26) /* bits 63:26 must be 0 */
 
 /* PLATFORM_INFO bits (ABI spec Table 24). */
 #define SNP_PLAT_SMT_EN (1ull << 0)
