@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: cvmm-agent COMMAND [OPTIONS]\n\ncommands:\n"
 		   "  report       write the hardware evidence for report_data = SHA-512(nonce)\n"
 		   "  serve        answer evidence and secret requests from the host (vsock)\n"
+		   "  rtmr-extend  extend a TDX RTMR (2 or 3) through the sim-tdx channel\n"
 		   "\n'cvmm-agent COMMAND --help' lists the options of a command.\n"
 		   "Exit status: 0 success, 2 usage, input or I/O error.\n");
 }
@@ -309,6 +310,77 @@ static int cmd_serve(int argc, char **argv)
 	return 0;
 }
 
+static void extend_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cvmm-agent rtmr-extend --index 2|3 (--digest HEX | --data TEXT) [OPTIONS]\n"
+		"Extend RTMR[index] = SHA-384(RTMR || digest) through the sim-tdx channel and print\n"
+		"the new value (hex); the event is logged in the CCEL that comes with every quote.\n\n"
+		"  --index N           RTMR 2 or 3 (0 and 1 belong to the firmware and boot loader)\n"
+		"  --digest HEX        the 48-byte digest to extend with\n"
+		"  --data TEXT         extend with SHA-384(TEXT) instead; TEXT is also the event\n"
+		"  --event TEXT        the event data logged (default: TEXT of --data, else empty)\n"
+		"  --sim-channel ADDR  vsock:CID:PORT or unix:PATH (default: host, port 0x%x + our CID)\n",
+		SNP_SIM_PORT_BASE);
+}
+
+static int cmd_extend(int argc, char **argv)
+{
+	enum { O_INDEX = 256, O_DIGEST, O_DATA, O_EVENT, O_SIM };
+	static const struct option opts[] = {
+		{ "index", required_argument, NULL, O_INDEX },   { "digest", required_argument, NULL, O_DIGEST },
+		{ "data", required_argument, NULL, O_DATA },     { "event", required_argument, NULL, O_EVENT },
+		{ "sim-channel", required_argument, NULL, O_SIM }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *digest_hex = NULL, *data = NULL, *event = NULL, *sim = NULL;
+	uint8_t digest[48], rtmr[48];
+	char sim_buf[64], hex[97];
+	uint64_t index = 0;
+	int c, ret = 0;
+
+	optind = 1;
+	opterr = 0;
+	while (!ret && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_INDEX: ret = parse_u64(optarg, 3, &index, "--index"); break;
+		case O_DIGEST: digest_hex = optarg; break;
+		case O_DATA: data = optarg; break;
+		case O_EVENT: event = optarg; break;
+		case O_SIM: sim = optarg; break;
+		case 'h':
+			extend_usage(stdout);
+			return 0;
+		default:
+			ret = err_set(EINVAL, "unknown option or missing argument '%s' (try cvmm-agent rtmr-extend --help)",
+				      argv[optind - 1]);
+		}
+	}
+	if (!ret && optind != argc)
+		ret = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!ret && index < 2)
+		ret = err_set(EINVAL, "--index: give 2 or 3 (RTMR0 and RTMR1 are the firmware's and the boot loader's)");
+	if (!ret && !digest_hex == !data)
+		ret = err_set(EINVAL, "give exactly one of --digest HEX and --data TEXT");
+	if (!ret && digest_hex)
+		ret = hex_decode_exact(digest_hex, digest, sizeof(digest), "--digest");
+	if (!ret && data && !EVP_Digest(data, strlen(data), digest, NULL, EVP_sha384(), NULL))
+		ret = err_set(EIO, "SHA-384 failed");
+	if (!event)
+		event = data ? data : "";
+	if (!ret && !sim && !(sim = default_sim_channel(sim_buf, sizeof(sim_buf))))
+		ret = err_set(ENOENT, "no --sim-channel and no local vsock CID to derive it from");
+	if (!ret)
+		ret = agent_sim_tdx_extend(sim, (uint32_t)index, digest, (const uint8_t *)event, strlen(event), rtmr);
+	if (ret) {
+		fprintf(stderr, "cvmm-agent rtmr-extend: %s\n", err_msg());
+		return 2;
+	}
+	hex_encode(rtmr, sizeof(rtmr), hex);
+	printf("%s\n", hex);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -323,6 +395,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rtmr-extend"))
+		return cmd_extend(argc - 1, argv + 1);
 	fprintf(stderr, "cvmm-agent: unknown command '%s' (try cvmm-agent --help)\n", argv[1]);
 	return 2;
 }

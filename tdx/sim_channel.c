@@ -146,10 +146,14 @@ static bool serve_one(struct tdx_sim_channel *ch, int fd)
 	return keep;
 }
 
+void (*tdx_sim_channel_thread_hook)(void);
+
 static void *channel_thread(void *arg)
 {
 	struct tdx_sim_channel *ch = arg;
 
+	if (tdx_sim_channel_thread_hook)
+		tdx_sim_channel_thread_hook(); /* the VMM's seccomp filter (vmm/confine) */
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);

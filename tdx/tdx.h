@@ -114,6 +114,9 @@ int tdx_sim_quote(struct tdx_sim *s, const uint8_t report_data[64], struct byteb
 struct tdx_sim_channel;
 int tdx_sim_channel_start(struct tdx_sim *s, const char *addr, uint32_t guest_cid, struct tdx_sim_channel **out);
 void tdx_sim_channel_stop(struct tdx_sim_channel *ch);
+/* Called first thing in the channel thread when set (cvmm run: its
+ * seccomp filter, as for the sim-snp channel). */
+extern void (*tdx_sim_channel_thread_hook)(void);
 /* `cvmm sim-root [--platform sim-snp|sim-tdx]`: sim-tdx here, sim-snp in sev/. */
 int tdx_cli_sim_root(int argc, char **argv);
 

@@ -21,6 +21,7 @@
 #include "attestation/attestation.h"
 #include "attestation/endpoint.h"
 #include "common/common.h"
+#include "tdx/tdx.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm_core.h"
 
@@ -344,6 +345,7 @@ int vmm_run(const struct vm_config *c)
 	/* seccomp: each thread installs its role's filter (vmm/confine) */
 	confine_seccomp_set_mode(c->seccomp);
 	snp_sim_channel_thread_hook = sim_channel_thread_hook;
+	tdx_sim_channel_thread_hook = sim_channel_thread_hook;
 	att_endpoint_before_threads = endpoint_before_threads;
 	if (c->seccomp == CONFINE_SECCOMP_OFF)
 		fprintf(stderr, "cvmm run: warning: --seccomp=off: the VMM runs with every system call; a device "

@@ -33,6 +33,7 @@ struct agent_req {
 struct agent_evidence {
 	struct bytebuf report; /* outblob / SNP report / TDREPORT */
 	struct bytebuf certs;  /* auxblob / SNP_GET_EXT_REPORT certificate table */
+	struct bytebuf event_log; /* sim-tdx: the CCEL of the RTMR extensions */
 	char provider[64];     /* configfs "provider", or the device's name */
 };
 

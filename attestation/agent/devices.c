@@ -29,6 +29,7 @@ void agent_evidence_free(struct agent_evidence *ev)
 {
 	bb_free(&ev->report);
 	bb_free(&ev->certs);
+	bb_free(&ev->event_log);
 }
 
 static int open_dev(const char *dev)

@@ -78,9 +78,12 @@ int agent_provider_report(const char *provider, const char *sim_channel, const s
 	if (!strcmp(p, "sim")) {
 		if (!sim_channel)
 			return err_set(ENOENT, "sim: no --sim-channel and no local vsock CID to derive it from");
-		*platform = "snp";
-		snprintf(label, 80, "sim");
-		return agent_sim_report(sim_channel, req, ev);
+		int ret = agent_sim_report(sim_channel, req, ev);
+
+		/* the channel says which platform it simulates (sim.c) */
+		*platform = !strcmp(ev->provider, "sim-tdx") ? "tdx" : "snp";
+		snprintf(label, 80, "%s", !strcmp(ev->provider, "sim-tdx") ? "sim-tdx" : "sim");
+		return ret;
 	}
 	return err_set(EINVAL, "--provider: '%s' is not auto, configfs, sev-guest, tdx-guest or sim", p);
 }

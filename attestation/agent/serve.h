@@ -15,6 +15,17 @@
  * (sim.c): REPORT_REQ, or EXT_REPORT_REQ with req->want_certs. */
 int agent_sim_report(const char *addr, const struct agent_req *req, struct agent_evidence *ev);
 
+/* sim-tdx (sim_tdx.c): one request message on a new connection to addr,
+ * the whole response (header + payload, malloc'ed) and its type. */
+int agent_sim_call(const char *addr, const struct bytebuf *req, const char *what, uint8_t **rsp, size_t *rsp_len,
+		   uint16_t *type);
+/* A TD quote for req->report_data (ev->provider "sim-tdx", ev->event_log
+ * the CCEL); no certificate table (the PCK chain is inside the quote). */
+int agent_sim_tdx_quote(const char *addr, const struct agent_req *req, struct agent_evidence *ev);
+/* Extend RTMR index (2 or 3) with digest, logging event; rtmr gets the new value. */
+int agent_sim_tdx_extend(const char *addr, uint32_t index, const uint8_t digest[48], const uint8_t *event,
+			 size_t event_len, uint8_t rtmr[48]);
+
 /* Evidence from provider ("auto", "configfs", "sev-guest", "tdx-guest",
  * "sim"; provider.c). auto: configfs-tsm, /dev/sev-guest, /dev/tdx_guest,
  * then the sim channel (sim_channel NULL: not tried). *platform is "snp" or

@@ -3,7 +3,8 @@
  * guest: one CVSP REPORT_REQ (or EXT_REPORT_REQ for the certificate table)
  * per connection, in the wire format of sev/sim_wire.h (linked into the
  * agent). The answer comes through the host: parsed by snp_sim_rsp_parse's
- * bounds-checked reader. */
+ * bounds-checked reader. A sim-tdx channel answers PLATFORM_RSP instead
+ * (tdx/sim_wire.h): then the evidence is a TD quote (sim_tdx.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "attestation/agent/serve.h"
 #include "attestation/proto/proto.h"
 #include "sev/sim_wire.h"
+#include "tdx/sim_wire.h"
 
 #define SIM_TIMEOUT_MS 10000
 
@@ -44,8 +46,14 @@ int agent_sim_report(const char *addr, const struct agent_req *req, struct agent
 		goto out;
 	}
 	if ((ret = att_sock_send(fd, &out)) || (ret = att_sock_read(fd, rsp, SNP_SIM_HDR_LEN, SIM_TIMEOUT_MS, what)) ||
-	    (ret = snp_sim_hdr_parse(rsp, SNP_SIM_HDR_LEN, what, &type, &len)))
+	    (ret = tdx_sim_hdr_parse(rsp, SNP_SIM_HDR_LEN, what, &type, &len)))
 		goto out;
+	if (type == TDX_SIM_PLATFORM_RSP) {
+		/* a sim-tdx channel: ask it for a TD quote instead */
+		free(rsp);
+		close(fd);
+		return agent_sim_tdx_quote(addr, req, ev);
+	}
 	if (type != want) {
 		ret = err_set(EIO, "%s: response type 0x%x, expected 0x%x", what, type, want);
 		goto out;
