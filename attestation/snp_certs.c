@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -150,4 +151,90 @@ int snp_ext_spl(X509 *x, const char *oid)
 		v = -1;
 	ASN1_INTEGER_free(i);
 	return (int)v;
+}
+
+/* ---- the KDS certificate profile (AMD KDS interface spec #57230; VCEK /
+ * VLEK specs): what AMD issues, checked field by field for AMD-rooted
+ * chains. Every certificate: X.509 v3, signed RSASSA-PSS with SHA-384,
+ * MGF1-SHA-384 and a 48-byte salt; subject OU=Engineering, C=US,
+ * L=Santa Clara, ST=CA, O=Advanced Micro Devices and the CN of its role;
+ * ARK/ASK/ASVK an RSA-4096 key, VCEK/VLEK an EC P-384 key. */
+static bool name_entry_is(X509_NAME *name, int nid, const char *want)
+{
+	char got[128];
+	int n = X509_NAME_get_text_by_NID(name, nid, got, sizeof(got));
+
+	return n >= 0 && (size_t)n == strlen(want) && !strcmp(got, want);
+}
+
+bool snp_kds_profile_ok(X509 *x, const char *role, enum snp_product prod, char *detail, size_t n)
+{
+	static const struct {
+		int nid;
+		const char *value;
+	} fixed[] = {
+		{ NID_organizationalUnitName, "Engineering" }, { NID_countryName, "US" },
+		{ NID_localityName, "Santa Clara" },	       { NID_stateOrProvinceName, "CA" },
+		{ NID_organizationName, "Advanced Micro Devices" },
+	};
+	const X509_ALGOR *alg;
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	int ptype;
+	RSA_PSS_PARAMS *pss = NULL;
+	X509_ALGOR *mgf_md = NULL;
+	EVP_PKEY *key = X509_get0_pubkey(x);
+	X509_NAME *subj = X509_get_subject_name(x);
+	char cn[64];
+	bool leaf = !strcmp(role, "vcek") || !strcmp(role, "vlek");
+	bool ok = false;
+
+	if (!strcmp(role, "ark"))
+		snprintf(cn, sizeof(cn), "ARK-%s", snp_product_name(prod));
+	else if (!strcmp(role, "ask"))
+		snprintf(cn, sizeof(cn), "SEV-%s", snp_product_name(prod));
+	else if (!strcmp(role, "asvk"))
+		snprintf(cn, sizeof(cn), "SEV-VLEK-%s", snp_product_name(prod));
+	else
+		snprintf(cn, sizeof(cn), "%s", !strcmp(role, "vlek") ? "SEV-VLEK" : "SEV-VCEK");
+	if (X509_get_version(x) != X509_VERSION_3) {
+		snprintf(detail, n, "%s: not an X.509 v3 certificate", role);
+		return false;
+	}
+	X509_get0_signature(NULL, &alg, x);
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (OBJ_obj2nid(obj) != NID_rsassaPss || ptype != V_ASN1_SEQUENCE) {
+		snprintf(detail, n, "%s: not signed with RSASSA-PSS", role);
+		return false;
+	}
+	pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), alg->parameter);
+	if (!pss || !pss->hashAlgorithm || OBJ_obj2nid(pss->hashAlgorithm->algorithm) != NID_sha384 ||
+	    !pss->maskGenAlgorithm || OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) != NID_mgf1 ||
+	    !pss->maskGenAlgorithm->parameter || pss->maskGenAlgorithm->parameter->type != V_ASN1_SEQUENCE ||
+	    !(mgf_md = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR), pss->maskGenAlgorithm->parameter)) ||
+	    OBJ_obj2nid(mgf_md->algorithm) != NID_sha384 || !pss->saltLength ||
+	    ASN1_INTEGER_get(pss->saltLength) != 48) {
+		snprintf(detail, n, "%s: RSASSA-PSS parameters are not SHA-384, MGF1-SHA-384, salt 48", role);
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		if (!name_entry_is(subj, fixed[i].nid, fixed[i].value)) {
+			snprintf(detail, n, "%s: subject %s is not '%s'", role, OBJ_nid2sn(fixed[i].nid), fixed[i].value);
+			goto out;
+		}
+	if (!name_entry_is(subj, NID_commonName, cn)) {
+		snprintf(detail, n, "%s: subject CN is not '%s'", role, cn);
+		goto out;
+	}
+	if (leaf ? !(EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_bits(key) == 384)
+		 : !(EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) == 4096)) {
+		snprintf(detail, n, "%s: the key is not %s", role, leaf ? "EC P-384" : "RSA-4096");
+		goto out;
+	}
+	snprintf(detail, n, "%s: as KDS issues it", role);
+	ok = true;
+out:
+	RSA_PSS_PARAMS_free(pss);
+	X509_ALGOR_free(mgf_md);
+	return ok;
 }

@@ -39,6 +39,8 @@ struct snp_chain {
 	bool ark_from_builtin, inter_from_builtin;
 	bool ark_is_amd;
 	bool ark_sig_ok, inter_sig_ok, vek_sig_ok;
+	bool kds_ok;           /* AMD chains: every certificate has the KDS profile */
+	char kds_detail[160];
 	char inter_err[160], vek_err[160];
 	/* CRL outcome: the first problem found, or empty. */
 	bool crl_ok;
@@ -409,6 +411,15 @@ static int chain_build(const struct certfiles *f, enum snp_signer signer, enum s
 			X509_verify(c->ark, X509_get0_pubkey(c->ark)) == 1;
 	c->inter_sig_ok = sig_ok(c->inter, c->ark, c->inter_err, sizeof(c->inter_err));
 	c->vek_sig_ok = sig_ok(c->vek, c->inter, c->vek_err, sizeof(c->vek_err));
+	if (c->ark_is_amd)
+		c->kds_ok = snp_kds_profile_ok(c->ark, "ark", c->product, c->kds_detail, sizeof(c->kds_detail)) &&
+			    snp_kds_profile_ok(c->inter, inter_name, c->product, c->kds_detail, sizeof(c->kds_detail)) &&
+			    snp_kds_profile_ok(c->vek, signer == SNP_SIGNER_VLEK ? "vlek" : "vcek", c->product,
+					       c->kds_detail, sizeof(c->kds_detail));
+	if (c->kds_ok)
+		snprintf(c->kds_detail, sizeof(c->kds_detail), "ARK, %s and %s have the AMD KDS profile (v3, "
+			 "RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48, AMD subject, key types)", inter_name,
+			 signer == SNP_SIGNER_VLEK ? "VLEK" : "VCEK");
 	if (f->data[SLOT_CRL])
 		return check_crls(c, f->path[SLOT_CRL], f->data[SLOT_CRL], f->len[SLOT_CRL]);
 	return 0;
@@ -636,6 +647,8 @@ int snp_chain_get(const struct att_options *o, enum snp_signer signer, enum snp_
 		if (r->claims)
 			json_object_set_new(r->claims, "simulated", json_true());
 	}
+	if (c->ark_is_amd && c->ark_sig_ok)
+		att_check(r, ATT_AUTH, "kds_profile", c->kds_ok, "%s", c->kds_detail);
 	check_validity(r, c, at, o->at != 0, json_object_get(json_object_get(o->policy, "snp"), "allow_expired_certs"));
 	if (c->crls) {
 		att_check(r, ATT_AUTH, "crl", c->crl_ok, "%s", c->crl_detail);

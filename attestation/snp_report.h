@@ -104,6 +104,10 @@ void snp_subject_cn(X509 *x, char *out, size_t n);
 const ASN1_OCTET_STRING *snp_ext_data(X509 *x, const char *oid);
 /* An SPL extension (DER INTEGER 0..255); -1 when absent or malformed. */
 int snp_ext_spl(X509 *x, const char *oid);
+/* The KDS certificate profile of role ("ark", "ask", "asvk", "vcek",
+ * "vlek") for product: version, RSASSA-PSS parameters, subject, key type.
+ * detail says what differs (or "ROLE: as KDS issues it"). */
+bool snp_kds_profile_ok(X509 *x, const char *role, enum snp_product prod, char *detail, size_t n);
 /* The product named by a VCEK/VLEK (issuer CN, else productName). */
 enum snp_product snp_vek_product(X509 *vek);
 

@@ -5,7 +5,7 @@
  * require_author_key, trusted ID / author key digests), value lists
  * (host_data, chip_id, family_id, image_id, report_id, report_id_ma), the
  * newer guest-policy bits, reserved fields, min_report_version and the v5
- * mitigation vectors. Real fixtures where they exercise a rule
+ * mitigation vectors, the KDS certificate profile. Real fixtures where they exercise a rule
  * (milan-vlek-trustee runs provisional firmware: CURRENT_TCB microcode 0xdc
  * above COMMITTED 0xdb; milan-virtee is firmware 1.52.4); elsewhere reports
  * signed here with a test chain (tests/snp_test_chain.h). */
@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "attestation/snp_report.h"
 #include "tests/att_checks.h"
 #include "tests/snp_test_chain.h"
 
@@ -348,13 +349,78 @@ static void test_policy_validation(void **state)
 	}
 }
 
+/* An RSA-PSS (SHA-384) signed certificate with salt length salt, AMD's subject. */
+static X509 *pss_cert(EVP_PKEY *key, int salt, const char *cn)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx;
+	static const char *const f[][2] = { { "OU", "Engineering" }, { "C", "US" }, { "L", "Santa Clara" },
+					     { "ST", "CA" }, { "O", "Advanced Micro Devices" } };
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		X509_NAME_add_entry_by_txt(name, f[i][0], MBSTRING_ASC, (const unsigned char *)f[i][1], -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_NAME_free(name);
+	X509_set_pubkey(x, key);
+	assert_int_equal(EVP_DigestSignInit(ctx, &pctx, EVP_sha384(), NULL, key), 1);
+	assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0);
+	assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0);
+	assert_true(X509_sign_ctx(x, ctx) > 0);
+	EVP_MD_CTX_free(ctx);
+	return x;
+}
+
+static void test_kds_profile(void **state)
+{
+	static const char *const fixtures[] = { "milan-virtee", "milan-gosevguest", "milan-vlek-trustee" };
+	struct att_result r;
+	char detail[160];
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	X509 *x;
+
+	(void)state;
+	/* AMD's own certificates (fixtures' VCEK/VLEK, built-in ARK/ASK/ASVK) */
+	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
+		verify_fixture(fixtures[i], NULL, &r);
+		assert_true(result_check_ok(&r, "kds_profile"));
+		att_result_free(&r);
+	}
+	/* a non-AMD chain is not judged by AMD's profile (no check recorded) */
+	assert_false(snp_kds_profile_ok(C.vek, "vcek", SNP_PRODUCT_MILAN, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "RSASSA-PSS"));
+	/* the parameters: salt 32 is not AMD's */
+	x = pss_cert(rsa, 32, "ARK-Milan");
+	assert_false(snp_kds_profile_ok(x, "ark", SNP_PRODUCT_MILAN, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "salt 48"));
+	X509_free(x);
+	/* salt 48 but the wrong CN, then the wrong key size */
+	x = pss_cert(rsa, 48, "ARK-Genoa");
+	assert_false(snp_kds_profile_ok(x, "ark", SNP_PRODUCT_MILAN, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "CN is not 'ARK-Milan'"));
+	X509_free(x);
+	x = pss_cert(rsa, 48, "ARK-Milan");
+	assert_false(snp_kds_profile_ok(x, "ark", SNP_PRODUCT_MILAN, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "RSA-4096"));
+	X509_free(x);
+	EVP_PKEY_free(rsa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_firmware_real),	   cmocka_unit_test(test_firmware_generated),
 		cmocka_unit_test(test_id_block),	   cmocka_unit_test(test_value_lists),
 		cmocka_unit_test(test_policy_bits_and_reserved), cmocka_unit_test(test_version_and_mitigations),
-		cmocka_unit_test(test_policy_validation),
+		cmocka_unit_test(test_policy_validation), cmocka_unit_test(test_kds_profile),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
