@@ -245,26 +245,29 @@ static int fetch_bundle(const struct attest_args *a, const uint8_t *nonce, struc
 }
 
 /* The manifest the host states must be the one the launch measured:
- * SHA-256(manifest) == HOST_DATA (SNP). */
+ * SHA-256(manifest) == HOST_DATA (SNP), SHA-384(manifest) == MRCONFIGID
+ * (TDX: how cvmm's sim-tdx launches record it, docs/sim-tdx.md). */
 static void check_manifest(const struct att_bundle *b, struct att_result *r)
 {
-	uint8_t md[32], hd[32];
-	const json_t *v = json_object_get(r->claims, "host_data");
+	bool tdx = !strcmp(b->platform, "tdx");
+	const char *field = tdx ? "MRCONFIGID" : "HOST_DATA", *hash = tdx ? "SHA-384" : "SHA-256";
+	size_t n = tdx ? 48 : 32;
+	uint8_t md[48], hd[48];
+	const json_t *v = json_object_get(r->claims, tdx ? "mrconfigid" : "host_data");
 
 	if (!b->manifest)
 		return;
-	if (strcmp(b->platform, "snp")) {
+	if (strcmp(b->platform, "snp") && !tdx) {
 		att_check(r, ATT_ADVISORY, "manifest", false,
-			  "not checked: a device manifest is compared with SNP HOST_DATA only (TDX: not yet)");
+			  "not checked: a device manifest is compared with SNP HOST_DATA or TDX MRCONFIGID only");
 		return;
 	}
-	if (!EVP_Digest(b->manifest, b->manifest_len, md, NULL, EVP_sha256(), NULL) ||
-	    att_policy_hex(v, "host_data", hd, sizeof(hd), false))
-		att_check(r, ATT_AUTH, "manifest", false, "cannot compare the manifest with HOST_DATA");
+	if (!EVP_Digest(b->manifest, b->manifest_len, md, NULL, tdx ? EVP_sha384() : EVP_sha256(), NULL) ||
+	    att_policy_hex(v, tdx ? "mrconfigid" : "host_data", hd, n, false))
+		att_check(r, ATT_AUTH, "manifest", false, "cannot compare the manifest with %s", field);
 	else
-		att_check(r, ATT_AUTH, "manifest", !CRYPTO_memcmp(md, hd, 32), "%s",
-			  CRYPTO_memcmp(md, hd, 32) ? "SHA-256 of the bundle's device manifest is not HOST_DATA"
-						    : "SHA-256 of the bundle's device manifest equals HOST_DATA");
+		att_check(r, ATT_AUTH, "manifest", !CRYPTO_memcmp(md, hd, n), "%s of the bundle's device manifest %s %s",
+			  hash, CRYPTO_memcmp(md, hd, n) ? "is not" : "equals", field);
 }
 
 /* Verify b for our nonce into r (initialised here); *allow_warning from the

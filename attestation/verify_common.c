@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attestation/verify_common.h"
 #include "common/common.h"
@@ -71,7 +72,8 @@ static void print_human(const struct att_result *r, enum att_status st)
 
 	printf("%s (%s)\n", att_status_name(st), r->platform);
 	if (r->simulated)
-		printf("simulated platform: evidence is not rooted in AMD hardware\n");
+		printf("simulated platform: evidence is not rooted in %s hardware\n",
+		       r->platform && !strcmp(r->platform, "tdx") ? "Intel" : "AMD");
 	json_array_foreach(r->checks, i, c) printf("  %-4s %-22s %s\n", json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
 						   json_string_value(json_object_get(c, "name")),
 						   json_string_value(json_object_get(c, "detail")));

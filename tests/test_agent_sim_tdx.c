@@ -5,8 +5,12 @@
  * provider "sim-tdx", a TD quote whose REPORTDATA binds the nonce and the
  * agent's key, and no certificate table; the quote verifies with allow_sim
  * (affirming, simulated). `cvmm-agent rtmr-extend` extends RTMR3 and the
- * next quote carries the value it printed. The binary is $CVMM_AGENT, else
- * the cvmm-agent of the test's build directory. */
+ * next quote carries the value it printed. `cvmm attest` through the HTTPS
+ * endpoint (att_endpoint_start, the agent behind it): --allow-sim and the
+ * MRTD as --expect-measurement -> affirming (tdx), the device manifest
+ * matched against MRCONFIGID, the secret stored by the agent; without
+ * --allow-sim or with another MRTD -> exit 1 and no secret. The binary is
+ * $CVMM_AGENT, else the cvmm-agent of the test's build directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -25,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "attestation/attestation.h"
+#include "attestation/endpoint.h"
 #include "attestation/proto/proto.h"
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
@@ -36,6 +41,8 @@ static struct {
 	struct tdx_sim *s;
 	struct tdx_sim_channel *ch;
 	pid_t pid;
+	uint8_t manifest[24];
+	char mrtd_hex[97];
 } E;
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -50,7 +57,7 @@ static int group_setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
 	char store[300];
-	uint8_t mrtd[48], cfg[48] = { 0 };
+	uint8_t mrtd[48], cfg[48];
 
 	(void)state;
 	snprintf(E.dir, sizeof(E.dir), "%s/cvmm-agent-tdx.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -62,6 +69,10 @@ static int group_setup(void **state)
 	snprintf(store, sizeof(store), "%s/store", E.dir);
 	for (int i = 0; i < 48; i++)
 		mrtd[i] = (uint8_t)(0xc0 + i);
+	hex_encode(mrtd, 48, E.mrtd_hex);
+	/* MRCONFIGID = SHA-384 of the device manifest, as cvmm run records it */
+	memset(E.manifest, 0x6d, sizeof(E.manifest));
+	assert_true(EVP_Digest(E.manifest, sizeof(E.manifest), cfg, NULL, EVP_sha384(), NULL));
 	assert_int_equal(tdx_sim_open(store, &E.s), 0);
 	assert_int_equal(tdx_sim_launch(E.s, mrtd, cfg), 0);
 	assert_int_equal(tdx_sim_channel_start(E.s, E.sim_addr, 0, &E.ch), 0);
@@ -195,6 +206,108 @@ static void test_rtmr_extend(void **state)
 	assert_int_equal(run_extend(rtmr0, out, sizeof(out)), 2);
 }
 
+/* ---- cvmm attest through the endpoint ---- */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* cvmm attest URL args... with stdout into out_path; its exit status. */
+static int attest(const char *out_path, const char *url, const char *const *args)
+{
+	char *argv[32] = { "attest", (char *)url };
+	int argc = 2, saved, fd, code;
+
+	for (int i = 0; args[i] && argc < 31; i++)
+		argv[argc++] = (char *)args[i];
+	argv[argc] = NULL;
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out_path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	dup2(fd, 1);
+	close(fd);
+	code = att_cli_attest(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return code;
+}
+
+static char *slurp(const char *path)
+{
+	uint8_t *p;
+	size_t n;
+	char *s;
+
+	assert_int_equal(file_read(path, 1 << 20, &p, &n), 0);
+	s = calloc(1, n + 1);
+	assert_non_null(s);
+	memcpy(s, p, n);
+	free(p);
+	return s;
+}
+
+static void test_attest_flow(void **state)
+{
+	struct att_endpoint_cfg cfg = { .listen = "127.0.0.1:0", .agent_addr = E.agent_addr, .manifest = E.manifest,
+					.manifest_len = sizeof(E.manifest) };
+	struct att_ep_tls t;
+	struct att_endpoint *ep;
+	char cert[400], key[400], secret[400], out[400], fp[65], url[64], stored[400], other[97];
+	char *o;
+
+	(void)state;
+	assert_int_equal(att_ep_tls_self_signed("127.0.0.1", &t), 0);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", E.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", E.dir);
+	snprintf(secret, sizeof(secret), "%s/secret.bin", E.dir);
+	snprintf(out, sizeof(out), "%s/attest.out", E.dir);
+	snprintf(stored, sizeof(stored), "%s/tdx-key", E.secrets);
+	write_text(cert, t.cert_pem);
+	write_text(key, t.key_pem);
+	write_text(secret, "the TD's disk key");
+	hex_encode(t.fingerprint, 32, fp);
+	att_ep_tls_free(&t);
+	cfg.tls_cert = cert;
+	cfg.tls_key = key;
+	assert_int_equal(att_endpoint_start(&cfg, &ep), 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", att_endpoint_port(ep));
+	snprintf(other, sizeof(other), "%s", E.mrtd_hex);
+	other[0] = other[0] == '0' ? '1' : '0';
+	{
+		const char *const nosim[] = { "--tls-fingerprint", fp, "--expect-measurement", E.mrtd_hex, "--secret",
+					      secret, "--secret-name", "tdx-key", NULL };
+		const char *const wrong[] = { "--tls-fingerprint", fp, "--allow-sim", "--expect-measurement", other,
+					      "--secret", secret, "--secret-name", "tdx-key", NULL };
+		const char *const good[] = { "--tls-fingerprint", fp, "--allow-sim", "--expect-measurement", E.mrtd_hex,
+					     "--secret", secret, "--secret-name", "tdx-key", NULL };
+
+		assert_int_equal(attest(out, url, nosim), 1);
+		assert_int_equal(access(stored, F_OK), -1);
+		assert_int_equal(attest(out, url, wrong), 1);
+		o = slurp(out);
+		assert_non_null(strstr(o, "contraindicated"));
+		free(o);
+		assert_int_equal(access(stored, F_OK), -1);
+		assert_int_equal(attest(out, url, good), 0);
+		o = slurp(out);
+		assert_non_null(strstr(o, "affirming (tdx)"));
+		assert_non_null(strstr(o, "not rooted in Intel hardware"));
+		assert_non_null(strstr(o, "equals MRCONFIGID"));
+		assert_non_null(strstr(o, "released"));
+		free(o);
+	}
+	o = slurp(stored);
+	assert_string_equal(o, "the TD's disk key");
+	free(o);
+	att_endpoint_stop(ep);
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("CVMM_AGENT");
@@ -202,6 +315,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tdx_evidence),
 		cmocka_unit_test(test_rtmr_extend),
+		cmocka_unit_test(test_attest_flow),
 	};
 
 	(void)argc;
