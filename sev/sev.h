@@ -100,6 +100,42 @@ int snp_digest_fold(const struct launch_plan *p, size_t from, const uint8_t *see
 /* SEV / SEV-ES: SHA-256 over the bytes of every step, in order. */
 int sev_digest_fold(const struct launch_plan *p, uint8_t out[SEV_DIGEST_LEN], sev_trace_fn trace, void *trace_ctx);
 
+/* ---------------- SNP ID block (sev/id_block.c) ----------------
+ * SNP ABI spec, SNP_LAUNCH_FINISH: ID_BLOCK (96 bytes) and ID_AUTH_INFO
+ * (4096 bytes) with ECDSA P-384/SHA-384 signatures {R, S little-endian, 72
+ * bytes each, reserved to 512} and public keys {u32 curve = 2, QX, QY
+ * little-endian, 72 bytes each, reserved to 1028}. */
+#define SNP_ID_BLOCK_LEN   96u
+#define SNP_ID_AUTH_LEN    4096u
+#define SNP_SIG_LEN        512u
+#define SNP_AMD_PUBKEY_LEN 1028u
+#define SNP_ID_BLOCK_DEFAULT_POLICY 0x30000ull /* sev-snp-measure's: SMT allowed, reserved bit 17 */
+
+/* `cvmm id-block`: print the ID block and ID auth for QEMU. */
+int sev_cli_id_block(int argc, char **argv);
+
+struct snp_id_block {
+	uint8_t ld[SNP_DIGEST_LEN];
+	uint8_t family_id[16], image_id[16];
+	uint32_t guest_svn;
+	uint64_t policy;
+};
+struct snp_id_auth {
+	uint8_t auth[SNP_ID_AUTH_LEN];
+	uint8_t id_key_digest[48];      /* SHA-384 of the ID key (AMD format): report ID_KEY_DIGEST */
+	uint8_t author_key_digest[48];  /* ... of the author key: report AUTHOR_KEY_DIGEST */
+	bool author_key_en;
+};
+typedef struct evp_pkey_st EVP_PKEY;
+void snp_id_block_encode(const struct snp_id_block *b, uint8_t out[SNP_ID_BLOCK_LEN]);
+/* Sign the block with id_key, the ID key with author_key (NULL: none). */
+int snp_id_auth_build(const uint8_t block[SNP_ID_BLOCK_LEN], EVP_PKEY *id_key, EVP_PKEY *author_key,
+		      struct snp_id_auth *a);
+/* A P-384 public key in AMD's format; what names the key in errors. */
+int snp_amd_pubkey(EVP_PKEY *key, const char *what, uint8_t out[SNP_AMD_PUBKEY_LEN]);
+/* ECDSA P-384 with SHA-384 over data, in AMD's signature format. */
+int snp_sign(EVP_PKEY *key, const char *what, const uint8_t *data, size_t len, uint8_t out[SNP_SIG_LEN]);
+
 /* ---------------- SNP CPUID page ----------------
  * SNP Firmware ABI spec, "CPUID Function Table" (Linux struct
  * snp_cpuid_table): u32 count, 12 reserved bytes, then up to 64 entries of

@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp)" },
+	{ "id-block", sev_cli_id_block, "build the SNP ID block and ID auth for a launch digest (snp-create-id-block)" },
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
 	{ "sim-root", tdx_cli_sim_root, "print a sim platform's root certificate (sim-snp ARK, sim-tdx root CA) to pin" },
