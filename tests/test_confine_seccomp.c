@@ -35,6 +35,15 @@
 
 #define REPORT "tests/fixtures/evidence/snp/milan-virtee/report.bin"
 
+/* The sanitizer runtimes make system calls of their own in every thread
+ * (gettid, sigaltstack, ...) that no role allows: the real-thread checks
+ * run in the plain build only. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_UNDER_SANITIZER() skip()
+#else
+#define SKIP_UNDER_SANITIZER() ((void)0)
+#endif
+
 /* Run fn(arg) in a child after installing role's filter with mode; returns
  * the wait status. The child exits 0 when fn returns. */
 static int in_child(enum confine_role role, enum confine_seccomp_mode mode, void (*fn)(void *), void *arg)
@@ -233,6 +242,38 @@ static void test_allowed_ioctls(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* A thread that takes a role's filter can end normally (glibc blocks
+ * signals, gives back its stack and exits) and be joined. */
+static void *role_thread(void *arg)
+{
+	if (confine_seccomp_install(*(enum confine_role *)arg, CONFINE_SECCOMP_KILL))
+		syscall(SYS_exit_group, 100);
+	return NULL;
+}
+
+static void test_thread_ends(void **state)
+{
+	(void)state;
+	SKIP_UNDER_SANITIZER();
+	for (enum confine_role r = 0; r < CONFINE_NROLES; r++) {
+		int st;
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			pthread_t t;
+			if (pthread_create(&t, NULL, role_thread, &r) || pthread_join(t, NULL))
+				_exit(101);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail_msg("role %s: a thread ending with its filter: status 0x%x", confine_seccomp_list(r)->role, st);
+	}
+}
+
 /* --seccomp=log: the same refused call is let through. */
 static void openat_then_exit(void *arg)
 {
@@ -315,14 +356,6 @@ static void test_parse(void **state)
 
 /* ---- the api role, for real ---- */
 
-/* The sanitizer runtimes make system calls of their own in every thread
- * (gettid, sigaltstack, ...) that no role allows: the real-thread checks
- * run in the plain build only. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SKIP_UNDER_SANITIZER() skip()
-#else
-#define SKIP_UNDER_SANITIZER() ((void)0)
-#endif
 
 static int api_hook(void)
 {
@@ -503,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_vmm_refuses),
 		cmocka_unit_test(test_api_refuses),
 		cmocka_unit_test(test_allowed_ioctls),
+		cmocka_unit_test(test_thread_ends),
 		cmocka_unit_test(test_log_mode),
 		cmocka_unit_test(test_status_fields),
 		cmocka_unit_test(test_api_endpoint_confined),

@@ -9,6 +9,7 @@
  * Why each entry is there is said next to it; docs/security.md has the
  * threat model. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -45,6 +46,7 @@ static const char *const vcpu_syscalls[] = {
 	"mmap", "munmap", "mremap", "madvise", /* malloc */
 	"clock_gettime", /* where the vDSO falls back (e.g. TCG hosts) */
 	"rt_sigreturn", /* the kick signal (SIGUSR1) that ends KVM_RUN */
+	"rt_sigprocmask", /* SIG_BLOCK only: glibc blocks signals as a thread ends */
 	"exit",         /* thread end */
 };
 static const struct confine_ioctl vcpu_ioctls[] = {
@@ -96,13 +98,13 @@ static const struct confine_ioctl vmm_ioctls[] = {
  * that already carries this filter: its polling thread and one thread per
  * connection are born with it) and the sim channel thread. */
 static const char *const api_syscalls[] = {
-	"socket", "connect",           /* the guest agent, over vsock, per request */
+	"socket", "connect", "getsockopt", /* the guest agent, over vsock, per request */
 	"setsockopt", "bind", "listen", "getsockname", /* the daemon's listening socket */
 	"eventfd2",                    /* the daemon's inter-thread wake-up */
 	"accept4", "pselect6", "poll", /* serving */
 	"recvfrom", "sendto", "sendmsg", "read", "write", "shutdown", "close", "fcntl",
 	"getrandom",                   /* TLS */
-	"clone3", "set_robust_list", "rseq", /* a thread per connection */
+	"clone3", "rseq",              /* a thread per connection */
 	"rt_sigprocmask", "mprotect",
 	"prctl",                       /* PR_SET_NAME only (thread names) */
 	"futex",
@@ -110,9 +112,13 @@ static const char *const api_syscalls[] = {
 	"clock_gettime",
 	"exit",
 };
-/* glibc copes with these failing: malloc falls back from brk to mmap, and
- * realloc of a mapped chunk from mremap to malloc, copy, free. */
-static const struct confine_errno api_errnos[] = { { "brk", ENOMEM }, { "mremap", ENOMEM } };
+/* glibc copes with these failing: malloc falls back from brk to mmap,
+ * realloc of a mapped chunk from mremap to malloc, copy, free, and a new
+ * thread goes on without a robust-futex list (nothing here uses robust
+ * mutexes). */
+static const struct confine_errno api_errnos[] = {
+	{ "brk", ENOMEM }, { "mremap", ENOMEM }, { "set_robust_list", ENOSYS },
+};
 static const struct confine_errno vcpu_errnos[] = { { "brk", ENOMEM } };
 
 static const struct confine_list lists[CONFINE_NROLES] = {
@@ -164,6 +170,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct confine_list *l)
 		}
 		if (!strcmp(name, "prctl"))
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+		else if (!strcmp(name, "rt_sigprocmask") && l == &lists[CONFINE_VCPU])
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, SIG_BLOCK));
 		else
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		if (ret)
