@@ -140,6 +140,9 @@ int att_fetch_tdx_pck_chain(const uint8_t *quote, size_t len, const char *what, 
  * Load a policy JSON file: an object with optional "snp" and "tdx" objects
  * and "allow_sim" (bool). *policy is a new reference. */
 int att_policy_load(const char *path, json_t **policy);
+/* The same for the len bytes at data; path names them in errors. Only the
+ * top level is checked here; each verifier validates its section. */
+int att_policy_parse(const uint8_t *data, size_t len, const char *path, json_t **policy);
 /* Top-level policy keys: a boolean (absent = false), and
  * collateral_grace_period in seconds (-1 when absent). */
 bool att_policy_bool(const json_t *policy, const char *key);

@@ -17,18 +17,27 @@
 
 int att_policy_load(const char *path, json_t **policy)
 {
-	json_error_t jerr;
 	uint8_t *data;
 	size_t len;
-	const char *key;
-	json_t *v, *p;
 	int ret;
 
 	*policy = NULL;
 	if ((ret = file_read(path, POLICY_MAX, &data, &len)))
 		return ret;
-	p = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
+	ret = att_policy_parse(data, len, path, policy);
 	free(data);
+	return ret;
+}
+
+int att_policy_parse(const uint8_t *data, size_t len, const char *path, json_t **policy)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *v, *p;
+	int ret = 0;
+
+	*policy = NULL;
+	p = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!p)
 		return err_set(EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
 	if (!json_is_object(p)) {
