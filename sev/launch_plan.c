@@ -130,6 +130,11 @@ static int snp_sections(const struct sev_launch_cfg *cfg, struct launch_plan *p)
 	return ret;
 }
 
+int sev_snp_sections(const struct sev_launch_cfg *cfg, struct launch_plan *p)
+{
+	return snp_sections(cfg, p);
+}
+
 static int vmsas(const struct sev_launch_cfg *cfg, uint64_t features, struct launch_plan *p)
 {
 	uint8_t *bsp = NULL, *ap = NULL;

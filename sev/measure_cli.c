@@ -21,7 +21,10 @@ static const char usage_text[] =
 	"usage: cvmm measure --platform snp|sev-es|sev|tdx (or --mode snp|seves|sev) --firmware FILE [OPTIONS]\n"
 	"Predict the launch digest the AMD secure processor reports (SNP: SHA-384, SEV/SEV-ES: SHA-256).\n"
 	"  --platform P, --mode M    snp (sev-snp), sev-es (seves), sev; --mode snp:ovmf-hash prints the\n"
-	"                            digest of the firmware pages only (for --snp-ovmf-hash)\n"
+	"                            digest of the firmware pages only (for --snp-ovmf-hash); snp:svsm is\n"
+	"                            SNP with a COCONUT-SVSM (--svsm, --vars-size or --vars-file)\n"
+	"  --svsm FILE               the SVSM binary (snp:svsm), placed below the OVMF variables store\n"
+	"  --vars-size N, --vars-file FILE   size of the OVMF variables store (snp:svsm)\n"
 	"  --firmware FILE, --ovmf FILE  OVMF image (loaded to end at 4 GiB)\n"
 	"  --vcpus N                 number of vCPUs, 1..512 (snp, sev-es)\n"
 	"  --vcpu-type NAME          EPYC, EPYC-v1..v5, EPYC-IBPB, EPYC-Rome[-vN], EPYC-Milan[-vN],\n"
@@ -42,7 +45,7 @@ static const char usage_text[] =
 enum {
 	OPT_PLATFORM = 256, OPT_MODE, OPT_VCPUS, OPT_VCPU_TYPE, OPT_VCPU_SIG, OPT_FAMILY, OPT_MODEL, OPT_STEPPING,
 	OPT_FIRMWARE, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FEATURES, OPT_VMM, OPT_OVMF_HASH, OPT_OUTFMT,
-	OPT_JSON, OPT_DUMP, OPT_TRACE,
+	OPT_JSON, OPT_DUMP, OPT_TRACE, OPT_SVSM, OPT_VARS_SIZE, OPT_VARS_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -66,6 +69,9 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "dump-vmsa", required_argument, NULL, OPT_DUMP },
 	{ "trace", no_argument, NULL, OPT_TRACE },
+	{ "svsm", required_argument, NULL, OPT_SVSM },
+	{ "vars-size", required_argument, NULL, OPT_VARS_SIZE },
+	{ "vars-file", required_argument, NULL, OPT_VARS_FILE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -84,8 +90,10 @@ static int parse_mode(const char *flag, const char *s, struct measure_req *m)
 	else if (!strcasecmp(s, "snp:ovmf-hash") && !strcmp(flag, "--mode")) {
 		m->mode = SEV_MODE_SNP;
 		m->ovmf_hash_only = true;
-	} else if (!strcasecmp(s, "snp:svsm") || !strcasecmp(s, "sev-snp:svsm"))
-		return err_set(EINVAL, "%s: '%s' (SNP with an SVSM) is not supported", flag, s);
+	} else if (!strcasecmp(s, "snp:svsm") || !strcasecmp(s, "sev-snp:svsm")) {
+		m->mode = SEV_MODE_SNP;
+		m->svsm_mode = true;
+	}
 	else
 		return err_set(EINVAL, "%s: unknown platform '%s' (snp, sev-es, sev or tdx)", flag, s);
 	return 0;
@@ -203,10 +211,38 @@ static int parse_ovmf_hash(const char *s, uint8_t out[SNP_DIGEST_LEN])
 	return hex_decode_exact(hex, out, SNP_DIGEST_LEN, "--snp-ovmf-hash");
 }
 
+/* snp:svsm (sev-snp-measure's SEV_SNP_SVSM): QEMU only, no measured kernel
+ * (the SVSM starts OVMF, which loads the kernel unmeasured), no precomputed
+ * firmware digest. */
+static int svsm_args(struct measure_req *m, const char *vars_size)
+{
+	int ret;
+
+	if (!m->svsm_mode) {
+		if (m->svsm || vars_size || m->vars_file)
+			return err_set(EINVAL, "%s only works with --mode snp:svsm",
+				       m->svsm ? "--svsm" : vars_size ? "--vars-size" : "--vars-file");
+		return 0;
+	}
+	if (!m->svsm)
+		return err_set(EINVAL, "snp:svsm needs --svsm FILE (the SVSM binary)");
+	if (vars_size && m->vars_file)
+		return err_set(EINVAL, "--vars-size and --vars-file conflict (give one)");
+	if (!vars_size && !m->vars_file)
+		return err_set(EINVAL, "snp:svsm needs --vars-size N or --vars-file FILE (the OVMF variables store)");
+	if (vars_size && (ret = py_int("--vars-size", vars_size, false, 1ull << 32, &m->vars_size)))
+		return ret;
+	if (m->kernel)
+		return err_set(EINVAL, "--kernel: snp:svsm measures no kernel (OVMF loads it after the SVSM, unmeasured)");
+	if (m->vmm != SEV_VMM_QEMU)
+		return err_set(EINVAL, "--vmm-type: snp:svsm is only defined for QEMU");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 {
 	const char *platform = NULL, *mode = NULL, *vcpus = NULL, *sig = NULL, *fam = NULL, *model = NULL,
-		   *step = NULL, *features = NULL, *vmm = NULL, *ovmf_hash = NULL, *outfmt = NULL;
+		   *step = NULL, *features = NULL, *vmm = NULL, *ovmf_hash = NULL, *outfmt = NULL, *vars_size = NULL;
 	int c, ret;
 
 	opterr = 0;
@@ -232,6 +268,9 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 		case OPT_JSON: m->json = true; break;
 		case OPT_DUMP: m->dump_dir = optarg; break;
 		case OPT_TRACE: m->trace = true; break;
+		case OPT_SVSM: m->svsm = optarg; break;
+		case OPT_VARS_SIZE: vars_size = optarg; break;
+		case OPT_VARS_FILE: m->vars_file = optarg; break;
 		case 'v': m->verbose = true; break;
 		case 'h': *help = true; return 0;
 		default:
@@ -257,6 +296,8 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 	}
 	if (!m->firmware)
 		return err_set(EINVAL, "missing --firmware FILE (or --ovmf FILE)");
+	if ((ret = svsm_args(m, vars_size)))
+		return ret;
 	if (m->initrd && !m->kernel)
 		return err_set(EINVAL, "--initrd needs --kernel");
 	if (m->append && *m->append && !m->kernel)
@@ -274,7 +315,7 @@ static int parse_args(int argc, char **argv, struct measure_req *m, bool *help)
 	/* An empty --snp-ovmf-hash is no hash, as in sev-snp-measure (the
 	 * firmware pages are then hashed). */
 	if (ovmf_hash && *ovmf_hash) {
-		if (m->mode != SEV_MODE_SNP || m->ovmf_hash_only)
+		if (m->mode != SEV_MODE_SNP || m->ovmf_hash_only || m->svsm_mode)
 			return err_set(EINVAL, "--snp-ovmf-hash only works with --platform snp");
 		if ((ret = parse_ovmf_hash(ovmf_hash, m->ovmf_hash)))
 			return ret;
@@ -366,6 +407,22 @@ static int info_without_metadata(struct measure_req *m, int parse_err)
 	return 0;
 }
 
+static int load_svsm(struct measure_req *m)
+{
+	uint8_t sha[32];
+	int ret;
+
+	/* the variables store is not measured: only its size matters */
+	if (m->vars_file && (ret = sev_file_sha256(m->vars_file, 1ull << 32, sha, &m->vars_size)))
+		return err_wrap(-ret, "--vars-file");
+	if ((ret = fw_load(m->svsm, &m->svsm_fw)))
+		return ret;
+	m->svsm_loaded = true;
+	if ((ret = sev_svsm_place(&m->fw, m->vars_size, &m->svsm_fw)))
+		return ret;
+	return fw_sev_parse(&m->svsm_fw, &m->svsm_info);
+}
+
 static int load_inputs(struct measure_req *m)
 {
 	int ret = fw_load(m->firmware, &m->fw);
@@ -373,6 +430,8 @@ static int load_inputs(struct measure_req *m)
 	if (ret)
 		return ret;
 	m->fw_loaded = true;
+	if (m->svsm_mode)
+		return load_svsm(m);
 	ret = fw_sev_parse(&m->fw, &m->info);
 	if (ret && (m->mode != SEV_MODE_SNP || m->ovmf_hash_only))
 		ret = info_without_metadata(m, ret);
@@ -394,6 +453,8 @@ static void release(struct measure_req *m)
 {
 	if (m->fw_loaded)
 		fw_free(&m->fw);
+	if (m->svsm_loaded)
+		fw_free(&m->svsm_fw);
 	plan_free(&m->plan);
 }
 
@@ -423,6 +484,14 @@ int sev_measure_compute(struct measure_req *m)
 
 		m->digest_len = SNP_DIGEST_LEN;
 		ret = plan_add(&m->plan, &s);
+		return ret ? ret : snp_digest_fold(&m->plan, 0, NULL, m->digest, trace, NULL);
+	}
+	if (m->svsm_mode) {
+		struct sev_svsm_cfg sc = { .vcpus = m->vcpus, .vcpu_sig = m->vcpu_sig, .ovmf = &m->fw,
+					   .svsm = &m->svsm_fw, .svsm_info = &m->svsm_info };
+
+		m->digest_len = SNP_DIGEST_LEN;
+		ret = sev_svsm_plan_build(&sc, &m->plan);
 		return ret ? ret : snp_digest_fold(&m->plan, 0, NULL, m->digest, trace, NULL);
 	}
 	ret = sev_plan_build(&cfg, &m->plan);

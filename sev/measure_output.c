@@ -15,7 +15,7 @@ static const char *mode_name(const struct measure_req *m)
 	switch (m->mode) {
 	case SEV_MODE_SEV: return "SEV";
 	case SEV_MODE_SEV_ES: return "SEV_ES";
-	case SEV_MODE_SNP: return "SEV_SNP";
+	case SEV_MODE_SNP: return m->svsm_mode ? "SEV_SNP_SVSM" : "SEV_SNP";
 	}
 	return "?";
 }
@@ -24,6 +24,8 @@ static const char *platform_name(const struct measure_req *m)
 {
 	if (m->ovmf_hash_only)
 		return "snp:ovmf-hash";
+	if (m->svsm_mode)
+		return "snp:svsm";
 	switch (m->mode) {
 	case SEV_MODE_SEV: return "sev";
 	case SEV_MODE_SEV_ES: return "sev-es";
@@ -83,7 +85,8 @@ static int json_inputs(const struct measure_req *m, json_t *in)
 		snprintf(buf, sizeof(buf), "0x%x", m->vcpu_sig);
 		if (!ret)
 			ret = add(in, "vcpu_sig", m->has_vcpu_sig ? json_string(buf) : json_null());
-		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)m->guest_features);
+		/* the SVSM's VMSAs always carry SNP-active only (sev/svsm.c) */
+		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)(m->svsm_mode ? 0x1 : m->guest_features));
 		if (!ret && m->mode == SEV_MODE_SNP)
 			ret = add(in, "guest_features", json_string(buf));
 		if (!ret)
@@ -92,6 +95,11 @@ static int json_inputs(const struct measure_req *m, json_t *in)
 	if (!ret && m->has_ovmf_hash) {
 		hex_of(m->ovmf_hash, SNP_DIGEST_LEN, buf);
 		ret = add(in, "snp_ovmf_hash", json_string(buf));
+	}
+	if (!ret && m->svsm_mode) {
+		ret = file_json(in, "svsm", m->svsm, m->svsm_fw.size, NULL);
+		if (!ret)
+			ret = add(in, "vars_size", json_integer((json_int_t)m->vars_size));
 	}
 	if (ret || m->ovmf_hash_only)
 		return ret;

@@ -89,6 +89,29 @@ struct sev_launch_cfg {
  * into cfg->fw's data; free it with plan_free(). */
 int sev_plan_build(const struct sev_launch_cfg *cfg, struct launch_plan *plan);
 
+/* SNP: the firmware's SEV metadata sections as plan steps (in metadata
+ * order; EC2 puts the CPUID page last). */
+int sev_snp_sections(const struct sev_launch_cfg *cfg, struct launch_plan *plan);
+
+/* ---------------- SNP with an SVSM (sev/svsm.c) ---------------- */
+#define SVSM_GUID_INFO "a789a612-0597-4c4b-a49f-cbb1fe9d1ddd"
+struct sev_svsm_cfg {
+	unsigned vcpus;
+	uint32_t vcpu_sig;
+	const struct fw_image *ovmf;     /* at 4 GiB - size */
+	const struct fw_image *svsm;     /* base_gpa from sev_svsm_place() */
+	const struct fw_sev_info *svsm_info; /* fw_sev_parse(svsm) after placing it */
+};
+/* Put the SVSM right below the OVMF variables store (vars_size bytes below
+ * the OVMF image), as QEMU maps the flash devices. */
+int sev_svsm_place(const struct fw_image *ovmf, uint64_t vars_size, struct fw_image *svsm);
+/* The SVSM's entry point (SVSM_INFO footer entry + its base). */
+int sev_svsm_entry(const struct fw_image *svsm, uint32_t *eip);
+/* The VMSA every vCPU starts with: 32-bit flat protected mode at eip. */
+void sev_svsm_vmsa_build(uint8_t page[SEV_PAGE_SIZE], uint32_t eip, uint32_t vcpu_sig);
+/* OVMF pages, SVSM pages, the SVSM's metadata sections, one VMSA per vCPU. */
+int sev_svsm_plan_build(const struct sev_svsm_cfg *cfg, struct launch_plan *plan);
+
 /* Called after each folded step with the running digest (for --trace). */
 typedef void (*sev_trace_fn)(void *ctx, size_t index, const struct plan_step *s, const uint8_t *digest,
 			     size_t digest_len);

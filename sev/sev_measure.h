@@ -19,6 +19,9 @@ struct measure_req {
 	const char *firmware, *kernel, *initrd, *append;
 	uint8_t ovmf_hash[SNP_DIGEST_LEN];
 	bool has_ovmf_hash;
+	bool svsm_mode;                 /* --mode snp:svsm */
+	const char *svsm, *vars_file;
+	uint64_t vars_size;
 	/* output */
 	bool json, trace, verbose, base64;
 	const char *dump_dir;
@@ -26,6 +29,9 @@ struct measure_req {
 	struct fw_image fw;
 	bool fw_loaded;
 	struct fw_sev_info info;
+	struct fw_image svsm_fw;
+	bool svsm_loaded;
+	struct fw_sev_info svsm_info;
 	uint64_t kernel_len, initrd_len;
 	struct fw_sev_hashes hashes;
 	struct launch_plan plan;

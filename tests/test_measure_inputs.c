@@ -20,6 +20,7 @@
 
 #include "common/common.h"
 #include "firmware/firmware.h"
+#include "sev/sev.h"
 #include "cli_run.h"
 
 #define SSM "tests/fixtures/measure/sev-snp-measure/"
@@ -243,6 +244,82 @@ static void test_dump_vmsa(void **state)
 	rmdir(dir);
 }
 
+#define SVSM SSM "svsm.bin"
+#define SVSM_OVMF SSM "svsm_ovmf.fd"
+
+/* test_snp_svsm_4_vcpus, test_snp_svsm_2_vcpus, test_snp_svsm_dump_vmsa */
+static void test_svsm(void **state)
+{
+	char dir[4200], p[4300], vars[4200];
+	struct sev_cpu_state st;
+	uint8_t *page;
+	size_t n;
+	static uint8_t zeros[540672];
+
+	(void)state;
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "4", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-size", "540672", "--guest-features", "0x21"), 0);
+	expect_digest("27d154c27b7b359c935e250ec6fee72aa0ae8c1225e3b0e1cf46a9567e938066d7d6f94bbdc4a857818bdb79277a44b2");
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-size", "540672", "--guest-features", "0x21"), 0);
+	expect_digest("9b94745036aafddf4f7f8b00c7513abb5b7703178cb95aaa57928bd963d68d3bfcb715d6019b9167ee2517b11b0d9be7");
+	/* --vars-file: only its size counts */
+	snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", tmpdir);
+	assert_int_equal(file_write(vars, zeros, sizeof(zeros)), 0);
+	assert_int_equal(RUN("--platform", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-file", vars, "-v"), 0);
+	assert_string_equal(out_text, "Calculated SEV_SNP_SVSM guest measurement: "
+				      "9b94745036aafddf4f7f8b00c7513abb5b7703178cb95aaa57928bd963d68d3bfcb715d6019b9167ee2517b11b0d9be7\n");
+	unlink(vars);
+
+	snprintf(dir, sizeof(dir), "%s/svsm-vmsa", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-size", "540672", "--dump-vmsa", dir), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/vmsa%d.bin", dir, i);
+		if (i == 2) {
+			assert_int_equal(access(p, F_OK), -1);
+			continue;
+		}
+		assert_int_equal(file_read(p, 8192, &page, &n), 0);
+		assert_int_equal(n, 4096);
+		sev_vmsa_decode(page, &st);
+		/* 32-bit flat protected mode at the SVSM entry, RDX = signature */
+		assert_int_equal(st.cs.selector, 8);
+		assert_int_equal(st.cr0, 0x11);
+		assert_int_equal(st.rdx, 0x800f12);
+		assert_int_equal(st.sev_features, 1);
+		assert_true(st.rip >= 0xffc84000 - 540672 - 1138688 && st.rip < 0xffc84000 - 540672); /* inside the SVSM */
+		free(page);
+		unlink(p);
+	}
+	rmdir(dir);
+
+	/* what snp:svsm needs, and what it refuses */
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--vars-size", "540672"), 2);
+	expect_error("needs --svsm");
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM), 2);
+	expect_error("--vars-size N or --vars-file");
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-size", "1", "--vars-file", "/dev/null"), 2);
+	expect_error("conflict");
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-size", "100"), 2);
+	expect_error("not a multiple of 4096");
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", AMDSEV, "--vars-size", "0"), 2);
+	expect_error("no SVSM_INFO entry");
+	assert_int_equal(RUN("--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF,
+			     "--svsm", SVSM, "--vars-size", "0", "--kernel", "/dev/null"), 2);
+	expect_error("measures no kernel");
+	assert_int_equal(RUN("--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SVSM_OVMF, "--svsm",
+			     SVSM), 2);
+	expect_error("--svsm only works with --mode snp:svsm");
+}
+
 /* Fork a writer that copies src into fd, then exits. */
 static pid_t writer(const char *src, int fd_or_neg, const char *fifo)
 {
@@ -421,7 +498,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sev_snp_measure_vectors), cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_dump_vmsa),               cmocka_unit_test(test_fifo_and_pipe),
-		cmocka_unit_test(test_file_read_any),
+		cmocka_unit_test(test_file_read_any),           cmocka_unit_test(test_svsm),
 	};
 	(void)argc;
 	if (cli_locate(argv[0]))
