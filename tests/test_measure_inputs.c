@@ -212,6 +212,30 @@ static void test_refusals(void **state)
 	unlink(small);
 }
 
+/* The last page of a full image plus the full image's --snp-ovmf-hash gives
+ * the full image's digest. */
+static void test_suffix_equals_full(void **state)
+{
+	char sfx[4200], hash[100], want[100];
+	uint8_t *d;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(RUN("--mode", "snp:ovmf-hash", "--ovmf", FW_SEV), 0);
+	snprintf(hash, sizeof(hash), "%.96s", out_text);
+	assert_int_equal(RUN("--mode", "snp", "--vcpus", "3", "--vcpu-type", "EPYC-Milan", "--ovmf", FW_SEV, "--kernel",
+			     KERNEL, "--append", "console=ttyS0"), 0);
+	snprintf(want, sizeof(want), "%s", out_text);
+	assert_int_equal(file_read(FW_SEV, 64u << 20, &d, &n), 0);
+	snprintf(sfx, sizeof(sfx), "%s/suffix.bin", tmpdir);
+	assert_int_equal(file_write(sfx, d + n - 4096, 4096), 0);
+	free(d);
+	assert_int_equal(RUN("--mode", "snp", "--vcpus", "3", "--vcpu-type", "EPYC-Milan", "--ovmf", sfx, "--kernel",
+			     KERNEL, "--append", "console=ttyS0", "--snp-ovmf-hash", hash), 0);
+	assert_string_equal(out_text, want);
+	unlink(sfx);
+}
+
 /* --dump-vmsa with one-page firmware (test_snp_dump_vmsa, test_seves_dump_vmsa). */
 static void test_dump_vmsa(void **state)
 {
@@ -497,7 +521,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sev_snp_measure_vectors), cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_dump_vmsa),               cmocka_unit_test(test_fifo_and_pipe),
+		cmocka_unit_test(test_dump_vmsa), cmocka_unit_test(test_suffix_equals_full),               cmocka_unit_test(test_fifo_and_pipe),
 		cmocka_unit_test(test_file_read_any),           cmocka_unit_test(test_svsm),
 	};
 	(void)argc;
