@@ -407,6 +407,15 @@ static const char *eval_tcb_info(struct collateral *c, const struct tdx_quote *q
 		att_check(r, ATT_AUTH, "tdx.tcb_info", false, "%s: not TDX TCB info (version 3, id \"TDX\")", c->file);
 		return NULL;
 	}
+	/* QVL: TDX TCB info is of tcbType 0 (SVN-by-component comparison). */
+	if (json_object_get(ti, "tcbType") &&
+	    !att_check(r, ATT_AUTH, "tdx.tcb_type", json_is_integer(json_object_get(ti, "tcbType")) &&
+						     json_integer_value(json_object_get(ti, "tcbType")) == 0,
+		       "%s: tcbType %s (0 expected)", c->file,
+		       json_is_integer(json_object_get(ti, "tcbType")) ? "is set" : "is malformed"))
+		return NULL;
+	if (json_is_integer(json_object_get(ti, "tcbEvaluationDataNumber")))
+		json_object_set(r->claims, "tcb_evaluation_data_number", json_object_get(ti, "tcbEvaluationDataNumber"));
 	if (hex_field(ti, "fmspc", fmspc, 6, c->file) || hex_field(ti, "pceId", pceid, 2, c->file) ||
 	    read_levels(json_object_get(ti, "tcbLevels"), c->file, &lv, &n)) {
 		att_check(r, ATT_AUTH, "tdx.tcb_info", false, "%s", err_msg());
@@ -450,6 +459,8 @@ static const char *eval_tcb_info(struct collateral *c, const struct tdx_quote *q
 		  jstr(tdx_l->j, "tcbDate") ? jstr(tdx_l->j, "tcbDate") : "?", st);
 	if (json_object_get(tdx_l->j, "advisoryIDs"))
 		json_object_set(r->claims, "advisory_ids", json_object_get(tdx_l->j, "advisoryIDs"));
+	if (jstr(tdx_l->j, "tcbDate"))
+		json_object_set_new(r->claims, "tcb_date", json_string(jstr(tdx_l->j, "tcbDate")));
 	mod = tdx_module_status(ti, q, c->file, r);
 	json_object_set_new(r->claims, "tdx_module_tcb_status", json_string(mod));
 	st = converge(st, mod);
@@ -553,6 +564,49 @@ static int load_signer(const char *dir, const char *file, X509 *root, time_t at,
 	return ret < 0 ? ret : 0;
 }
 
+/* The collateral baseline of the policy (QVL appraisal, Trustee): the TCB
+ * evaluation data number of TCB info and QE identity (Intel raises it at
+ * each TCB recovery), the matched level's tcbDate, and advisories the
+ * relying party will not accept. */
+static void baseline_checks(const json_t *tdx, struct collateral *ti, struct collateral *qi, struct att_result *r)
+{
+	const json_t *v, *a, *id;
+	size_t i, k;
+
+	if ((v = json_object_get(tdx, "min_tcb_evaluation_data_number"))) {
+		json_int_t min = json_integer_value(v);
+		const json_t *tn = ti ? json_object_get(ti->body, "tcbEvaluationDataNumber") : NULL;
+		const json_t *qn = qi ? json_object_get(qi->body, "tcbEvaluationDataNumber") : NULL;
+		bool ok = json_is_integer(tn) && json_integer_value(tn) >= min &&
+			  (!qi || (json_is_integer(qn) && json_integer_value(qn) >= min));
+
+		att_check(r, ATT_POLICY, "tdx.policy.min_tcb_evaluation_data_number", ok,
+			  "tcbEvaluationDataNumber: TCB info %lld, QE identity %lld; policy minimum %lld",
+			  json_is_integer(tn) ? (long long)json_integer_value(tn) : -1LL,
+			  json_is_integer(qn) ? (long long)json_integer_value(qn) : -1LL, (long long)min);
+	}
+	if ((v = json_object_get(tdx, "min_tcb_date"))) {
+		const char *date = json_string_value(json_object_get(r->claims, "tcb_date"));
+		time_t want = 0, got = 0;
+
+		att_parse_time(json_string_value(v), &want);
+		bool ok = date && !parse_time(date, &got) && got >= want;
+		att_check(r, ATT_POLICY, "tdx.policy.min_tcb_date", ok, "matched TCB level's tcbDate %s, policy minimum %s",
+			  date ? date : "(no level matched)", json_string_value(v));
+	}
+	if ((v = json_object_get(tdx, "rejected_advisory_ids"))) {
+		const json_t *have = json_object_get(r->claims, "advisory_ids");
+		const char *hit = NULL;
+
+		json_array_foreach(v, i, a) json_array_foreach(have, k, id) if (json_is_string(id) &&
+			!strcmp(json_string_value(id), json_string_value(a))) hit = json_string_value(a);
+		att_check(r, ATT_POLICY, "tdx.policy.rejected_advisory_ids", !hit && json_object_get(r->claims, "tcb_date"),
+			  "%s%s", hit ? "the matched TCB level lists the rejected advisory " : "",
+			  hit ? hit : json_object_get(r->claims, "tcb_date") ? "no rejected advisory at the matched TCB level"
+									  : "no TCB level matched: advisories unknown");
+	}
+}
+
 int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struct tdx_pck_ext *ext, X509 *root,
 			 time_t at, const json_t *policy, struct att_result *r)
 {
@@ -612,6 +666,7 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
 			  "TCB status %s (platform %s%s%s)%s", conv, st, qst ? ", QE " : "", qst ? qst : "",
 			  ok ? "" : accepted ? ": not in accepted_tcb_status" : ": not UpToDate");
 	}
+	baseline_checks(json_object_get(policy, "tdx"), have_ti ? &ti : NULL, have_qi ? &qi : NULL, r);
 	ret = 0;
 out:
 	sk_X509_pop_free(ti_signer, X509_free);

@@ -89,8 +89,10 @@ static int small_int(const ASN1_TYPE *v, uint64_t max, uint64_t *out)
 {
 	int64_t x;
 
-	if ((v->type != V_ASN1_INTEGER && v->type != V_ASN1_ENUMERATED) ||
-	    !ASN1_INTEGER_get_int64(&x, v->value.integer) || x < 0 || (uint64_t)x > max)
+	if (v->type == V_ASN1_ENUMERATED ? !ASN1_ENUMERATED_get_int64(&x, v->value.enumerated)
+	    : v->type != V_ASN1_INTEGER || !ASN1_INTEGER_get_int64(&x, v->value.integer))
+		return -1;
+	if (x < 0 || (uint64_t)x > max)
 		return -1;
 	*out = (uint64_t)x;
 	return 0;
@@ -147,6 +149,52 @@ out:
 	return ret;
 }
 
+/* .7 configuration: SEQUENCE OF { OID .7.1 dynamicPlatform, .7.2
+ * cachedKeys, .7.3 SMTEnabled; BOOLEAN }. */
+static int parse_config(const ASN1_TYPE *v, struct tdx_pck_ext *e)
+{
+	ASN1_SEQUENCE_ANY *cfg, *kv;
+	const unsigned char *p;
+	char oid[80];
+	int ret = -1;
+
+	if (v->type != V_ASN1_SEQUENCE)
+		return -1;
+	p = v->value.sequence->data;
+	if (!(cfg = d2i_ASN1_SEQUENCE_ANY(NULL, &p, v->value.sequence->length)))
+		return -1;
+	for (int i = 0; i < sk_ASN1_TYPE_num(cfg); i++) {
+		ASN1_TYPE *val;
+		unsigned idx;
+		char tail;
+		int bad = 0;
+
+		if (elem_oid(sk_ASN1_TYPE_value(cfg, i), oid, sizeof(oid), &kv) ||
+		    sscanf(oid, SGX_EXT_OID ".7.%u%c", &idx, &tail) != 1) {
+			sk_ASN1_TYPE_pop_free(kv, ASN1_TYPE_free);
+			goto out;
+		}
+		val = sk_ASN1_TYPE_value(kv, 1);
+		if (idx >= 1 && idx <= 3) {
+			if (val->type != V_ASN1_BOOLEAN)
+				bad = 1;
+			else if (idx == 1)
+				e->dynamic_platform = val->value.boolean != 0;
+			else if (idx == 2)
+				e->cached_keys = val->value.boolean != 0;
+			else
+				e->smt_enabled = val->value.boolean != 0;
+		}
+		sk_ASN1_TYPE_pop_free(kv, ASN1_TYPE_free);
+		if (bad)
+			goto out;
+	}
+	ret = 0;
+out:
+	sk_ASN1_TYPE_pop_free(cfg, ASN1_TYPE_free);
+	return ret;
+}
+
 int tdx_pck_ext_parse(X509 *pck, struct tdx_pck_ext *e)
 {
 	ASN1_OBJECT *obj = OBJ_txt2obj(SGX_EXT_OID, 1);
@@ -158,6 +206,7 @@ int tdx_pck_ext_parse(X509 *pck, struct tdx_pck_ext *e)
 	int pos, ret = -EINVAL;
 
 	memset(e, 0, sizeof(*e));
+	e->sgx_type = e->dynamic_platform = e->cached_keys = e->smt_enabled = -1;
 	pos = obj ? X509_get_ext_by_OBJ(pck, obj, -1) : -1;
 	ASN1_OBJECT_free(obj);
 	if (pos < 0)
@@ -182,6 +231,16 @@ int tdx_pck_ext_parse(X509 *pck, struct tdx_pck_ext *e)
 			bad = octets(val, e->pceid, 2), seen |= 2;
 		else if (!strcmp(oid, SGX_EXT_OID ".4"))
 			bad = octets(val, e->fmspc, 6), seen |= 4;
+		else if (!strcmp(oid, SGX_EXT_OID ".5")) {
+			uint64_t t;
+
+			bad = small_int(val, 255, &t);
+			e->sgx_type = bad ? -1 : (int)t;
+		} else if (!strcmp(oid, SGX_EXT_OID ".6")) {
+			bad = octets(val, e->instance_id, 16);
+			e->has_instance_id = !bad;
+		} else if (!strcmp(oid, SGX_EXT_OID ".7"))
+			bad = parse_config(val, e);
 		sk_ASN1_TYPE_pop_free(kv, ASN1_TYPE_free);
 		if (bad)
 			goto bad;

@@ -106,6 +106,11 @@ struct tdx_pck_ext {
 	uint8_t comp_svn[16]; /* SGX TCB components 1..16 */
 	uint16_t pcesvn;
 	uint8_t cpusvn[16];
+	/* optional: -1 when the certificate does not carry them */
+	int sgx_type;                      /* .5: 0 Standard, 1 Scalable, 2 ScalableWithIntegrity */
+	int dynamic_platform, cached_keys, smt_enabled; /* .7 configuration (Platform CA PCKs) */
+	bool has_instance_id;              /* .6 platform instance ID (Platform CA PCKs) */
+	uint8_t instance_id[16];
 };
 /* Load every certificate of a PEM chain, leaf first. */
 int tdx_pck_chain_load(const uint8_t *pem, size_t len, STACK_OF(X509) **chain);
@@ -137,6 +142,13 @@ int tdx_collateral_check(const char *dir, const struct tdx_quote *q, const struc
  * policy (unknown key, bad hex), else 0 with the checks recorded. */
 int tdx_policy_check(const struct tdx_quote *q, const json_t *tdx, struct att_result *r);
 void tdx_claims(const struct tdx_quote *q, struct att_result *r);
+/* The PCK extension claims (pck_sgx_type, pck_dynamic_platform, ...). */
+void tdx_pck_claims(const struct tdx_pck_ext *e, struct att_result *r);
+/* The PCK keys of the policy (allow_dynamic_platform, allow_cached_keys,
+ * allow_smt, platform_instance_ids, sgx_types); ext NULL: validate only. */
+int tdx_pck_policy(const struct tdx_pck_ext *ext, const json_t *tdx, struct att_result *r);
+/* Types of min_tcb_evaluation_data_number, min_tcb_date, rejected_advisory_ids. */
+int tdx_policy_validate_collateral(const json_t *tdx);
 
 /* tdx_verify.c: the whole verification against a given root. */
 int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_options *o, X509 *root,

@@ -268,6 +268,9 @@ int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_opti
 		goto out;
 	hex_encode(st.ext.fmspc, 6, fmspc);
 	json_object_set_new(r->claims, "fmspc", json_string(fmspc));
+	tdx_pck_claims(&st.ext, r);
+	if ((ret = tdx_pck_policy(&st.ext, tdx, r)))
+		goto out;
 
 	if (o->collateral_dir && !st.chain_ok) {
 		/* TCB levels of a platform we cannot authenticate mean nothing */
@@ -279,6 +282,13 @@ int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_opti
 		/* Visible but not a warning: without collateral the quote's
 		 * authenticity is still fully established. A policy that names
 		 * accepted statuses cannot be met without it, though. */
+		static const char *const needs[] = { "min_tcb_evaluation_data_number", "min_tcb_date",
+						     "rejected_advisory_ids" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(needs); i++)
+			if (json_object_get(tdx, needs[i]))
+				att_check(r, ATT_POLICY, "tdx.collateral", false,
+					  "the policy sets %s: it needs --collateral (TCB info)", needs[i]);
 		if (accepted)
 			att_check(r, ATT_POLICY, "tdx.tcb_status", false,
 				  "unknown without collateral, and the policy sets accepted_tcb_status");
