@@ -106,7 +106,8 @@ int att_bundle_parse(const char *body, size_t len, struct att_bundle *b)
 		goto out;
 	if ((ret = b64_field(o, "report", true, ATT_BUNDLE_REPORT_MAX, &b->report, &b->report_len)) ||
 	    (ret = b64_field(o, "cert_table", false, ATT_BUNDLE_CERTS_MAX, &b->cert_table, &b->cert_table_len)) ||
-	    (ret = b64_field(o, "manifest", false, ATT_BUNDLE_MANIFEST_MAX, &b->manifest, &b->manifest_len)))
+	    (ret = b64_field(o, "manifest", false, ATT_BUNDLE_MANIFEST_MAX, &b->manifest, &b->manifest_len)) ||
+	    (ret = b64_field(o, "event_log", false, ATT_EVENT_LOG_MAX, &b->event_log, &b->event_log_len)))
 		goto out;
 	if ((v = json_object_get(o, "launch"))) {
 		if (!json_is_object(v)) {
@@ -127,6 +128,7 @@ void att_bundle_free(struct att_bundle *b)
 	free(b->report);
 	free(b->cert_table);
 	free(b->manifest);
+	free(b->event_log);
 	json_decref(b->launch);
 	memset(b, 0, sizeof(*b));
 }

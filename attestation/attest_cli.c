@@ -22,6 +22,7 @@
 #include "attestation/endpoint.h"
 #include "attestation/verify_common.h"
 #include "common/common.h"
+#include "measured-boot/measured_boot.h"
 
 #define NONCE_LEN 32
 #define ROOT_MAX (1 << 20)
@@ -270,6 +271,33 @@ static void check_manifest(const struct att_bundle *b, struct att_result *r)
 			  hash, CRYPTO_memcmp(md, hd, n) ? "is not" : "equals", field);
 }
 
+/* TDX: the event log (CCEL) the agent sent must replay to the RTMRs of the
+ * signed quote; a log that does not is a host (or guest) lying about what
+ * was measured. */
+static void check_event_log(const struct att_bundle *b, struct att_result *r)
+{
+	uint8_t rtmr[4][48];
+	char detail[256], name[8];
+	int ret;
+
+	if (!b->event_log)
+		return;
+	if (strcmp(b->platform, "tdx")) {
+		att_check(r, ATT_ADVISORY, "event_log", false, "ignored: an event log (CCEL) comes with TDX evidence only");
+		return;
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "rtmr%d", i);
+		if (att_policy_hex(json_object_get(r->claims, name), name, rtmr[i], 48, false)) {
+			att_check(r, ATT_AUTH, "tdx.event_log", false, "cannot read %s from the quote", name);
+			return;
+		}
+	}
+	ret = mb_ccel_check_rtmrs(b->event_log, b->event_log_len, (const uint8_t(*)[48])rtmr, detail, sizeof(detail));
+	att_check(r, ATT_AUTH, "tdx.event_log", ret == 0, "%s%s", ret < 0 ? "the bundle's event log: " : "",
+		  ret < 0 ? err_msg() : detail);
+}
+
 /* Verify b for our nonce into r (initialised here); *allow_warning from the
  * policy. Returns <0 when the evidence cannot be judged at all. */
 static int judge(struct attest_args *a, const uint8_t *nonce, size_t nonce_len, const struct att_bundle *b,
@@ -314,6 +342,8 @@ static int judge(struct attest_args *a, const uint8_t *nonce, size_t nonce_len, 
 		err_wrap(-ret, "bundle \"report\"");
 	if (!ret)
 		check_manifest(b, r);
+	if (!ret)
+		check_event_log(b, r);
 out:
 	free(root);
 	json_decref(policy);

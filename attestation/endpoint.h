@@ -66,6 +66,8 @@ struct att_bundle {
 	size_t report_len, cert_table_len, manifest_len;
 	uint8_t agent_pubkey[ATT_PUBKEY_LEN];
 	json_t *launch; /* a reference, or NULL */
+	uint8_t *event_log; /* TDX: the CCEL of the RTMRs (malloc'ed), may be NULL */
+	size_t event_log_len;
 };
 int att_bundle_parse(const char *body, size_t len, struct att_bundle *b);
 void att_bundle_free(struct att_bundle *b);

@@ -176,6 +176,8 @@ json_t *att_ep_bundle(const struct att_msg *rsp, const uint8_t *nonce, size_t no
 	bad |= set_b64(b, "report", rsp->report, rsp->report_len);
 	if (rsp->cert_table)
 		bad |= set_b64(b, "cert_table", rsp->cert_table, rsp->cert_table_len);
+	if (rsp->event_log)
+		bad |= set_b64(b, "event_log", rsp->event_log, rsp->event_log_len);
 	bad |= set_hex(b, "agent_pubkey", rsp->pubkey, rsp->pubkey_len);
 	if (launch)
 		bad |= json_object_set(b, "launch", launch);

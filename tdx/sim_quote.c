@@ -24,7 +24,7 @@
 #define CCEL_EV_IPL       0xdu
 #define TPM_ALG_SHA384    0x000cu
 #define CCEL_EVENT_MAX    (64u << 10)
-#define CCEL_LOG_MAX      (4u << 20)
+#define CCEL_LOG_MAX      (128u << 10) /* = ATT_EVENT_LOG_MAX: it travels in one agent TLV */
 
 static const uint8_t qe_vendor_intel[16] = { 0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
 					     0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07 };

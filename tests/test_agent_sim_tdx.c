@@ -29,10 +29,12 @@
 #include <openssl/evp.h>
 
 #include "attestation/attestation.h"
+#include "attestation/base64.h"
 #include "attestation/endpoint.h"
 #include "attestation/proto/proto.h"
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
+#include "measured-boot/measured_boot.h"
 #include "tdx/tdx.h"
 
 static char agent_bin[4096];
@@ -135,6 +137,16 @@ static void evidence(const uint8_t *nonce, size_t len, uint8_t rtmr3[48])
 	assert_memory_equal(tq.body + TDX_B_REPORT_DATA, want, 64);
 	assert_int_equal(tq.body[TDX_B_MRTD], 0xc0);
 	memcpy(rtmr3, tq.body + TDX_B_RTMR0 + 144, 48);
+	/* the CCEL comes along and replays to the quote's RTMRs */
+	{
+		uint8_t rtmr[4][48];
+		char detail[200];
+
+		assert_non_null(r.event_log);
+		memcpy(rtmr, tq.body + TDX_B_RTMR0, sizeof(rtmr));
+		assert_int_equal(mb_ccel_check_rtmrs(r.event_log, r.event_log_len, (const uint8_t(*)[48])rtmr, detail,
+						     sizeof(detail)), 0);
+	}
 	assert_int_equal(att_result_init(&res, "tdx"), 0);
 	assert_int_equal(att_tdx_verify(r.report, r.report_len, &o, &res), 0);
 	assert_int_equal(att_result_status(&res), ATT_AFFIRMING);
@@ -252,6 +264,30 @@ static char *slurp(const char *path)
 	return s;
 }
 
+/* Copy the bundle with one byte of the last event's digest flipped (the
+ * host lying about an RTMR event); nonce_hex gets the bundle's nonce. */
+static void tamper_event_log(const char *in, const char *out, char *nonce_hex)
+{
+	json_t *o = json_load_file(in, 0, NULL);
+	const char *b64 = json_string_value(json_object_get(o, "event_log"));
+	uint8_t *log;
+	size_t n;
+	char *enc;
+
+	assert_non_null(b64);
+	snprintf(nonce_hex, 2 * ATT_NONCE_MAX + 1, "%s", json_string_value(json_object_get(o, "nonce")));
+	assert_int_equal(att_b64_decode(b64, strlen(b64), 1 << 20, "event_log", &log, &n), 0);
+	/* the last record ends with u32 event size and the event bytes ("cvmm-test"); its digest is before */
+	assert_true(n > 9 + 4 + 48);
+	log[n - 9 - 4 - 1] ^= 1;
+	assert_int_equal(att_b64_encode(log, n, &enc), 0);
+	json_object_set_new(o, "event_log", json_string(enc));
+	assert_int_equal(json_dump_file(o, out, 0), 0);
+	free(enc);
+	free(log);
+	json_decref(o);
+}
+
 static void test_attest_flow(void **state)
 {
 	struct att_endpoint_cfg cfg = { .listen = "127.0.0.1:0", .agent_addr = E.agent_addr, .manifest = E.manifest,
@@ -259,6 +295,7 @@ static void test_attest_flow(void **state)
 	struct att_ep_tls t;
 	struct att_endpoint *ep;
 	char cert[400], key[400], secret[400], out[400], fp[65], url[64], stored[400], other[97];
+	char bundle[400], tampered[400], nonce_hex[2 * ATT_NONCE_MAX + 1];
 	char *o;
 
 	(void)state;
@@ -268,6 +305,8 @@ static void test_attest_flow(void **state)
 	snprintf(secret, sizeof(secret), "%s/secret.bin", E.dir);
 	snprintf(out, sizeof(out), "%s/attest.out", E.dir);
 	snprintf(stored, sizeof(stored), "%s/tdx-key", E.secrets);
+	snprintf(bundle, sizeof(bundle), "%s/bundle.json", E.dir);
+	snprintf(tampered, sizeof(tampered), "%s/tampered.json", E.dir);
 	write_text(cert, t.cert_pem);
 	write_text(key, t.key_pem);
 	write_text(secret, "the TD's disk key");
@@ -294,6 +333,27 @@ static void test_attest_flow(void **state)
 		assert_non_null(strstr(o, "contraindicated"));
 		free(o);
 		assert_int_equal(access(stored, F_OK), -1);
+		const char *const save[] = { "--tls-fingerprint", fp, "--allow-sim", "--expect-measurement", E.mrtd_hex,
+					     "--save-bundle", bundle, NULL };
+
+		/* a saved bundle: its event log verifies; tampered, it does not */
+		assert_int_equal(attest(out, url, save), 0);
+		o = slurp(out);
+		assert_non_null(strstr(o, "tdx.event_log"));
+		free(o);
+		tamper_event_log(bundle, tampered, nonce_hex);
+		{
+			const char *const replay[] = { "--bundle", bundle, "--nonce", nonce_hex, "--allow-sim",
+						       "--expect-measurement", E.mrtd_hex, NULL };
+			const char *const bad[] = { "--bundle", tampered, "--nonce", nonce_hex, "--allow-sim",
+						    "--expect-measurement", E.mrtd_hex, NULL };
+
+			assert_int_equal(attest(out, replay[0], replay + 1), 0);
+			assert_int_equal(attest(out, bad[0], bad + 1), 1);
+			o = slurp(out);
+			assert_non_null(strstr(o, "FAIL tdx.event_log"));
+			free(o);
+		}
 		assert_int_equal(attest(out, url, good), 0);
 		o = slurp(out);
 		assert_non_null(strstr(o, "affirming (tdx)"));

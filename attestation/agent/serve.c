@@ -112,6 +112,10 @@ static int evidence(struct server *s, const struct att_msg *q, struct bytebuf *o
 		m.cert_table = ev.certs.data;
 		m.cert_table_len = ev.certs.len;
 	}
+	if (ev.event_log.len) { /* sim-tdx: the CCEL of the RTMRs */
+		m.event_log = ev.event_log.data;
+		m.event_log_len = ev.event_log.len;
+	}
 	m.pubkey = s->pub;
 	m.pubkey_len = sizeof(s->pub);
 	ret = att_msg_encode(&m, out);

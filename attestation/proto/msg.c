@@ -24,7 +24,7 @@ static const struct field FIELDS[] = {
 	F(ATT_TLV_NONCE, nonce),	   F(ATT_TLV_PLATFORM, platform), F(ATT_TLV_PROVIDER, provider),
 	F(ATT_TLV_REPORT, report),	   F(ATT_TLV_CERT_TABLE, cert_table), F(ATT_TLV_PUBKEY, pubkey),
 	F(ATT_TLV_NAME, name),		   F(ATT_TLV_EPH_PUBKEY, eph_pubkey), F(ATT_TLV_CIPHERTEXT, ciphertext),
-	F(ATT_TLV_MESSAGE, message),
+	F(ATT_TLV_MESSAGE, message),	   F(ATT_TLV_EVENT_LOG, event_log),
 };
 #undef F
 
@@ -60,7 +60,7 @@ static void type_tags(unsigned int type, uint32_t *required, uint32_t *allowed)
 		break;
 	case ATT_MSG_EVIDENCE_RSP:
 		*required = B(ATT_TLV_PLATFORM) | B(ATT_TLV_PROVIDER) | B(ATT_TLV_REPORT) | B(ATT_TLV_PUBKEY);
-		*allowed = *required | B(ATT_TLV_CERT_TABLE);
+		*allowed = *required | B(ATT_TLV_CERT_TABLE) | B(ATT_TLV_EVENT_LOG);
 		return;
 	case ATT_MSG_SECRET_REQ:
 		*required = B(ATT_TLV_NONCE) | B(ATT_TLV_NAME) | B(ATT_TLV_EPH_PUBKEY) | B(ATT_TLV_CIPHERTEXT);
@@ -160,6 +160,8 @@ static int check_fields(const struct att_msg *m, const char *what)
 	if (m->ciphertext && check_len(what, "CIPHERTEXT", m->ciphertext_len, 16, ATT_SECRET_MAX + 16))
 		return -EPROTO;
 	if (m->report && check_len(what, "REPORT", m->report_len, 1, REPORT_MAX))
+		return -EPROTO;
+	if (m->event_log && check_len(what, "EVENT_LOG", m->event_log_len, 1, ATT_EVENT_LOG_MAX))
 		return -EPROTO;
 	if (m->name && !att_secret_name_ok(m->name, m->name_len))
 		return err_set(EPROTO, "%s: NAME is not a plain file name (1..%u of [A-Za-z0-9._-], no leading '.')",

@@ -24,6 +24,7 @@
 #define ATT_SECRET_MAX     (64u << 10)
 #define ATT_SECRET_NAME_MAX 128u
 #define ATT_FRAME_MAX      (256u << 10) /* largest frame payload accepted */
+#define ATT_EVENT_LOG_MAX  (128u << 10) /* EVENT_LOG TLV (a CCEL) */
 
 /* ---------------- report_data binding ----------------
  * report_data = SHA-512("cvmm-attest-v1" 0x00 || u16le(len(nonce)) || nonce
@@ -46,7 +47,7 @@ int att_bind_report_data(const uint8_t *nonce, size_t nonce_len, const uint8_t *
 
 enum att_msg_type {
 	ATT_MSG_EVIDENCE_REQ = 1, /* TLV NONCE */
-	ATT_MSG_EVIDENCE_RSP = 2, /* PLATFORM, PROVIDER, REPORT, [CERT_TABLE], PUBKEY */
+	ATT_MSG_EVIDENCE_RSP = 2, /* PLATFORM, PROVIDER, REPORT, [CERT_TABLE], PUBKEY, [EVENT_LOG] */
 	ATT_MSG_SECRET_REQ = 3,   /* NONCE, NAME, EPH_PUBKEY, CIPHERTEXT */
 	ATT_MSG_SECRET_RSP = 4,   /* (empty payload: stored) */
 	ATT_MSG_ERROR = 0xff,     /* MESSAGE */
@@ -63,6 +64,7 @@ enum att_tlv_tag {
 	ATT_TLV_EPH_PUBKEY = 8, /* the sender's ephemeral X25519 public key */
 	ATT_TLV_CIPHERTEXT = 9, /* AES-256-GCM ciphertext || 16-byte tag */
 	ATT_TLV_MESSAGE = 10,   /* error text (printable ASCII, <= 256 bytes) */
+	ATT_TLV_EVENT_LOG = 11, /* TDX: CCEL-format event log of the RTMRs (<= ATT_EVENT_LOG_MAX) */
 };
 
 /* A decoded message. Byte fields point into the decoded buffer. */
@@ -78,6 +80,7 @@ struct att_msg {
 	const uint8_t *eph_pubkey; size_t eph_pubkey_len;
 	const uint8_t *ciphertext; size_t ciphertext_len;
 	const uint8_t *message;    size_t message_len;
+	const uint8_t *event_log;  size_t event_log_len;
 };
 
 /* Encode m (fields with a NULL pointer are left out) as one frame appended
