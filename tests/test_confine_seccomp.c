@@ -463,6 +463,16 @@ static void test_api_endpoint_confined(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void read_all(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t k = read(fd, p, n);
+		assert_true(k > 0);
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
 static void channel_hook(void)
 {
 	confine_thread(CONFINE_API);
@@ -481,6 +491,8 @@ static void test_api_sim_channel_confined(void **state)
 	SKIP_UNDER_SANITIZER();
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(snp_sim_open(dir, &sp), 0);
+	struct snp_sim_launch l = { .policy = 0x30000 };
+	assert_int_equal(snp_sim_launch(sp, &l), 0);
 	snprintf(addr, sizeof(addr), "unix:%s/sim.sock", dir);
 	assert_int_equal(pipe(pfd), 0);
 	fflush(NULL);
@@ -506,15 +518,21 @@ static void test_api_sim_channel_confined(void **state)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sim.sock", dir);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	/* no launch: the answer is a status (INVALID_GUEST_STATE), through the
-	 * same receive, sign-or-refuse and send path */
-	assert_int_equal(snp_sim_req_encode(req, rd, 0, false), 0);
-	assert_int_equal(write(fd, req, sizeof(req)), (ssize_t)sizeof(req));
-	size_t got = 0;
-	while (got < sizeof(hdr)) {
-		ssize_t n = read(fd, hdr + got, sizeof(hdr) - got);
-		assert_true(n > 0);
-		got += (size_t)n;
+	/* a launched guest's requests: a signed report, then one with the
+	 * certificate table (OpenSSL signing in the confined thread) */
+	for (int ext = 0; ext < 2; ext++) {
+		uint16_t type;
+		uint32_t plen = 0;
+		uint8_t *payload;
+
+		assert_int_equal(snp_sim_req_encode(req, rd, 0, ext), 0);
+		assert_int_equal(write(fd, req, sizeof(req)), (ssize_t)sizeof(req));
+		read_all(fd, hdr, sizeof(hdr));
+		assert_int_equal(snp_sim_hdr_parse(hdr, sizeof(hdr), "response", &type, &plen), 0);
+		assert_true(plen >= SNP_SIM_REPORT_LEN);
+		assert_non_null(payload = malloc(plen));
+		read_all(fd, payload, plen);
+		free(payload);
 	}
 	close(fd);
 	assert_int_equal(waitpid(pid, &st, WNOHANG), 0);

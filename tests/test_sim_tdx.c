@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -30,6 +31,7 @@
 #include "tdx/sim_wire.h"
 #include "tdx/tdx.h"
 #include "tests/att_checks.h"
+#include "vmm/confine/confine.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_core.h"
 
@@ -534,6 +536,72 @@ static void test_channel(void **state)
 	}
 }
 
+/* The channel thread of cvmm run carries the api role's seccomp filter
+ * (vmm/confine): serving quotes (OpenSSL signing) and RTMR extensions must
+ * stay within it. The sanitizer runtimes make system calls of their own. */
+static void channel_hook(void)
+{
+	confine_thread(CONFINE_API);
+}
+
+static void test_channel_confined(void **state)
+{
+	struct fixture *f = *state;
+	char addr[400], c;
+	uint8_t rd[64] = { 7 }, d[48] = { 9 }, rtmr[48], *m;
+	const uint8_t *quote, *ccel;
+	size_t mlen, qlen, clen;
+	struct bytebuf req = { 0 };
+	uint32_t index;
+	uint16_t type;
+	int pfd[2], st, fd;
+	pid_t pid;
+
+#if defined(__SANITIZE_ADDRESS__)
+	skip();
+#endif
+	snprintf(addr, sizeof(addr), "unix:%s/confined.sock", f->tmp);
+	assert_int_equal(pipe(pfd), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct tdx_sim_channel *ch;
+
+		confine_seccomp_set_mode(CONFINE_SECCOMP_KILL);
+		tdx_sim_channel_thread_hook = channel_hook;
+		if (tdx_sim_channel_start(f->s, addr, 0, &ch))
+			_exit(100);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(101);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	fd = connect_unix(addr + 5);
+	assert_int_equal(tdx_sim_extend_req_encode(&req, 2, d, (const uint8_t *)"confined", 8), 0);
+	send_all(fd, &req);
+	m = read_rsp(fd, &mlen, &type);
+	assert_int_equal(tdx_sim_extend_rsp_parse(m, mlen, "rsp", &index, rtmr), 0);
+	free(m);
+	for (int i = 0; i < 2; i++) {
+		req.len = 0;
+		assert_int_equal(tdx_sim_quote_req_encode(&req, rd), 0);
+		send_all(fd, &req);
+		m = read_rsp(fd, &mlen, &type);
+		assert_int_equal(tdx_sim_quote_rsp_parse(m, mlen, "rsp", &quote, &qlen, &ccel, &clen), 0);
+		free(m);
+	}
+	close(fd);
+	bb_free(&req);
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still alive */
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+}
+
 /* ---- wire parsers on hostile input ---- */
 
 static void test_wire_parsers(void **state)
@@ -586,6 +654,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quote_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtmr_extend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_confined, setup, teardown),
 		cmocka_unit_test(test_wire_parsers),
 	};
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/common.h"
 #include "vmm/vmm.h"
@@ -56,6 +57,14 @@ static void usage(FILE *f)
 		"                       (default) ends cvmm on any call off its thread's list,\n"
 		"                       log only logs it (development), off warns\n"
 		"  --print-seccomp      print the allow-lists as JSON and exit\n"
+		"  --jail [DIR]         run jailed: new mount/PID/IPC/UTS/cgroup (and network,\n"
+		"                       unless --net or --attest-listen) namespaces, root DIR\n"
+		"                       (default /run/cvmm/jail/cvmm-PID, a tmpfs) holding only\n"
+		"                       the guest's files and devices; needs --user\n"
+		"  --user UID:GID       the unprivileged ids the jailed VMM runs as (no\n"
+		"                       capabilities, no_new_privs)\n"
+		"  --cgroup-mem SIZE, --cgroup-cpus N, --cgroup-pids N\n"
+		"                       limits of the jail's cgroup v2 leaf\n"
 		"\n"
 		"Exit status: 0 guest powered off (or SIGTERM/SIGINT), 2 usage/input/setup\n"
 		"error, 3 guest reset, 4 guest crashed (triple fault, KVM internal error).\n",
@@ -117,11 +126,21 @@ static int parse_disk(char *arg, struct vm_config *c)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bool *print_seccomp)
+struct jail_opts {
+	bool on, user;
+	const char *dir;
+	uid_t uid;
+	gid_t gid;
+	uint64_t mem, pids;
+	unsigned cpus;
+};
+
+static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bool *print_seccomp,
+		      struct jail_opts *jo)
 {
 	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_DISK, O_RNG,
 	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_POLICY, O_STATE_DIR, O_ATTEST_LISTEN,
-	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_HELP };
+	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_JAIL, O_USER, O_CG_MEM, O_CG_CPUS, O_CG_PIDS, O_HELP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -144,6 +163,11 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		{ "attest-agent-port", required_argument, NULL, O_AGENT_PORT },
 		{ "seccomp", required_argument, NULL, O_SECCOMP },
 		{ "print-seccomp", no_argument, NULL, O_PRINT_SECCOMP },
+		{ "jail", optional_argument, NULL, O_JAIL },
+		{ "user", required_argument, NULL, O_USER },
+		{ "cgroup-mem", required_argument, NULL, O_CG_MEM },
+		{ "cgroup-cpus", required_argument, NULL, O_CG_CPUS },
+		{ "cgroup-pids", required_argument, NULL, O_CG_PIDS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -199,6 +223,21 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 			break;
 		case O_SECCOMP: rc = confine_seccomp_parse(optarg, &c->seccomp); break;
 		case O_PRINT_SECCOMP: *print_seccomp = true; break;
+		case O_JAIL:
+			jo->on = true;
+			/* --jail DIR as well as --jail=DIR */
+			if (optarg)
+				jo->dir = optarg;
+			else if (optind < argc && argv[optind][0] != '-')
+				jo->dir = argv[optind++];
+			break;
+		case O_USER: rc = confine_jail_parse_user(optarg, &jo->uid, &jo->gid); jo->user = !rc; break;
+		case O_CG_MEM: rc = parse_size(optarg, &jo->mem, "--cgroup-mem"); break;
+		case O_CG_CPUS:
+			rc = parse_u64(optarg, 4096, &v, "--cgroup-cpus");
+			jo->cpus = (unsigned)v;
+			break;
+		case O_CG_PIDS: rc = parse_u64(optarg, 1u << 22, &jo->pids, "--cgroup-pids"); break;
 		case O_HELP:
 		case 'h': *help = true; return 0;
 		default:
@@ -214,6 +253,10 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		rc = err_set(EINVAL, "--kernel is required (try cvmm run --help)");
 	if (!rc && c->attest_listen && !c->vsock_cid)
 		rc = err_set(EINVAL, "--attest-listen relays to the guest agent over vsock: give --vsock CID too");
+	if (!rc && jo->on && !jo->user)
+		rc = err_set(EINVAL, "--jail needs --user UID:GID (the unprivileged ids to run as)");
+	if (!rc && !jo->on && (jo->user || jo->mem || jo->cpus || jo->pids))
+		rc = err_set(EINVAL, "--user and --cgroup-* go with --jail");
 	if (!rc && !c->tls_cert != !c->tls_key)
 		rc = err_set(EINVAL, "--tls-cert and --tls-key go together");
 	if (!rc && c->vsock_cid && !strncmp(c->platform, "sim-", 4) && c->vsock_cid > UINT32_MAX - SNP_SIM_PORT_BASE)
@@ -223,12 +266,58 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 	return rc;
 }
 
+/* Put the guest's files and devices into the jail and point the
+ * configuration at them (paths inside the jail). */
+static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct confine_jail *j)
+{
+	char name[16];
+	struct stat st;
+	uint64_t fsize = 0;
+
+	memset(j, 0, sizeof(*j));
+	j->dir = jo->dir;
+	j->uid = jo->uid;
+	j->gid = jo->gid;
+	j->new_net = !c->net_tap && !c->attest_listen;
+	j->mem_max = jo->mem;
+	j->cpus = jo->cpus;
+	j->pids_max = jo->pids;
+	j->nproc = c->vcpus + 64;
+	c->kernel = confine_jail_add_file(j, c->kernel, "kernel", false, false);
+	if (c->initrd)
+		c->initrd = confine_jail_add_file(j, c->initrd, "initrd", false, false);
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		if (!c->disk[i].ro && !stat(c->disk[i].path, &st) && (uint64_t)st.st_size > fsize)
+			fsize = (uint64_t)st.st_size;
+		snprintf(name, sizeof(name), "disk%u", i);
+		c->disk[i].path = confine_jail_add_file(j, c->disk[i].path, name, !c->disk[i].ro, false);
+	}
+	if (c->manifest_out)
+		c->manifest_out = confine_jail_add_file(j, c->manifest_out, "manifest.dtb", true, true);
+	if (c->tls_cert) {
+		c->tls_cert = confine_jail_add_file(j, c->tls_cert, "tls-cert.pem", false, false);
+		c->tls_key = confine_jail_add_file(j, c->tls_key, "tls-key.pem", false, false);
+	}
+	/* writes to regular files: the largest writable image, and room for
+	 * a console log on stdout */
+	j->fsize = fsize > (1ull << 30) ? fsize : (1ull << 30);
+	int rc = confine_jail_add_dev(j, "/dev/kvm");
+	if (!rc && c->net_tap)
+		rc = confine_jail_add_dev(j, "/dev/net/tun");
+	if (!rc && c->vsock_cid)
+		rc = confine_jail_add_dev(j, "/dev/vhost-vsock");
+	if (!rc && !strncmp(c->platform, "sim-", 4))
+		rc = err_set(ENOTSUP, "--jail: --platform %s keeps its key store on the host; not jailed yet", c->platform);
+	return rc;
+}
+
 int vmm_cli_run(int argc, char **argv)
 {
 	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1,
 			       .policy = SIM_SNP_DEFAULT_POLICY, .attest_agent_port = 4050 };
 	bool help = false, print_seccomp = false;
-	if (parse_args(argc, argv, &c, &help, &print_seccomp)) {
+	struct jail_opts jo = { 0 };
+	if (parse_args(argc, argv, &c, &help, &print_seccomp, &jo)) {
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 		return VMM_EXIT_ERROR;
 	}
@@ -242,6 +331,18 @@ int vmm_cli_run(int argc, char **argv)
 			return VMM_EXIT_ERROR;
 		}
 		return 0;
+	}
+	if (jo.on) {
+		static struct confine_jail j;
+		bool in_child;
+
+		if (jail_prepare(&c, &jo, &j) || confine_jail_enter(&j, &in_child)) {
+			fprintf(stderr, "cvmm run: %s\n", err_msg());
+			return VMM_EXIT_ERROR;
+		}
+		/* here: the jailed child (the launcher ends in confine_jail_enter) */
+		fprintf(stderr, "cvmm run: jailed in %s as %u:%u (Landlock %s%s%s)\n", j.root, (unsigned)j.uid,
+			(unsigned)j.gid, j.landlock ? "on" : "not available", j.cgroup[0] ? ", cgroup " : "", j.cgroup);
 	}
 	int status = vmm_run(&c);
 	if (status == VMM_EXIT_ERROR || status == VMM_EXIT_CRASH)

@@ -66,4 +66,61 @@ int confine_seccomp_dump(FILE *f);
 /* `cvmm seccomp dump` */
 int confine_cli_seccomp(int argc, char **argv);
 
+/* ---------------- the jail (jail.c) ----------------
+ * cvmm run --jail [DIR] --user UID:GID: a new mount, PID, IPC, UTS, cgroup
+ * (and network, unless the guest has a tap or the attestation endpoint)
+ * namespace; a tmpfs root at DIR holding only the guest's files (bind
+ * mounts) and device nodes (made there, owned by the uid); pivot_root into
+ * it; rlimits; a cgroup v2 leaf with limits; setgroups/setresgid/setresuid
+ * to the unprivileged ids with every capability and the bounding set
+ * dropped (libcap-ng); no_new_privs; Landlock where the kernel has it. */
+#include <sys/types.h>
+
+#define CONFINE_JAIL_MAX_FILES 16
+#define CONFINE_JAIL_MAX_DEVS 4
+struct confine_jail_file {
+	const char *src;   /* host path */
+	char name[32];     /* path inside the jail ("/kernel") */
+	bool rw;
+	bool create;       /* made (empty) on the host if missing, e.g. an output */
+};
+struct confine_jail {
+	const char *dir;          /* jail root; NULL: /run/cvmm/jail/cvmm-PID (removed at exit) */
+	uid_t uid;
+	gid_t gid;
+	bool new_net;             /* a network namespace of its own */
+	struct confine_jail_file file[CONFINE_JAIL_MAX_FILES];
+	unsigned nfiles;
+	const char *dev[CONFINE_JAIL_MAX_DEVS]; /* "/dev/kvm", ... */
+	unsigned ndevs;
+	/* rlimits */
+	uint64_t nofile, nproc, fsize;
+	/* cgroup v2 (0: no limit); the leaf is made only where cgroup2 is mounted */
+	const char *cgroup_root;  /* default /sys/fs/cgroup */
+	uint64_t mem_max, pids_max;
+	unsigned cpus;            /* cpu.max quota in CPUs */
+	/* results */
+	char root[256];           /* the jail root used */
+	char cgroup[288];         /* the leaf, empty when none */
+	bool landlock;            /* Landlock ruleset in force */
+};
+/* Add a file (name inside the jail is given); returns the inside path. */
+const char *confine_jail_add_file(struct confine_jail *j, const char *src, const char *name, bool rw, bool create);
+int confine_jail_add_dev(struct confine_jail *j, const char *dev);
+/* "UID:GID" (numbers, not 0) */
+int confine_jail_parse_user(const char *s, uid_t *uid, gid_t *gid);
+/* The cgroup v2 limits as written to the leaf's files, for checks. */
+int confine_cgroup_cpu_max(unsigned cpus, char *buf, size_t len);
+
+/* In the calling process: namespaces (not PID), the root, pivot_root,
+ * rlimits, ids, capabilities, no_new_privs, Landlock. Used by
+ * confine_jail_enter in its child; tested on its own in a child. */
+int confine_jail_setup(struct confine_jail *j);
+
+/* The whole jail: cgroup leaf, PID namespace (a fork: the child is the
+ * namespace's init and goes on to run the guest, *in_child true); the
+ * parent drops to the same ids, confines itself (seccomp "launcher"),
+ * forwards SIGTERM/SIGINT/SIGHUP and ends with the child's status. */
+int confine_jail_enter(struct confine_jail *j, bool *in_child);
+
 #endif

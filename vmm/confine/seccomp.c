@@ -103,21 +103,21 @@ static const char *const api_syscalls[] = {
 	"eventfd2",                    /* the daemon's inter-thread wake-up */
 	"accept4", "pselect6", "poll", /* serving */
 	"recvfrom", "sendto", "sendmsg", "read", "write", "shutdown", "close", "fcntl",
-	"getrandom",                   /* TLS */
+	"getrandom",                   /* TLS, report signatures */
+	"getpid",                      /* OpenSSL's fork check before it draws random bytes */
 	"clone3", "rseq",              /* a thread per connection */
 	"rt_sigprocmask", "mprotect",
-	"prctl",                       /* PR_SET_NAME only (thread names) */
 	"futex",
 	"mmap", "munmap", "madvise",
 	"clock_gettime",
 	"exit",
 };
-/* glibc copes with these failing: malloc falls back from brk to mmap,
- * realloc of a mapped chunk from mremap to malloc, copy, free, and a new
- * thread goes on without a robust-futex list (nothing here uses robust
- * mutexes). */
+/* glibc and libmicrohttpd cope with these failing: malloc falls back from
+ * brk to mmap, realloc of a mapped chunk from mremap to malloc, copy,
+ * free; a new thread goes on without a robust-futex list (nothing here uses
+ * robust mutexes); a thread keeps the name "cvmm" (prctl PR_SET_NAME). */
 static const struct confine_errno api_errnos[] = {
-	{ "brk", ENOMEM }, { "mremap", ENOMEM }, { "set_robust_list", ENOSYS },
+	{ "brk", ENOMEM }, { "mremap", ENOMEM }, { "set_robust_list", ENOSYS }, { "prctl", EPERM },
 };
 static const struct confine_errno vcpu_errnos[] = { { "brk", ENOMEM } };
 
