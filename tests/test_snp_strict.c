@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -229,13 +231,55 @@ static void test_policy_file_keys(void **state)
 	unlink(path);
 }
 
+/* Run att_cli_verify with stdout to a file; returns the exit status. */
+static int cli(const char *const *args)
+{
+	char *argv[24];
+	int argc = 0, saved = dup(1), fd = open("/dev/null", O_WRONLY), code;
+
+	argv[argc++] = "verify";
+	while (*args)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	fflush(stdout);
+	dup2(fd, 1);
+	close(fd);
+	code = att_cli_verify(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	return code;
+}
+
+/* `cvmm verify --strict` on a real report with DEBUG allowed (milan-gosevguest). */
+static void test_cli_strict(void **state)
+{
+	static const char *const plain[] = { "--report", "tests/fixtures/evidence/snp/milan-gosevguest/report.bin",
+					     "--certs", "tests/fixtures/evidence/snp/milan-gosevguest", NULL };
+	static const char *const strict[] = { "--report", "tests/fixtures/evidence/snp/milan-gosevguest/report.bin",
+					      "--certs", "tests/fixtures/evidence/snp/milan-gosevguest", "--strict", NULL };
+	char path[] = "/tmp/cvmm-strict-policy-XXXXXX";
+	int fd = mkstemp(path);
+	const char *accept[] = { "--report", "tests/fixtures/evidence/snp/milan-gosevguest/report.bin", "--certs",
+				 "tests/fixtures/evidence/snp/milan-gosevguest", "--strict", "--policy", path, NULL };
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cli(plain), 0);  /* a warning */
+	assert_int_equal(cli(strict), 1); /* refused */
+	assert_int_equal(file_write(path, "{\"snp\": {\"allow_debug\": true}}", 30), 0);
+	assert_int_equal(cli(accept), 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_baseline_affirming), cmocka_unit_test(test_require_crl),
 		cmocka_unit_test(test_grace_period),	   cmocka_unit_test(test_strict_debug),
 		cmocka_unit_test(test_strict_outdated_tcb), cmocka_unit_test(test_strict_expired_certs),
-		cmocka_unit_test(test_policy_file_keys),
+		cmocka_unit_test(test_policy_file_keys), cmocka_unit_test(test_cli_strict),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
