@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"  --cert-table FILE          SNP: the extended report's certificate table (GHCB GUID table:\n"
 		"                             VCEK/VLEK, ASK, ARK) instead of --certs\n"
 		"  --root FILE                SNP: pinned root (PEM ARK) the chain must end at, e.g. a sim-snp\n"
-		"                             store's ark.pem (trusted without --allow-sim)\n"
+		"                             store's ark.pem (trusted without --allow-sim); TDX: the PCK chain's\n"
+		"                             root CA, e.g. `cvmm sim-root --platform sim-tdx`\n"
 		"  --collateral DIR           TDX: tcbinfo.json qe_identity.json pckcrl.der rootcrl.der\n"
 		"  --policy FILE              policy JSON ({\"snp\": {...}, \"tdx\": {...}}, see docs/verify.md)\n"
 		"  --expect-measurement HEX   accepted launch measurement / MRTD (repeatable)\n"
@@ -203,8 +204,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 		return err_set(EINVAL, "give exactly one of --report FILE or --quote FILE");
 	if (a->cert_table && a->opt.certs_dir)
 		return err_set(EINVAL, "give --certs DIR or --cert-table FILE, not both");
-	if ((a->cert_table || a->root) && !a->report)
-		return err_set(EINVAL, "--%s is for SNP reports: use it with --report", a->cert_table ? "cert-table" : "root");
+	if (a->cert_table && !a->report)
+		return err_set(EINVAL, "--cert-table is for SNP reports: use it with --report");
 	if (a->ear != !!a->ear_key)
 		return err_set(EINVAL, a->ear ? "--output ear needs --ear-key KEY.pem" : "--ear-key goes with --output ear");
 	if (a->event_log && !a->quote)
@@ -298,7 +299,12 @@ int att_cli_verify(int argc, char **argv)
 		goto fail;
 	if ((ret = att_result_init(&r, a.report ? "snp" : "tdx")))
 		goto fail;
-	ret = a.report ? att_snp_verify(data, len, &a.opt, &r) : att_tdx_verify(data, len, &a.opt, &r);
+	if (a.report)
+		ret = att_snp_verify(data, len, &a.opt, &r);
+	else if (a.root) /* TDX: the PCK chain must end at this root (e.g. a sim-tdx store's) */
+		ret = att_tdx_verify_with_root(data, len, &a.opt, (const char *)root, root_len, &r);
+	else
+		ret = att_tdx_verify(data, len, &a.opt, &r);
 	if (ret) {
 		if (!strncmp(err_msg(), "certificate table", 17) || !strncmp(err_msg(), "--root", 6))
 			err_wrap(-ret, "%s", a.cert_table && err_msg()[0] == 'c' ? a.cert_table : a.root);

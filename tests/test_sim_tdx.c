@@ -31,6 +31,7 @@
 #include "tdx/sim_wire.h"
 #include "tdx/tdx.h"
 #include "tests/att_checks.h"
+#include "tests/cli_run.h"
 #include "vmm/confine/confine.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_core.h"
@@ -347,6 +348,89 @@ static void test_quote_verifies(void **state)
 	bb_free(&q);
 }
 
+/* The command line: cvmm verify --quote, cvmm sim-root --platform sim-tdx,
+ * cvmm measure --platform sim-tdx. */
+static void test_cli(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rd[64] = { 0 };
+	struct bytebuf q = { 0 };
+	struct cli_result r;
+	char qpath[400], root[400];
+
+	quote_of(f->s, rd, &q, NULL);
+	snprintf(qpath, sizeof(qpath), "%s/quote.bin", f->tmp);
+	snprintf(root, sizeof(root), "%s/root.pem", f->tmp);
+	assert_int_equal(file_write(qpath, q.data, q.len), 0);
+	{
+		const char *const a[] = { "verify", "--quote", qpath, "--allow-sim", NULL };
+
+		cli_run(&r, a);
+		assert_int_equal(r.code, 0);
+		assert_non_null(strstr(r.out, "affirming (tdx)"));
+		assert_non_null(strstr(r.out, "not rooted in Intel hardware"));
+		cli_free(&r);
+	}
+	{
+		const char *const a[] = { "verify", "--quote", qpath, NULL };
+
+		cli_run(&r, a);
+		assert_int_equal(r.code, 1);
+		assert_non_null(strstr(r.out, "contraindicated"));
+		cli_free(&r);
+	}
+	{
+		const char *const a[] = { "sim-root", "--platform", "sim-tdx", "--state-dir", f->store, NULL };
+		char *pem;
+		size_t n;
+
+		cli_run(&r, a);
+		assert_int_equal(r.code, 0);
+		assert_int_equal(tdx_sim_root_pem(f->s, &pem, &n), 0);
+		assert_int_equal(r.out_len, n);
+		assert_memory_equal(r.out, pem, n);
+		assert_int_equal(file_write(root, pem, n), 0);
+		free(pem);
+		cli_free(&r);
+	}
+	{
+		const char *const a[] = { "verify", "--quote", qpath, "--root", root, NULL };
+
+		cli_run(&r, a);
+		assert_int_equal(r.code, 0);
+		cli_free(&r);
+	}
+	{
+		const char *const a[] = { "sim-root", "--platform", "sim-xyz", NULL };
+
+		cli_run(&r, a);
+		assert_int_equal(r.code, 2);
+		assert_non_null(strstr(r.err, "sim-xyz"));
+		cli_free(&r);
+	}
+	{
+		const char *const a[] = { "measure", "--platform", "sim-tdx", "--kernel", KERNEL, "--initrd", INITRD,
+					  "--append", "console=ttyS0 quiet", "--vcpus", "2", "--mem", "256M", NULL };
+		uint8_t *kernel, *initrd, m[48];
+		size_t klen, ilen;
+		char hex[97];
+
+		cli_run(&r, a);
+		assert_int_equal(r.code, 0);
+		assert_int_equal(file_read(KERNEL, 64u << 20, &kernel, &klen), 0);
+		assert_int_equal(file_read(INITRD, 64u << 20, &initrd, &ilen), 0);
+		assert_int_equal(vmm_sim_tdx_measure(kernel, klen, KERNEL, initrd, ilen, "console=ttyS0 quiet", 2, MEM,
+						     NULL, m), 0);
+		hex_encode(m, 48, hex);
+		assert_int_equal(r.out_len, 97);
+		assert_memory_equal(r.out, hex, 96);
+		free(kernel);
+		free(initrd);
+		cli_free(&r);
+	}
+	bb_free(&q);
+}
+
 /* ---- RTMRs ---- */
 
 static void test_rtmr_extend(void **state)
@@ -644,7 +728,7 @@ static void test_wire_parsers(void **state)
 	bb_free(&b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_store_made_once, setup, teardown),
@@ -653,10 +737,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quote_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quote_verifies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtmr_extend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_confined, setup, teardown),
 		cmocka_unit_test(test_wire_parsers),
 	};
 
+	(void)argc;
+	if (cli_locate(argv[0]))
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
