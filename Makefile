@@ -34,7 +34,7 @@ TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES  := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
 
-.PHONY: all demo check unit unit-asan nested fuzz bench deps clean
+.PHONY: all demo check unit unit-asan nested fuzz bench deps clean policy
 all: $(O)/cvmm $(O)/cvmm-agent
 
 deps:
@@ -113,10 +113,22 @@ unit-asan: $(TESTS:%=$(O)/asan/tests/%) $(O)/asan/cvmm $(O)/asan/cvmm-agent
 nested: all
 	@tests/nested/run --build $(O)
 
+# The SELinux policy module (policy/, docs/security.md), compiled with the
+# reference policy's devel Makefile (selinux-policy-dev: m4, checkmodule,
+# semodule_package) into $(O)/policy/cvmm.pp.
+POLICY_DEVEL ?= /usr/share/selinux/devel/Makefile
+$(O)/policy/cvmm.pp: policy/cvmm.te policy/cvmm.fc policy/cvmm.if
+	@rm -rf $(O)/policy && mkdir -p $(O)/policy && cp $^ $(O)/policy/
+	@$(MAKE) --no-print-directory -C $(O)/policy -f $(POLICY_DEVEL) cvmm.pp >$(O)/policy/build.log 2>&1 || \
+		{ cat $(O)/policy/build.log; exit 1; }
+	@echo "policy: $(O)/policy/cvmm.pp"
+policy: $(O)/policy/cvmm.pp
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory policy
 	@$(MAKE) --no-print-directory nested
 
 # ---- fuzzing ----

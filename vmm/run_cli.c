@@ -65,6 +65,10 @@ static void usage(FILE *f)
 		"                       capabilities, no_new_privs)\n"
 		"  --cgroup-mem SIZE, --cgroup-cpus N, --cgroup-pids N\n"
 		"                       limits of the jail's cgroup v2 leaf\n"
+		"  --selinux=off|permissive|enforcing-required\n"
+		"                       sVirt: a unique MCS pair per guest, the VMM in svirt_t,\n"
+		"                       images svirt_image_t (default permissive: label where\n"
+		"                       SELinux is on, say so where it is off)\n"
 		"\n"
 		"Exit status: 0 guest powered off (or SIGTERM/SIGINT), 2 usage/input/setup\n"
 		"error, 3 guest reset, 4 guest crashed (triple fault, KVM internal error).\n",
@@ -133,6 +137,7 @@ struct jail_opts {
 	gid_t gid;
 	uint64_t mem, pids;
 	unsigned cpus;
+	enum confine_selinux_mode selinux;
 };
 
 static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bool *print_seccomp,
@@ -140,7 +145,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 {
 	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_DISK, O_RNG,
 	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_POLICY, O_STATE_DIR, O_ATTEST_LISTEN,
-	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_JAIL, O_USER, O_CG_MEM, O_CG_CPUS, O_CG_PIDS, O_HELP };
+	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_JAIL, O_USER, O_CG_MEM, O_CG_CPUS, O_CG_PIDS, O_SELINUX, O_HELP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -168,6 +173,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		{ "cgroup-mem", required_argument, NULL, O_CG_MEM },
 		{ "cgroup-cpus", required_argument, NULL, O_CG_CPUS },
 		{ "cgroup-pids", required_argument, NULL, O_CG_PIDS },
+		{ "selinux", required_argument, NULL, O_SELINUX },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -238,6 +244,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 			jo->cpus = (unsigned)v;
 			break;
 		case O_CG_PIDS: rc = parse_u64(optarg, 1u << 22, &jo->pids, "--cgroup-pids"); break;
+		case O_SELINUX: rc = confine_selinux_parse(optarg, &jo->selinux); break;
 		case O_HELP:
 		case 'h': *help = true; return 0;
 		default:
@@ -332,6 +339,33 @@ int vmm_cli_run(int argc, char **argv)
 		}
 		return 0;
 	}
+	/* sVirt first, on the host's paths: label, then run again in svirt_t */
+	static struct confine_svirt sv;
+	sv.mode = jo.selinux;
+	sv.file[sv.nfiles++] = c.kernel;
+	if (c.initrd)
+		sv.file[sv.nfiles++] = c.initrd;
+	for (unsigned i = 0; i < c.ndisks; i++) {
+		sv.writable[sv.nfiles] = !c.disk[i].ro;
+		sv.file[sv.nfiles++] = c.disk[i].path;
+	}
+	if (!confine_svirt_resume(&sv)) {
+		if (confine_svirt_start(&sv)) {
+			fprintf(stderr, "cvmm run: %s\n", err_msg());
+			return VMM_EXIT_ERROR;
+		}
+		if (sv.active) {
+			char **av = calloc((size_t)argc + 2, sizeof(*av));
+			if (av) {
+				av[0] = "cvmm";
+				memcpy(av + 1, argv, (size_t)argc * sizeof(*av));
+				confine_svirt_exec(&sv, av);
+			}
+			fprintf(stderr, "cvmm run: %s\n", av ? err_msg() : "out of memory");
+			confine_svirt_end(&sv);
+			return VMM_EXIT_ERROR;
+		}
+	}
 	if (jo.on) {
 		static struct confine_jail j;
 		bool in_child;
@@ -345,6 +379,8 @@ int vmm_cli_run(int argc, char **argv)
 			(unsigned)j.gid, j.landlock ? "on" : "not available", j.cgroup[0] ? ", cgroup " : "", j.cgroup);
 	}
 	int status = vmm_run(&c);
+	if (!jo.on)
+		confine_svirt_end(&sv); /* jailed, the VMM cannot: the next launch restores (docs/security.md) */
 	if (status == VMM_EXIT_ERROR || status == VMM_EXIT_CRASH)
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 	return status;

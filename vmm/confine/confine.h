@@ -123,4 +123,70 @@ int confine_jail_setup(struct confine_jail *j);
  * forwards SIGTERM/SIGINT/SIGHUP and ends with the child's status. */
 int confine_jail_enter(struct confine_jail *j, bool *in_child);
 
+/* ---------------- SELinux / sVirt (selinux.c) ----------------
+ * As libvirt's sVirt does for QEMU: each guest gets a random MCS category
+ * pair c1 < c2 in c0.c1023 that no other running cvmm guest holds; the VMM
+ * runs as svirt_t:s0:c1,c2, its images are svirt_image_t:s0:c1,c2 and its
+ * read-only boot files virt_content_t:s0; the original labels are kept in
+ * the trusted.cvmm.selinux xattr and put back at exit (or at the next
+ * launch that finds them, after a crash). */
+enum confine_selinux_mode {
+	CONFINE_SELINUX_PERMISSIVE, /* default: label where SELinux is on, say so where it is off */
+	CONFINE_SELINUX_OFF,
+	CONFINE_SELINUX_ENFORCING_REQUIRED, /* refuse to run unless SELinux is enforcing and labelling works */
+};
+int confine_selinux_parse(const char *s, enum confine_selinux_mode *mode);
+
+#define CONFINE_MCS_MAX 1024 /* categories c0..c1023 */
+#define CONFINE_SELINUX_XATTR "trusted.cvmm.selinux"
+struct confine_mcs {
+	unsigned c1, c2;
+	int lock_fd; /* flock'd file DIR/c1.c2 while the guest runs */
+};
+/* A pair not held by a running guest (its lock file in dir is flock'd);
+ * rnd: random 32-bit numbers (NULL: getrandom). */
+int confine_mcs_alloc(const char *dir, uint32_t (*rnd)(void), struct confine_mcs *m);
+void confine_mcs_release(const char *dir, struct confine_mcs *m);
+/* "system_u:system_r:svirt_t:s0:c1,c2" and the image and content labels */
+int confine_svirt_labels(const struct confine_mcs *m, char *proc, char *image, char *content, size_t len);
+
+/* libselinux as called here; tests put a recording double in its place */
+struct confine_selinux_ops {
+	int (*is_enabled)(void);
+	int (*getenforce)(void);
+	int (*getfilecon)(const char *path, char **con);
+	int (*setfilecon)(const char *path, const char *con);
+	void (*freecon)(char *con);
+	int (*setexeccon)(const char *con);
+};
+extern const struct confine_selinux_ops *confine_selinux_ops;
+/* Label path, first keeping its label in the xattr (unless one is kept
+ * already: a crashed run's); restore puts it back and drops the xattr. */
+int confine_selinux_label_file(const char *path, const char *con);
+int confine_selinux_restore_file(const char *path);
+
+#define CONFINE_SVIRT_MAX_FILES 16
+struct confine_svirt {
+	enum confine_selinux_mode mode;
+	const char *mcs_dir;            /* default /run/cvmm/mcs */
+	const char *file[CONFINE_SVIRT_MAX_FILES];
+	bool writable[CONFINE_SVIRT_MAX_FILES]; /* images: svirt_image_t; else virt_content_t */
+	unsigned nfiles;
+	/* results */
+	bool active;                    /* labels applied */
+	struct confine_mcs mcs;
+	char proc[128], image[128], content[128];
+};
+/* Check the mode against the host, report SELinux off on stderr, allocate
+ * the pair, label the files, set the exec context for the VMM. */
+int confine_svirt_start(struct confine_svirt *s);
+void confine_svirt_end(struct confine_svirt *s);
+/* Labels applied: execute cvmm again (argv: the whole command line) so
+ * the VMM runs in the exec context, passing the pair and its lock in
+ * CVMM_SVIRT; returns only on failure. */
+int confine_svirt_exec(struct confine_svirt *s, char **argv);
+/* In the process confine_svirt_exec started: take over the pair (active,
+ * labels to restore at the end); false when not started that way. */
+bool confine_svirt_resume(struct confine_svirt *s);
+
 #endif
