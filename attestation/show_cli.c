@@ -12,6 +12,7 @@
 #include "attestation/snp_report.h"
 #include "attestation/tdx_quote.h"
 #include "common/common.h"
+#include "sev/igvm.h"
 
 #define EVIDENCE_MAX (1 << 20)
 
@@ -29,6 +30,10 @@ static bool is_tdx_quote(const uint8_t *p, size_t len)
 
 int att_cli_show(int argc, char **argv)
 {
+	/* IGVM files are listed by sev/ (sev/igvm_cli.c) */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--igvm") || !strncmp(argv[i], "--igvm=", 7))
+			return igvm_cli_show(argc, argv);
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 					      { "help", no_argument, NULL, 'h' },
 					      { NULL, 0, NULL, 0 } };

@@ -12,6 +12,7 @@
 #include "common/common.h"
 #include "sev.h"
 #include "sev_measure.h"
+#include "igvm.h"
 #include "tdx/tdx.h"
 
 #define KERNEL_MAX ((size_t)1 << 30)
@@ -534,6 +535,9 @@ int sev_cli_measure(int argc, char **argv)
 	bool help = false;
 	int ret;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--igvm") || !strncmp(argv[i], "--igvm=", 7))
+			return igvm_cli_measure(argc, argv);
 	if (wants_tdx(argc, argv))
 		return tdx_cli_measure(argc, argv);
 	err_clear();
