@@ -560,8 +560,17 @@ static int load_signer(const char *dir, const char *file, X509 *root, time_t at,
 				  crls ? " (checked against rootcrl.der)" : "")) {
 		sk_X509_pop_free(*signer, X509_free);
 		*signer = NULL;
+		return ret < 0 ? ret : 0;
 	}
-	return ret < 0 ? ret : 0;
+	/* under Intel's root, the signer must be Intel's TCB signing certificate */
+	if (tdx_root_is_intel(root) &&
+	    !att_check(r, ATT_AUTH, "tdx.tcb_signing_profile",
+		       tdx_intel_profile_ok(sk_X509_value(*signer, 0), "tcb_signing", detail, sizeof(detail)), "%s: %s",
+		       file, detail)) {
+		sk_X509_pop_free(*signer, X509_free);
+		*signer = NULL;
+	}
+	return 0;
 }
 
 /* The collateral baseline of the policy (QVL appraisal, Trustee): the TCB

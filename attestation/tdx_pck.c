@@ -16,6 +16,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -362,4 +363,64 @@ X509_CRL *tdx_crl_load(const char *path)
 	if (!crl)
 		err_set(EINVAL, "%s: not a DER or PEM CRL", path);
 	return crl;
+}
+
+/* The certificate profile Intel issues (SGX PCK Certificate and CRL Profile;
+ * PCS TCB signing chain): X.509 v3, ecdsa-with-SHA256, an EC P-256 key,
+ * subject O=Intel Corporation, L=Santa Clara, ST=CA, C=US and the CN of its
+ * role ("pck": Intel SGX PCK Certificate; "pck_ca": Intel SGX PCK Platform
+ * CA or Processor CA; "tcb_signing": Intel SGX TCB Signing). */
+static bool name_is(X509_NAME *name, int nid, const char *want)
+{
+	char got[128];
+	int n = X509_NAME_get_text_by_NID(name, nid, got, sizeof(got));
+
+	return n >= 0 && (size_t)n == strlen(want) && !strcmp(got, want);
+}
+
+bool tdx_intel_profile_ok(X509 *x, const char *role, char *detail, size_t n)
+{
+	static const struct {
+		int nid;
+		const char *value;
+	} fixed[] = {
+		{ NID_organizationName, "Intel Corporation" }, { NID_localityName, "Santa Clara" },
+		{ NID_stateOrProvinceName, "CA" },	       { NID_countryName, "US" },
+	};
+	X509_NAME *subj = X509_get_subject_name(x);
+	EVP_PKEY *key = X509_get0_pubkey(x);
+	char curve[32] = "";
+	bool cn_ok;
+
+	if (X509_get_version(x) != X509_VERSION_3) {
+		snprintf(detail, n, "%s: not an X.509 v3 certificate", role);
+		return false;
+	}
+	if (X509_get_signature_nid(x) != NID_ecdsa_with_SHA256) {
+		snprintf(detail, n, "%s: not signed with ecdsa-with-SHA256", role);
+		return false;
+	}
+	if (!key || !EVP_PKEY_is_a(key, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), NULL) || strcmp(curve, "prime256v1")) {
+		snprintf(detail, n, "%s: the key is not EC P-256", role);
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!name_is(subj, fixed[i].nid, fixed[i].value)) {
+			snprintf(detail, n, "%s: subject %s is not '%s'", role, OBJ_nid2sn(fixed[i].nid), fixed[i].value);
+			return false;
+		}
+	if (!strcmp(role, "pck"))
+		cn_ok = name_is(subj, NID_commonName, "Intel SGX PCK Certificate");
+	else if (!strcmp(role, "pck_ca"))
+		cn_ok = name_is(subj, NID_commonName, "Intel SGX PCK Platform CA") ||
+			name_is(subj, NID_commonName, "Intel SGX PCK Processor CA");
+	else
+		cn_ok = name_is(subj, NID_commonName, "Intel SGX TCB Signing");
+	if (!cn_ok) {
+		snprintf(detail, n, "%s: subject CN is not Intel's for this role", role);
+		return false;
+	}
+	snprintf(detail, n, "%s: as Intel issues it", role);
+	return true;
 }

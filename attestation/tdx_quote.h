@@ -123,8 +123,15 @@ int tdx_pck_ext_parse(X509 *pck, struct tdx_pck_ext *e);
  * *expired is set (the caller reports it as advisory); expired may be NULL. */
 int tdx_pck_chain_verify(STACK_OF(X509) *chain, X509 *root, STACK_OF(X509_CRL) *crls, time_t at,
 			 char *detail, size_t dlen, bool *crl_stale, bool *expired);
+/* Intel's certificate profile for role "pck", "pck_ca" or "tcb_signing"
+ * (version, ecdsa-with-SHA256, EC P-256, Intel subject and CN); detail
+ * says what differs. Judged only for chains that end at Intel's root. */
+bool tdx_intel_profile_ok(X509 *x, const char *role, char *detail, size_t n);
 /* Load a DER (or PEM) CRL file; NULL + err_set on failure. */
 X509_CRL *tdx_crl_load(const char *path);
+
+/* tdx_verify.c: root carries the Intel SGX Root CA's key. */
+bool tdx_root_is_intel(X509 *root);
 
 /* intel_root.c */
 X509 *att_intel_sgx_root(void); /* new reference; NULL on failure */

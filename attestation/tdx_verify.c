@@ -38,6 +38,8 @@ static struct {
 	struct tdx_pck_ext ext;
 	int ext_ret;
 	char detail[256];
+	bool profile_ok;
+	char profile[160];
 } chain_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 struct chain_state {
@@ -45,6 +47,8 @@ struct chain_state {
 	struct tdx_pck_ext ext;
 	int ext_ret;        /* 0 = extensions parsed */
 	bool chain_ok;
+	bool profile_ok;    /* PCK and PCK CA have Intel's profile */
+	char profile[160];
 };
 
 static int chain_digest(X509 *root, const struct tdx_quote *q, uint8_t out[32])
@@ -147,6 +151,8 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 			EVP_PKEY_up_ref(st->leaf_key);
 			st->ext = chain_cache.ext;
 			st->ext_ret = chain_cache.ext_ret;
+			st->profile_ok = chain_cache.profile_ok;
+			snprintf(st->profile, sizeof(st->profile), "%s", chain_cache.profile);
 			st->chain_ok = true;
 			att_check(r, ATT_AUTH, "tdx.pck_chain", true, "%s", chain_cache.detail);
 			att_check(r, ATT_ADVISORY, "tdx.cert_validity", true,
@@ -163,6 +169,11 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 	}
 	st->leaf_key = X509_get_pubkey(sk_X509_value(chain, 0));
 	st->ext_ret = tdx_pck_ext_parse(sk_X509_value(chain, 0), &st->ext);
+	st->profile_ok = tdx_intel_profile_ok(sk_X509_value(chain, 0), "pck", st->profile, sizeof(st->profile)) &&
+			 tdx_intel_profile_ok(sk_X509_value(chain, 1), "pck_ca", st->profile, sizeof(st->profile));
+	if (st->profile_ok)
+		snprintf(st->profile, sizeof(st->profile), "PCK and PCK CA certificates as Intel issues them (v3, "
+			 "ecdsa-with-SHA256, EC P-256, Intel subject)");
 	ret = tdx_pck_chain_verify(chain, root, crls, o->at, detail, sizeof(detail), &stale, &expired);
 	if (ret < 0)
 		goto out;
@@ -206,6 +217,8 @@ static int check_chain(const struct tdx_quote *q, const struct att_options *o, X
 		EVP_PKEY_up_ref(st->leaf_key);
 		chain_cache.ext = st->ext;
 		chain_cache.ext_ret = st->ext_ret;
+		chain_cache.profile_ok = st->profile_ok;
+		snprintf(chain_cache.profile, sizeof(chain_cache.profile), "%s", st->profile);
 		snprintf(chain_cache.detail, sizeof(chain_cache.detail), "%s", detail);
 		chain_cache.valid = true;
 		pthread_mutex_unlock(&chain_cache.lock);
@@ -228,6 +241,15 @@ static bool qe_binding_ok(const struct tdx_quote *q)
 	EVP_MD_CTX_free(md);
 	return ok && !memcmp(q->qe_report + SGX_R_REPORT_DATA, h, 32) &&
 	       !memcmp(q->qe_report + SGX_R_REPORT_DATA + 32, zero, 32);
+}
+
+bool tdx_root_is_intel(X509 *root)
+{
+	X509 *intel = att_intel_sgx_root();
+	bool is = intel && EVP_PKEY_eq(X509_get0_pubkey(root), X509_get0_pubkey(intel)) == 1;
+
+	X509_free(intel);
+	return is;
 }
 
 int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_options *o, X509 *root,
@@ -258,6 +280,8 @@ int tdx_verify_with_root(const uint8_t *quote, size_t len, const struct att_opti
 
 	if ((ret = check_chain(&q, o, root, &st, r)))
 		goto out;
+	if (st.chain_ok && tdx_root_is_intel(root))
+		att_check(r, ATT_AUTH, "tdx.pck_profile", st.profile_ok, "%s", st.profile);
 	ret = st.leaf_key ? tdx_ecdsa_verify_pkey(st.leaf_key, q.qe_report_sig, q.qe_report, TDX_QE_REPORT_LEN) : 0;
 	if (ret < 0)
 		goto out;

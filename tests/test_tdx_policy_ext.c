@@ -5,7 +5,8 @@
  * certificate's SGX extensions (SGX type, dynamic platform, cached keys,
  * SMT, platform instance ID: all four fixtures are Platform CA PCKs),
  * tcbType, and the collateral baseline (min_tcb_evaluation_data_number,
- * min_tcb_date, rejected_advisory_ids). Quote-level policy checks are
+ * min_tcb_date, rejected_advisory_ids), Intel's certificate profile (PCK,
+ * PCK CA, TCB signing). Quote-level policy checks are
  * recorded whether or not the (then altered) quote's signature holds, so a
  * byte changed in a fixture shows the failing case. */
 #include <errno.h>
@@ -21,7 +22,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "attestation/attestation.h"
+#include "attestation/tdx_quote.h"
 #include "common/common.h"
 #include "tests/att_checks.h"
 
@@ -317,13 +322,76 @@ static void test_validation(void **state)
 	free(q);
 }
 
+/* A certificate with Intel's subject fields and CN cn, signed with md. */
+static X509 *intel_like(const char *cn, EVP_PKEY *key, const EVP_MD *md, bool with_locality)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"Intel Corporation", -1, -1, 0);
+	if (with_locality)
+		X509_NAME_add_entry_by_txt(name, "L", MBSTRING_ASC, (const unsigned char *)"Santa Clara", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "ST", MBSTRING_ASC, (const unsigned char *)"CA", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_NAME_free(name);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, md) > 0);
+	return x;
+}
+
+static void test_intel_profile(void **state)
+{
+	static const char *const all[] = { "v4-azure", "v4-trustee-4", SPR, V5 };
+	EVP_PKEY *k256 = EVP_EC_gen("P-256"), *k384 = EVP_EC_gen("P-384");
+	struct att_result r;
+	char detail[160];
+	size_t len;
+	uint8_t *q;
+	X509 *x;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		q = load(all[i], &len);
+		judge(q, len, NULL, NULL, 0, &r);
+		assert_true(result_check_ok(&r, "tdx.pck_profile"));
+		att_result_free(&r);
+		free(q);
+	}
+	x = intel_like("Intel SGX TCB Signing", k256, EVP_sha256(), true);
+	assert_true(tdx_intel_profile_ok(x, "tcb_signing", detail, sizeof(detail)));
+	assert_false(tdx_intel_profile_ok(x, "pck", detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "CN"));
+	X509_free(x);
+	x = intel_like("Intel SGX PCK Certificate", k256, EVP_sha384(), true);
+	assert_false(tdx_intel_profile_ok(x, "pck", detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "ecdsa-with-SHA256"));
+	X509_free(x);
+	x = intel_like("Intel SGX PCK Processor CA", k384, EVP_sha256(), true);
+	assert_false(tdx_intel_profile_ok(x, "pck_ca", detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "P-256"));
+	X509_free(x);
+	x = intel_like("Intel SGX PCK Processor CA", k256, EVP_sha256(), false);
+	assert_false(tdx_intel_profile_ok(x, "pck_ca", detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "'Santa Clara'"));
+	X509_free(x);
+	EVP_PKEY_free(k256);
+	EVP_PKEY_free(k384);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixed_bits),	    cmocka_unit_test(test_masked_and_lists),
 		cmocka_unit_test(test_header),		    cmocka_unit_test(test_pck_extensions),
 		cmocka_unit_test(test_collateral_baseline), cmocka_unit_test(test_tcb_type),
-		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_validation),	    cmocka_unit_test(test_intel_profile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
