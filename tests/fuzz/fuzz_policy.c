@@ -14,10 +14,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t report[SNP_REPORT_SIZE], body[TDX_BODY_TD15_LEN];
+	static uint8_t report[SNP_REPORT_SIZE], body[TDX_BODY_TD15_LEN], header[TDX_HEADER_LEN];
 	struct att_options o = { .allow_sim = true, .at = 1748736000 };
 	struct att_ear_opts eo = { .ttl = 60, .now = 1748736000 };
-	struct tdx_quote q = { .version = 5, .body_type = TDX_BODY_TYPE_TD15, .body = body, .body_len = sizeof(body) };
+	struct tdx_quote q = { .version = 5, .body_type = TDX_BODY_TYPE_TD15, .header = header, .body = body,
+			       .body_len = sizeof(body) };
 	struct att_result r;
 	json_t *policy = NULL, *claims;
 	int ret = att_policy_parse(data, size, "fuzz", &policy);
