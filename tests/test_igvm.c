@@ -151,7 +151,8 @@ static uint8_t *g_finish(struct gen *g, size_t *len)
 	put_le32(f + 12, (uint32_t)g->vh.len);
 	put_le32(f + 16, (uint32_t)total);
 	memcpy(f + vh_off, g->vh.data, g->vh.len);
-	memcpy(f + data_start, g->data.data, g->data.len);
+	if (g->data.len)
+		memcpy(f + data_start, g->data.data, g->data.len);
 	crc = crc32(crc32(0L, Z_NULL, 0), f, (uInt)data_start);
 	put_le32(f + 20, (uint32_t)crc);
 	bb_free(&g->vh);
