@@ -18,7 +18,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp)" },
+	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp, sim-tdx MRTD)" },
 	{ "id-block", sev_cli_id_block, "build the SNP ID block and ID auth for a launch digest (snp-create-id-block)" },
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
