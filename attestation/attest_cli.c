@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"  --tls-fingerprint HEX      pin the endpoint's certificate (SHA-256 of its DER, as it prints)\n"
 		"  --secret FILE --secret-name NAME   release FILE to the guest as NAME when verified\n"
 		"  --save-bundle FILE         keep the evidence bundle\n"
+		"  --ear-out FILE --ear-key KEY.pem [--ear-ttl S]   also write the result as a signed EAR token\n"
+		"                             (JWT, ES256, eat_nonce = the nonce; cvmm verify-ear checks it)\n"
 		"  --bundle FILE --nonce HEX  verify a saved bundle (POST /v1/evidence answer) for this nonce\n"
 		"  --timeout SEC              network timeout (default 30)\n"
 		"  --json                     print the result as JSON\n"
@@ -52,7 +54,8 @@ static void usage(FILE *f)
 }
 
 struct attest_args {
-	const char *url, *policy_path, *root, *secret_path, *secret_name, *save, *bundle;
+	const char *url, *policy_path, *root, *secret_path, *secret_name, *save, *bundle, *ear_out, *ear_key;
+	long ear_ttl;
 	uint8_t nonce[ATT_NONCE_MAX];
 	size_t nonce_len;
 	struct att_https https;
@@ -79,7 +82,7 @@ static int parse_pin(const char *s, uint8_t pin[32])
 static int parse_args(int argc, char **argv, struct attest_args *a)
 {
 	enum { O_POLICY = 256, O_MEAS, O_SIM, O_ROOT, O_CACERT, O_PIN, O_SECRET, O_NAME, O_JSON, O_SAVE, O_TIMEOUT,
-	       O_BUNDLE, O_NONCE };
+	       O_BUNDLE, O_NONCE, O_EAROUT, O_EARKEY, O_EARTTL };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "expect-measurement", required_argument, NULL, O_MEAS },
@@ -94,6 +97,9 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "bundle", required_argument, NULL, O_BUNDLE },
 		{ "nonce", required_argument, NULL, O_NONCE },
+		{ "ear-out", required_argument, NULL, O_EAROUT },
+		{ "ear-key", required_argument, NULL, O_EARKEY },
+		{ "ear-ttl", required_argument, NULL, O_EARTTL },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +110,7 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 	optind = 1;
 	opterr = 0;
 	a->https.timeout_s = 30;
+	a->ear_ttl = 300;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_POLICY:
@@ -156,6 +163,19 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 			if (a->nonce_len < ATT_NONCE_MIN)
 				return err_set(EINVAL, "--nonce: %zu bytes, at least %u", a->nonce_len, ATT_NONCE_MIN);
 			break;
+		case O_EAROUT:
+			a->ear_out = optarg;
+			break;
+		case O_EARKEY:
+			a->ear_key = optarg;
+			break;
+		case O_EARTTL:
+			if (parse_u64(optarg, 366ull * 86400, &v, "--ear-ttl"))
+				return -EINVAL;
+			if (!v)
+				return err_set(EINVAL, "--ear-ttl: must be at least 1 second");
+			a->ear_ttl = (long)v;
+			break;
 		case 'h':
 			return 1;
 		default:
@@ -163,6 +183,8 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 				       argv[optind - 1]);
 		}
 	}
+	if (!a->ear_out != !a->ear_key)
+		return err_set(EINVAL, "--ear-out FILE and --ear-key KEY.pem go together");
 	if (a->bundle) {
 		if (optind != argc)
 			return err_set(EINVAL, "--bundle judges a saved bundle: no URL ('%s')", argv[optind]);
@@ -427,6 +449,18 @@ static int run(struct attest_args *a, int *code)
 	if (!a->json) /* simulated evidence is marked by att_result_print */
 		printf("nonce: %s\nprovider: %s (as the host states)\n", nhex, b.provider);
 	*code = st == ATT_CONTRAINDICATED ? 1 : 0;
+	if (a->ear_out) {
+		struct att_ear_opts eo = { .key_path = a->ear_key, .ttl = a->ear_ttl, .now = time(NULL), .nonce = nonce,
+					   .nonce_len = nonce_len };
+		char *token = NULL;
+
+		if ((ret = att_ear_sign(&r, st, &eo, &token)))
+			goto out;
+		ret = file_write(a->ear_out, token, strlen(token));
+		free(token);
+		if (ret)
+			goto out;
+	}
 	if (!a->secret_path)
 		goto out;
 	if (st == ATT_AFFIRMING || (st == ATT_WARNING && allow_warning)) {

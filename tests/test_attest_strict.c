@@ -62,10 +62,49 @@ static void test_strict_by_default(void **state)
 	relaunch(f, 0x30000);
 }
 
+/* --ear-out: the verdict as a signed EAR bound to cvmm attest's own nonce. */
+static void test_ear_out(void **state)
+{
+	struct flow *f = *state;
+	char key[128], pub[128], tok[128], cmd[512], why[256], *out;
+	uint8_t *token;
+	size_t len;
+	json_t *claims, *o;
+
+	snprintf(key, sizeof(key), "%s/ear.key", f->dir);
+	snprintf(pub, sizeof(pub), "%s/ear.pub", f->dir);
+	snprintf(tok, sizeof(tok), "%s/ear.jwt", f->dir);
+	snprintf(cmd, sizeof(cmd), "openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkey -out %s && "
+		 "openssl pkey -in %s -pubout -out %s", key, key, pub);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(attest(f, "--tls-fingerprint", f->fp, "--allow-sim", "--json", "--ear-out", tok, "--ear-key",
+				key, NULL), 0);
+	out = output(f);
+	o = json_loads(out, 0, NULL);
+	free(out);
+	assert_non_null(o);
+	assert_int_equal(file_read(tok, 1 << 20, &token, &len), 0);
+	uint8_t nonce[64];
+	size_t n;
+	assert_int_equal(hex_decode(json_string_value(json_object_get(o, "nonce")), nonce, sizeof(nonce), &n, "nonce"), 0);
+	assert_int_equal(att_ear_verify((char *)token, pub, nonce, n, time(NULL), &claims, why, sizeof(why)), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(claims, "submods"), "snp"),
+							      "ear.status")),
+			    "affirming");
+	assert_true(json_is_true(json_object_get(json_object_get(json_object_get(claims, "submods"), "snp"),
+						 "cvmm.simulated")));
+	json_decref(claims);
+	json_decref(o);
+	free(token);
+	/* one without the other is a usage error */
+	assert_int_equal(attest(f, "--tls-fingerprint", f->fp, "--ear-out", tok, NULL), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strict_by_default),
+		cmocka_unit_test(test_ear_out),
 	};
 	(void)test_attest_main;
 	return cmocka_run_group_tests(tests, flow_setup, flow_teardown);
