@@ -31,6 +31,7 @@
 #include "common/common.h"
 #include "igvm.h"
 #include "sev.h"
+#include "tdx/tdx.h"
 
 #define FIXED_V1 24u
 #define FIXED_V2 32u
@@ -394,6 +395,57 @@ int igvm_snp_plan(const struct igvm *f, const struct igvm_measure_opts *o, struc
 	return ret;
 }
 
+/* TDX: the rules of microsoft/igvm's own measurement (igvm/src/measurement/
+ * tdx.rs): for headers whose mask includes the platform's, PAGE_DATA that is
+ * not shared is TDH.MEM.PAGE.ADD then TDH.MR.EXTEND of its sixteen 256-byte
+ * chunks (zeros without data), only PAGE.ADD when unmeasured; a
+ * PARAMETER_INSERT adds (unmeasured) every page of its parameter area; VP
+ * contexts are not measured (a TD starts in its architectural state). */
+int igvm_tdx_plan(const struct igvm *f, struct launch_plan *p)
+{
+	uint32_t mask;
+	int ret = igvm_platform_mask(f, IGVM_PLATFORM_TDX, &mask);
+
+	*p = (struct launch_plan){0};
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < f->n && !ret; i++) {
+		const struct igvm_hdr *h = &f->h[i];
+		struct plan_step st = { .gpa = h->gpa, .len = PAGE, .kind = PLAN_NORMAL, .vcpu = -1 };
+
+		if ((h->mask & mask) != mask)
+			continue;
+		if (h->type == IGVM_VHT_PAGE_DATA) {
+			if (h->flags & IGVM_PAGE_F_SHARED)
+				continue;
+			if (h->flags & IGVM_PAGE_F_2MB) {
+				ret = err_set(EINVAL, "%s: PAGE_DATA at offset %#x: 2 MiB pages are not measured for TDX (the "
+						      "reference measures only their first 4 KiB)", f->what, h->offset);
+				break;
+			}
+			if (!(h->flags & IGVM_PAGE_F_UNMEASURED)) {
+				st.flags = PLAN_F_EXTEND;
+				st.data = h->data;
+			}
+			snprintf(st.label, sizeof(st.label), "%s", h->data ? "page data" : "zero");
+			ret = plan_add(p, &st);
+		} else if (h->type == IGVM_VHT_PARAMETER_INSERT) {
+			/* the area's size, from its PARAMETER_AREA (checked when parsing) */
+			for (size_t j = i; j-- > 0;)
+				if (f->h[j].type == IGVM_VHT_PARAMETER_AREA && f->h[j].index == h->index) {
+					st.len = f->h[j].value;
+					break;
+				}
+			snprintf(st.label, sizeof(st.label), "parameter area %u", h->index);
+			if (st.len)
+				ret = plan_add(p, &st);
+		}
+	}
+	if (ret)
+		plan_free(p);
+	return ret;
+}
+
 static int es_digest(const struct igvm *f, const struct igvm_measure_opts *o, struct igvm_measurement *m)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -428,9 +480,17 @@ int igvm_measure(const struct igvm *f, const struct igvm_measure_opts *o, struct
 	memset(m, 0, sizeof(*m));
 	if (o->platform == IGVM_PLATFORM_SEV || o->platform == IGVM_PLATFORM_SEV_ES)
 		return es_digest(f, o, m);
+	if (o->platform == IGVM_PLATFORM_TDX) {
+		if ((ret = igvm_tdx_plan(f, &p)))
+			return ret;
+		m->digest_len = TDX_MR_SIZE;
+		ret = tdx_mrtd(&p, TDX_MRTD_SINGLE_PASS, NULL, m->digest);
+		plan_free(&p);
+		return ret;
+	}
 	if (o->platform != IGVM_PLATFORM_SEV_SNP)
-		return err_set(EINVAL, "%s: measuring IGVM files for %s is not supported (snp, sev-es, sev)", f->what,
-			       igvm_platform_name(o->platform));
+		return err_set(EINVAL, "%s: measuring IGVM files for %s is not supported (snp, sev-es, sev, tdx)",
+			       f->what, igvm_platform_name(o->platform));
 	ret = igvm_snp_plan(f, o, &p, m);
 	if (ret)
 		return ret;

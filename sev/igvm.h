@@ -86,12 +86,12 @@ const char *igvm_platform_name(uint32_t type);
 int igvm_platform_mask(const struct igvm *f, uint32_t platform, uint32_t *mask);
 
 struct igvm_measure_opts {
-	uint32_t platform;          /* IGVM_PLATFORM_SEV_SNP, _SEV_ES or _SEV */
+	uint32_t platform;          /* IGVM_PLATFORM_SEV_SNP, _SEV_ES, _SEV or _TDX (MRTD) */
 	bool native_zero;           /* igvmmeasure --native-zero: zero pages as SNP ZERO pages */
 };
 struct igvm_measurement {
 	uint8_t digest[48];
-	size_t digest_len;          /* 48 (SNP) or 32 (SEV, SEV-ES) */
+	size_t digest_len;          /* 48 (SNP, TDX MRTD) or 32 (SEV, SEV-ES) */
 	bool has_id_block;          /* an SNP_ID_BLOCK for this platform */
 	uint8_t id_block_ld[48];
 	size_t vmsas;
@@ -99,6 +99,8 @@ struct igvm_measurement {
 /* SNP: the plan (steps point into the file) folded as PAGE_INFO chain. */
 int igvm_snp_plan(const struct igvm *f, const struct igvm_measure_opts *o, struct launch_plan *plan,
 		  struct igvm_measurement *m);
+/* TDX: PAGE.ADD (+ MR.EXTEND) steps folded by tdx_mrtd (single pass). */
+int igvm_tdx_plan(const struct igvm *f, struct launch_plan *plan);
 int igvm_measure(const struct igvm *f, const struct igvm_measure_opts *o, struct igvm_measurement *m,
 		 void (*trace)(void *ctx, size_t index, const struct plan_step *s, const uint8_t *digest, size_t n),
 		 void *trace_ctx);

@@ -21,7 +21,7 @@ static const char measure_usage[] =
 	"usage: cvmm measure --igvm FILE [--platform snp|sev-es|sev] [OPTIONS]\n"
 	"Predict the launch digest an IGVM file's directives produce (as COCONUT-SVSM's igvmmeasure).\n"
 	"  --igvm FILE            the IGVM file (any readable file)\n"
-	"  --platform P           snp (default; also sev-snp), sev-es (seves), sev\n"
+	"  --platform P           snp (default; also sev-snp), sev-es (seves), sev, tdx (MRTD)\n"
 	"  --native-zero          measure pages without data as SNP ZERO pages (igvmmeasure --native-zero)\n"
 	"  --ignore-idblock       do not check the digest against the file's SNP ID block\n"
 	"  --output-format hex|base64, --json, --trace, -v   as for cvmm measure\n"
@@ -63,10 +63,9 @@ static int parse_platform(const char *s, uint32_t *p)
 	else if (!strcasecmp(s, "sev"))
 		*p = IGVM_PLATFORM_SEV;
 	else if (!strcasecmp(s, "tdx"))
-		return err_set(EINVAL, "--platform tdx: measuring IGVM files for TDX is not supported yet (snp, sev-es, "
-				       "sev)");
+		*p = IGVM_PLATFORM_TDX;
 	else
-		return err_set(EINVAL, "--platform: unknown platform '%s' for --igvm (snp, sev-es, sev)", s);
+		return err_set(EINVAL, "--platform: unknown platform '%s' for --igvm (snp, sev-es, sev, tdx)", s);
 	return 0;
 }
 
@@ -123,7 +122,7 @@ static int do_measure(int argc, char **argv, struct bytebuf *out, bool *help)
 	if ((ret = load(path, &data, &len, &f)))
 		goto out;
 	if (trace && o.platform != IGVM_PLATFORM_SEV_SNP)
-		fprintf(stderr, "trace: SEV/SEV-ES digests are one SHA-256; no steps to trace\n");
+		fprintf(stderr, "trace: only SNP digests are traced step by step\n");
 	if ((ret = igvm_measure(&f, &o, &m, trace ? trace_step : NULL, NULL)))
 		goto out;
 	if (b64)
@@ -140,7 +139,8 @@ static int do_measure(int argc, char **argv, struct bytebuf *out, bool *help)
 	}
 	if (json) {
 		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "platform",
-				      o.platform == IGVM_PLATFORM_SEV_SNP ? "snp" : o.platform == IGVM_PLATFORM_SEV_ES ? "sev-es" : "sev",
+				      o.platform == IGVM_PLATFORM_SEV_SNP ? "snp" : o.platform == IGVM_PLATFORM_SEV_ES ? "sev-es"
+				      : o.platform == IGVM_PLATFORM_TDX ? "tdx" : "sev",
 				      "digest_algorithm", m.digest_len == 48 ? "sha384" : "sha256", "digest", digest, "igvm", path,
 				      "vmsas", (json_int_t)m.vmsas, "id_block", m.has_id_block, "native_zero", o.native_zero);
 		char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -150,7 +150,8 @@ static int do_measure(int argc, char **argv, struct bytebuf *out, bool *help)
 		free(text);
 	} else if (verbose) {
 		ret = bb_printf(out, "Calculated %s guest measurement: %s\n",
-				o.platform == IGVM_PLATFORM_SEV_SNP ? "SEV_SNP" : o.platform == IGVM_PLATFORM_SEV_ES ? "SEV_ES" : "SEV",
+				o.platform == IGVM_PLATFORM_SEV_SNP ? "SEV_SNP" : o.platform == IGVM_PLATFORM_SEV_ES ? "SEV_ES"
+				: o.platform == IGVM_PLATFORM_TDX ? "TDX MRTD" : "SEV",
 				digest);
 	} else {
 		ret = bb_printf(out, "%s\n", digest);

@@ -314,6 +314,7 @@ static uint8_t *mixed(const uint8_t *id_ld, size_t *len)
 	g_platform(&g, 0x4, IGVM_PLATFORM_TDX);
 	g_policy(&g, 0x30000, 0x1);
 	g_param_area(&g, 0, 0x2000);
+	g_param_area(&g, 1, 0x2000);
 	g_page(&g, 0x100000, 0x7, 0, IGVM_PAGE_NORMAL, page_a);              /* all platforms */
 	g_page(&g, 0x101000, 0x1, 0, IGVM_PAGE_NORMAL, page_b);              /* SNP only */
 	g_page(&g, 0x102000, 0x2, 0, IGVM_PAGE_NORMAL, page_b);              /* SEV-ES only */
@@ -324,6 +325,11 @@ static uint8_t *mixed(const uint8_t *id_ld, size_t *len)
 	g_page(&g, 0x107000, 0x1, 0, IGVM_PAGE_CPUID_XF, NULL);
 	g_page(&g, 0x200000, 0x1, IGVM_PAGE_F_2MB, IGVM_PAGE_NORMAL, NULL);  /* 512 zero pages */
 	g_param_insert(&g, 0x400000, 0x1, 0);
+	/* TDX only */
+	g_page(&g, 0x500000, 0x4, IGVM_PAGE_F_UNMEASURED, IGVM_PAGE_NORMAL, page_b);
+	g_page(&g, 0x501000, 0x4, 0, IGVM_PAGE_NORMAL, NULL);
+	g_page(&g, 0x502000, 0x4, IGVM_PAGE_F_SHARED, IGVM_PAGE_NORMAL, page_b);
+	g_param_insert(&g, 0x600000, 0x4, 1);
 	g_vp(&g, SNP_VMSA_GPA, 0x1, 0, vmsa_snp);
 	g_vp(&g, SNP_VMSA_GPA, 0x2, 0, vmsa_es);
 	if (id_ld)
@@ -359,6 +365,44 @@ static void mixed_expected(uint8_t ld[48], uint8_t es[32])
 	EVP_MD_CTX_free(c);
 }
 
+/* MRTD records (TDX module spec; microsoft/igvm measurement/tdx.rs) */
+static void tdx_add(EVP_MD_CTX *c, uint64_t gpa)
+{
+	uint8_t r[128] = "MEM.PAGE.ADD";
+
+	put_le64(r + 16, gpa);
+	EVP_DigestUpdate(c, r, sizeof(r));
+}
+
+static void tdx_extend(EVP_MD_CTX *c, uint64_t gpa, const uint8_t *page)
+{
+	static const uint8_t zeros[4096];
+
+	for (unsigned off = 0; off < 4096; off += 256) {
+		uint8_t r[128 + 256] = "MR.EXTEND";
+
+		put_le64(r + 16, gpa + off);
+		memcpy(r + 128, (page ? page : zeros) + off, 256);
+		EVP_DigestUpdate(c, r, sizeof(r));
+	}
+}
+
+static void mixed_mrtd(uint8_t mrtd[48])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(c, EVP_sha384(), NULL);
+	tdx_add(c, 0x100000);
+	tdx_extend(c, 0x100000, page_a);
+	tdx_add(c, 0x500000);             /* unmeasured: added, not extended */
+	tdx_add(c, 0x501000);
+	tdx_extend(c, 0x501000, NULL);    /* no data: zeros extended */
+	tdx_add(c, 0x600000);             /* the parameter area, page by page */
+	tdx_add(c, 0x601000);
+	EVP_DigestFinal_ex(c, mrtd, NULL);
+	EVP_MD_CTX_free(c);
+}
+
 static void test_directives(void **state)
 {
 	uint8_t ld[48], es[32], wrong[48] = { 1 }, *file;
@@ -374,8 +418,11 @@ static void test_directives(void **state)
 	expect_hex(ld, 48);
 	assert_int_equal(MEASURE("--igvm", path, "--platform", "sev-es"), 0);
 	expect_hex(es, 32);
-	assert_int_equal(MEASURE("--igvm", path, "--platform", "tdx"), 2);
-	assert_non_null(strstr(err_text, "TDX is not supported"));
+	uint8_t mrtd[48];
+
+	mixed_mrtd(mrtd);
+	assert_int_equal(MEASURE("--igvm", path, "--platform", "tdx"), 0);
+	expect_hex(mrtd, 48);
 	assert_int_equal(MEASURE("--igvm", path, "--platform", "sev"), 2);
 	assert_non_null(strstr(err_text, "not compatible with the specified platform"));
 
@@ -391,6 +438,7 @@ static void test_directives(void **state)
 	assert_non_null(strstr(out_text, "PARAMETER_INSERT index 0 gpa 0x400000"));
 	assert_non_null(strstr(out_text, "PAGE_DATA gpa 0x200000 pages 1 (2M) NORMAL zero mask 0x1"));
 	assert_non_null(strstr(out_text, "SUPPORTED_PLATFORM TDX"));
+	assert_non_null(strstr(out_text, "PAGE_DATA gpa 0x502000 pages 1 (4K) NORMAL data shared mask 0x4"));
 	file = mixed(wrong, &len);
 	write_tmp("id.igvm", file, len, path2, sizeof(path2));
 	free(file);
@@ -480,6 +528,21 @@ static void test_bad_files(void **state)
 	file = g_finish(&g, &len);
 	assert_int_not_equal(igvm_parse(file, len, "t.igvm", &f), 0);
 	assert_non_null(strstr(err_msg(), "not aligned"));
+	free(file);
+
+	/* TDX: a 2 MiB page is refused (the reference measures only 4 KiB of it) */
+	g_platform(&g, 1, IGVM_PLATFORM_TDX);
+	g_page(&g, 0x200000, 1, IGVM_PAGE_F_2MB, IGVM_PAGE_NORMAL, NULL);
+	file = g_finish(&g, &len);
+	assert_int_equal(igvm_parse(file, len, "t.igvm", &f), 0);
+	struct igvm_measurement m;
+	struct igvm_measure_opts o = { .platform = IGVM_PLATFORM_TDX };
+	assert_int_equal(igvm_measure(&f, &o, &m, NULL, NULL), -EINVAL);
+	assert_non_null(strstr(err_msg(), "2 MiB pages are not measured for TDX"));
+	o.platform = IGVM_PLATFORM_SEV_SNP;
+	assert_int_equal(igvm_measure(&f, &o, &m, NULL, NULL), -EINVAL);
+	assert_non_null(strstr(err_msg(), "not compatible with the specified platform"));
+	igvm_free(&f);
 	free(file);
 
 	/* through the CLI: one line, exit 2 */
