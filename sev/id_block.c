@@ -160,7 +160,7 @@ static const struct option long_opts[] = {
 
 /* Standard padded base64 of exactly n bytes (OpenSSL's decoder; padding
  * counted off). */
-static int b64_decode_exact(const char *s, uint8_t *out, size_t n, const char *what)
+static int b64_decode_exact(const char *s, uint8_t *out, size_t n)
 {
 	size_t len = strlen(s), pad = 0;
 	unsigned char *buf;
@@ -182,7 +182,6 @@ static int b64_decode_exact(const char *s, uint8_t *out, size_t n, const char *w
 	}
 	memcpy(out, buf, n);
 	free(buf);
-	(void)what;
 	return 0;
 }
 
@@ -214,15 +213,14 @@ static int load_key(const char *flag, const char *path, EVP_PKEY **key)
 	return 0;
 }
 
-static int json_out(const struct snp_id_block *b, const uint8_t block[SNP_ID_BLOCK_LEN], const struct snp_id_auth *a,
-		    char *b64_block, char *b64_auth, struct bytebuf *out)
+static int json_out(const struct snp_id_block *b, const struct snp_id_auth *a, char *b64_block, char *b64_auth,
+		    struct bytebuf *out)
 {
 	char hex[2 * SNP_DIGEST_LEN + 1], fam[33], img[33], pol[24], ikd[97], akd[97];
 	json_t *o;
 	char *text;
 	int ret;
 
-	(void)block;
 	hex_encode(b->ld, SNP_DIGEST_LEN, hex);
 	hex_encode(b->family_id, 16, fam);
 	hex_encode(b->image_id, 16, img);
@@ -283,7 +281,7 @@ static int id_block_main(int argc, char **argv, struct bytebuf *out, bool *help)
 	if (!idkey || !authorkey)
 		return err_set(EINVAL, "missing key files for the ID block (--idkey PEM and --authorkey PEM)");
 	/* 64 base64 characters or 96 hex digits: never both */
-	if (b64_decode_exact(ld, b.ld, SNP_DIGEST_LEN, "--measurement") &&
+	if (b64_decode_exact(ld, b.ld, SNP_DIGEST_LEN) &&
 	    hex_decode_exact(ld, b.ld, SNP_DIGEST_LEN, "--measurement"))
 		return err_set(EINVAL, "--measurement: '%s' is not a 48-byte digest in base64 or hex", ld);
 	if (family && (ret = hex_decode_exact(family, b.family_id, 16, "--family-id")))
@@ -315,7 +313,7 @@ static int id_block_main(int argc, char **argv, struct bytebuf *out, bool *help)
 		goto out;
 	}
 	if (json)
-		ret = json_out(&b, block, a, sb, sa, out);
+		ret = json_out(&b, a, sb, sa, out);
 	else /* snp-create-id-block's lines (sevsnpmeasure/id_block.py) */
 		ret = bb_printf(out, "id-block=%s,id-auth=%s\nid_key_hash: %s\nauthor_key: %s\n", sb, sa, sik, sak);
 out:

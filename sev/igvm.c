@@ -37,7 +37,7 @@
 #define FIXED_V2 32u
 #define PAGE 4096u
 #define PAGE_2M (2u << 20)
-#define MAX_HEADERS (1u << 22)
+#define MAX_HEADERS (1u << 20)
 
 static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
 
