@@ -18,7 +18,7 @@
 #define IGVM_MAX (1u << 30)
 
 static const char measure_usage[] =
-	"usage: cvmm measure --igvm FILE [--platform snp|sev-es|sev] [OPTIONS]\n"
+	"usage: cvmm measure --igvm FILE [--platform snp|sev-es|sev|tdx] [OPTIONS]\n"
 	"Predict the launch digest an IGVM file's directives produce (as COCONUT-SVSM's igvmmeasure).\n"
 	"  --igvm FILE            the IGVM file (any readable file)\n"
 	"  --platform P           snp (default; also sev-snp), sev-es (seves), sev, tdx (MRTD)\n"

@@ -41,6 +41,7 @@ static const char usage_text[] =
 	"  --dump-vmsa DIR           write the measured VMSAs to DIR/vmsa<N>.bin\n"
 	"  --trace                   one line per measured step on stderr (gpa, type, length, digest)\n"
 	"  -v, --verbose             print \"Calculated <MODE> guest measurement: <digest>\"\n"
+	"  --igvm FILE               measure an IGVM file instead (snp, sev-es, sev, tdx; cvmm measure --igvm F --help)\n"
 	"Exit status: 0 success, 2 usage or input error.\n";
 
 enum {
