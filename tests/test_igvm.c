@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -447,8 +448,41 @@ static void test_directives(void **state)
 	assert_non_null(strstr(err_text, "SNP ID block expects digest 01000000"));
 	assert_int_equal(MEASURE("--igvm", path2, "--ignore-idblock"), 0);
 	expect_hex(ld, 48);
-	unlink(path);
 	unlink(path2);
+
+	/* the file through a pipe (/dev/fd/N): read once, the same digest */
+	int pfd[2];
+	pid_t w;
+	char fdpath[32];
+
+	assert_int_equal(pipe(pfd), 0);
+	w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		uint8_t *d;
+		size_t n, off = 0;
+
+		close(pfd[0]);
+		if (file_read(path, 1u << 24, &d, &n))
+			_exit(1);
+		while (off < n) {
+			ssize_t k = write(pfd[1], d + off, n - off);
+
+			if (k <= 0)
+				_exit(2);
+			off += (size_t)k;
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", pfd[0]);
+	assert_int_equal(MEASURE("--igvm", fdpath), 0);
+	close(pfd[0]);
+	int st;
+	assert_int_equal(waitpid(w, &st, 0), w);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	expect_hex(ld, 48);
+	unlink(path);
 }
 
 /* Malformed files: one clear error each, nothing on stdout. */
