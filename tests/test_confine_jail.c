@@ -233,11 +233,28 @@ static void test_cgroup_values(void **state)
 	assert_string_equal(b, "max 100000");
 }
 
+/* cgroup limits asked for where there is no cgroup v2: refused before
+ * anything is set up (tests/nested/batch checks real leaves and limits). */
+static void test_cgroup_limits_need_cgroup2(void **state)
+{
+	struct confine_jail j;
+	bool in_child = true;
+
+	(void)state;
+	unit_jail(&j, "/nonexistent-jail-root");
+	j.cgroup_root = tmp; /* a plain directory */
+	j.mem_max = 1 << 30;
+	assert_int_equal(confine_jail_enter(&j, &in_child), -ENOTSUP);
+	assert_false(in_child);
+	assert_non_null(strstr(err_msg(), "no cgroup v2"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_user),
 		cmocka_unit_test(test_cgroup_values),
+		cmocka_unit_test(test_cgroup_limits_need_cgroup2),
 		cmocka_unit_test(test_setup_in_child),
 		cmocka_unit_test(test_enter_pid_namespace),
 	};

@@ -116,10 +116,16 @@ static int cgroup_leaf(struct confine_jail *j)
 	if (mkdir(parent, 0755) && errno != EEXIST)
 		return err_set(errno, "--jail: %s: %s", parent, strerror(errno));
 	/* controllers for the leaves; one missing matters only if its limit is asked for */
-	snprintf(f, sizeof(f), "%.200s/cgroup.subtree_control", root);
-	(void)write_str(f, "+memory +pids +cpu");
-	snprintf(f, sizeof(f), "%s/cgroup.subtree_control", parent);
-	(void)write_str(f, "+memory +pids +cpu");
+	for (int i = 0; i < 2; i++) {
+		static const char *const ctl[] = { "+memory", "+pids", "+cpu" };
+
+		if (i == 0)
+			snprintf(f, sizeof(f), "%.200s/cgroup.subtree_control", root);
+		else
+			snprintf(f, sizeof(f), "%s/cgroup.subtree_control", parent);
+		for (size_t k = 0; k < ARRAY_SIZE(ctl); k++)
+			(void)write_str(f, ctl[k]); /* one at a time: a missing one does not stop the others */
+	}
 	snprintf(path, sizeof(path), "%s/cvmm-%d", parent, (int)getpid());
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return err_set(errno, "--jail: %s: %s", path, strerror(errno));
