@@ -24,10 +24,11 @@ static const char measure_usage[] =
 	"  --platform P           snp (default; also sev-snp), sev-es (seves), sev, tdx (MRTD)\n"
 	"  --native-zero          measure pages without data as SNP ZERO pages (igvmmeasure --native-zero)\n"
 	"  --ignore-idblock       do not check the digest against the file's SNP ID block\n"
+	"  --check-kvm            refuse what QEMU/KVM cannot launch as measured (igvmmeasure --check-kvm)\n"
 	"  --output-format hex|base64, --json, --trace, -v   as for cvmm measure\n"
 	"Exit status: 0 success, 2 usage or input error (also: the ID block's digest differs).\n";
 
-enum { O_IGVM = 256, O_PLATFORM, O_NATIVE_ZERO, O_IGNORE_ID, O_OUTFMT, O_JSON, O_TRACE };
+enum { O_IGVM = 256, O_PLATFORM, O_NATIVE_ZERO, O_IGNORE_ID, O_OUTFMT, O_JSON, O_TRACE, O_CHECK_KVM };
 
 static const struct option measure_opts[] = {
 	{ "igvm", required_argument, NULL, O_IGVM },
@@ -35,6 +36,7 @@ static const struct option measure_opts[] = {
 	{ "mode", required_argument, NULL, O_PLATFORM },
 	{ "native-zero", no_argument, NULL, O_NATIVE_ZERO },
 	{ "ignore-idblock", no_argument, NULL, O_IGNORE_ID },
+	{ "check-kvm", no_argument, NULL, O_CHECK_KVM },
 	{ "output-format", required_argument, NULL, O_OUTFMT },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "trace", no_argument, NULL, O_TRACE },
@@ -69,6 +71,34 @@ static int parse_platform(const char *s, uint32_t *p)
 	return 0;
 }
 
+/* igvmmeasure --check-kvm: QEMU/KVM sets only the first vCPU's VMSA, at
+ * the fixed VMSA gpa, measures it last (so no parameter insert may follow
+ * it), and overrides CR0 (protected or real mode with NE: 0x31 or 0x30). */
+static int check_kvm(const struct igvm *f)
+{
+	size_t vmsas = 0;
+
+	for (size_t i = 0; i < f->n; i++) {
+		const struct igvm_hdr *h = &f->h[i];
+
+		if (h->type == IGVM_VHT_PARAMETER_INSERT && vmsas)
+			return err_set(EINVAL, "%s: --check-kvm: PARAMETER_INSERT at offset %#x follows the VMSA; QEMU/KVM "
+					       "measures the VMSA last", f->what, h->offset);
+		if (h->type != IGVM_VHT_VP_CONTEXT || !h->data)
+			continue;
+		if (vmsas++)
+			return err_set(EINVAL, "%s: --check-kvm: more than one VMSA (offset %#x); QEMU/KVM sets only the "
+					       "first vCPU's", f->what, h->offset);
+		if (h->gpa != SNP_VMSA_GPA)
+			return err_set(EINVAL, "%s: --check-kvm: VMSA gpa %#llx is not KVM's %#llx", f->what,
+				       (unsigned long long)h->gpa, (unsigned long long)SNP_VMSA_GPA);
+		if (le64(h->data + 0x158) != 0x31 && le64(h->data + 0x158) != 0x30)
+			return err_set(EINVAL, "%s: --check-kvm: VMSA CR0 %#llx is not 0x31 or 0x30 (KVM overrides it)",
+				       f->what, (unsigned long long)le64(h->data + 0x158));
+	}
+	return 0;
+}
+
 static int load(const char *path, uint8_t **data, size_t *len, struct igvm *f)
 {
 	int ret = file_read_any(path, IGVM_MAX, data, len);
@@ -82,7 +112,7 @@ static int do_measure(int argc, char **argv, struct bytebuf *out, bool *help)
 	struct igvm_measure_opts o = { .platform = IGVM_PLATFORM_SEV_SNP };
 	struct igvm_measurement m;
 	struct igvm f = {0};
-	bool ignore_id = false, json = false, trace = false, verbose = false, b64 = false;
+	bool ignore_id = false, kvm = false, json = false, trace = false, verbose = false, b64 = false;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	char digest[129];
@@ -99,6 +129,7 @@ static int do_measure(int argc, char **argv, struct bytebuf *out, bool *help)
 			break;
 		case O_NATIVE_ZERO: o.native_zero = true; break;
 		case O_IGNORE_ID: ignore_id = true; break;
+		case O_CHECK_KVM: kvm = true; break;
 		case O_OUTFMT: outfmt = optarg; break;
 		case O_JSON: json = true; break;
 		case O_TRACE: trace = true; break;
@@ -119,7 +150,7 @@ static int do_measure(int argc, char **argv, struct bytebuf *out, bool *help)
 		b64 = true;
 	else if (outfmt && strcmp(outfmt, "hex"))
 		return err_set(EINVAL, "--output-format: unknown format '%s' (hex or base64)", outfmt);
-	if ((ret = load(path, &data, &len, &f)))
+	if ((ret = load(path, &data, &len, &f)) || (kvm && (ret = check_kvm(&f))))
 		goto out;
 	if (trace && o.platform != IGVM_PLATFORM_SEV_SNP)
 		fprintf(stderr, "trace: only SNP digests are traced step by step\n");

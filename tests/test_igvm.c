@@ -260,6 +260,9 @@ static void test_svsm_launch_as_igvm(void **state)
 	file = g_finish(&g, &len);
 	write_tmp("svsm.igvm", file, len, path, sizeof(path));
 
+	/* two VMSAs with CR0 0x11: not what QEMU/KVM launches */
+	assert_int_equal(MEASURE("--igvm", path, "--check-kvm"), 2);
+	assert_non_null(strstr(err_text, "--check-kvm: VMSA CR0 0x11"));
 	/* zero pages as SNP ZERO pages: exactly the launch sev-snp-measure predicts */
 	assert_int_equal(MEASURE("--igvm", path, "--native-zero"), 0);
 	assert_string_equal(out_text, SVSM_VEC2 "\n");
@@ -310,6 +313,8 @@ static uint8_t *mixed(const uint8_t *id_ld, size_t *len)
 		vmsa_snp[i] = (uint8_t)(i ^ 0x5a);
 		vmsa_es[i] = (uint8_t)(i ^ 0xa5);
 	}
+	put_le64(vmsa_snp + 0x158, 0x31); /* CR0 as KVM sets it (--check-kvm) */
+	put_le64(vmsa_es + 0x158, 0x31);
 	g_platform(&g, 0x1, IGVM_PLATFORM_SEV_SNP);
 	g_platform(&g, 0x2, IGVM_PLATFORM_SEV_ES);
 	g_platform(&g, 0x4, IGVM_PLATFORM_TDX);
@@ -417,6 +422,8 @@ static void test_directives(void **state)
 	free(file);
 	assert_int_equal(MEASURE("--igvm", path), 0);
 	expect_hex(ld, 48);
+	assert_int_equal(MEASURE("--igvm", path, "--check-kvm"), 2);
+	assert_non_null(strstr(err_text, "more than one VMSA"));
 	assert_int_equal(MEASURE("--igvm", path, "--platform", "sev-es"), 0);
 	expect_hex(es, 32);
 	uint8_t mrtd[48];
