@@ -5,6 +5,7 @@
  * original labels kept in the real trusted.cvmm.selinux xattr, restored at
  * the end and after a crashed run. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,6 +235,38 @@ static void test_svirt_run(void **state)
 	assert_int_equal(access(lock, F_OK), -1);
 }
 
+/* The VMM crashed (SIGKILL): the launcher still puts the labels back and
+ * frees the pair, and ends with 128 + 9. */
+static void test_supervise_after_crash(void **state)
+{
+	struct confine_svirt s = { .mode = CONFINE_SELINUX_PERMISSIVE, .mcs_dir = mcsdir };
+	char lock[256];
+	pid_t pid;
+
+	(void)state;
+	if (!xattr_ok())
+		skip();
+	reset_fake();
+	s.file[0] = img;
+	s.writable[0] = true;
+	s.nfiles = 1;
+	assert_int_equal(confine_svirt_start(&s), 0);
+	assert_true(s.active);
+	assert_non_null(strstr(fake_lookup(img), "svirt_image_t"));
+	snprintf(lock, sizeof(lock), "%s/c%u.c%u", mcsdir, s.mcs.c1, s.mcs.c2);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		raise(SIGKILL);
+		_exit(0);
+	}
+	assert_int_equal(confine_svirt_supervise(&s, pid), 128 + SIGKILL);
+	assert_string_equal(fake_lookup(img), "system_u:object_r:user_home_t:s0");
+	assert_int_equal(access(lock, F_OK), -1);
+	assert_false(s.active);
+}
+
 /* SELinux disabled: permissive says so and labels nothing; enforcing-
  * required refuses; off does not look. Permissive SELinux with
  * enforcing-required: refused. */
@@ -272,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_label_and_restore),
 		cmocka_unit_test(test_restore_after_crash),
 		cmocka_unit_test(test_svirt_run),
+		cmocka_unit_test(test_supervise_after_crash),
 		cmocka_unit_test(test_modes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

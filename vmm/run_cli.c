@@ -378,9 +378,8 @@ int vmm_cli_run(int argc, char **argv)
 		fprintf(stderr, "cvmm run: jailed in %s as %u:%u (Landlock %s%s%s)\n", j.root, (unsigned)j.uid,
 			(unsigned)j.gid, j.landlock ? "on" : "not available", j.cgroup[0] ? ", cgroup " : "", j.cgroup);
 	}
+	/* with sVirt this is the launcher's child: the launcher puts the labels back */
 	int status = vmm_run(&c);
-	if (!jo.on)
-		confine_svirt_end(&sv); /* jailed, the VMM cannot: the next launch restores (docs/security.md) */
 	if (status == VMM_EXIT_ERROR || status == VMM_EXIT_CRASH)
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 	return status;

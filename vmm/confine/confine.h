@@ -181,12 +181,17 @@ struct confine_svirt {
  * the pair, label the files, set the exec context for the VMM. */
 int confine_svirt_start(struct confine_svirt *s);
 void confine_svirt_end(struct confine_svirt *s);
-/* Labels applied: execute cvmm again (argv: the whole command line) so
- * the VMM runs in the exec context, passing the pair and its lock in
- * CVMM_SVIRT; returns only on failure. */
+/* Labels applied: run cvmm again (argv: the whole command line) in a
+ * child, in the exec context, passing the pair and its lock in CVMM_SVIRT;
+ * this process stays as the launcher: confine_svirt_supervise, then it
+ * ends with the child's status. Returns only on failure. */
 int confine_svirt_exec(struct confine_svirt *s, char **argv);
-/* In the process confine_svirt_exec started: take over the pair (active,
- * labels to restore at the end); false when not started that way. */
+/* Forward SIGTERM/SIGINT/SIGHUP to pid, wait for it, put the labels back
+ * and release the pair however it ended (a crash too); its exit status
+ * (128 + signal when killed). */
+int confine_svirt_supervise(struct confine_svirt *s, pid_t pid);
+/* In the process confine_svirt_exec started: take over the pair's labels
+ * (for messages; the launcher restores); false when not started that way. */
 bool confine_svirt_resume(struct confine_svirt *s);
 
 #endif

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -212,21 +214,58 @@ void confine_svirt_end(struct confine_svirt *s)
 	s->active = false;
 }
 
+static volatile pid_t supervised_pid;
+
+static void forward(int sig)
+{
+	if (supervised_pid > 0)
+		kill(supervised_pid, sig);
+}
+
+int confine_svirt_supervise(struct confine_svirt *s, pid_t pid)
+{
+	struct sigaction sa = { .sa_handler = forward };
+	int st = 0;
+
+	supervised_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	/* the guest's process is gone, however it ended: the labels go back */
+	confine_svirt_end(s);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int confine_svirt_exec(struct confine_svirt *s, char **argv)
 {
 	char env[64];
+	pid_t pid;
 	int fl;
 
 	if (!s->active)
 		return 0;
 	snprintf(env, sizeof(env), "%u,%u,%d", s->mcs.c1, s->mcs.c2, s->mcs.lock_fd);
-	/* the lock goes with the guest's process */
+	/* the lock goes with the guest's process too */
 	if ((fl = fcntl(s->mcs.lock_fd, F_GETFD)) < 0 || fcntl(s->mcs.lock_fd, F_SETFD, fl & ~FD_CLOEXEC) ||
 	    setenv("CVMM_SVIRT", env, 1))
 		return err_set(errno, "sVirt: passing the pair on: %s", strerror(errno));
 	fflush(NULL);
-	execv("/proc/self/exe", argv);
-	return err_set(errno, "sVirt: executing cvmm in %s: %s", s->proc, strerror(errno));
+	if ((pid = fork()) < 0)
+		return err_set(errno, "sVirt: fork: %s", strerror(errno));
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "cvmm run: sVirt: executing cvmm in %s: %s\n", s->proc, strerror(errno));
+		_exit(2);
+	}
+	/* This process stays as the launcher: it puts the labels back when the
+	 * VMM ends, also when it crashed. */
+	unsetenv("CVMM_SVIRT");
+	int status = confine_svirt_supervise(s, pid);
+	fflush(NULL);
+	_exit(status);
 }
 
 bool confine_svirt_resume(struct confine_svirt *s)
@@ -239,8 +278,9 @@ bool confine_svirt_resume(struct confine_svirt *s)
 		return false;
 	unsetenv("CVMM_SVIRT");
 	s->mcs = (struct confine_mcs){ .c1 = c1, .c2 = c2, .lock_fd = fd };
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) || confine_svirt_labels(&s->mcs, s->proc, s->image, s->content, sizeof(s->proc)))
-		return false;
-	s->active = true;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	confine_svirt_labels(&s->mcs, s->proc, s->image, s->content, sizeof(s->proc));
+	/* the launcher restores and releases: nothing to do at the end here */
+	s->active = false;
 	return true;
 }
