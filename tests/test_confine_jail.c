@@ -25,7 +25,7 @@
 #include "common/common.h"
 #include "vmm/confine/confine.h"
 
-static char tmp[64], kernel[128], disk[128], outside[128];
+static char tmp[64], kernel[128], disk[128], outside[128], statedir[128];
 
 static int setup(void **state)
 {
@@ -39,6 +39,14 @@ static int setup(void **state)
 	assert_int_equal(file_write(disk, (const uint8_t *)"DISK0000", 8), 0);
 	assert_int_equal(file_write(outside, (const uint8_t *)"not for the guest", 17), 0);
 	assert_int_equal(chown(disk, 64000, 64000), 0);
+	/* a directory bound in (the sim platforms' key store) */
+	snprintf(statedir, sizeof(statedir), "%s/state", tmp);
+	assert_int_equal(mkdir(statedir, 0700), 0);
+	char key[160];
+	snprintf(key, sizeof(key), "%s/key", statedir);
+	assert_int_equal(file_write(key, (const uint8_t *)"KEY", 3), 0);
+	assert_int_equal(chown(statedir, 64000, 64000), 0);
+	assert_int_equal(chown(key, 64000, 64000), 0);
 	return 0;
 }
 
@@ -65,6 +73,7 @@ static void unit_jail(struct confine_jail *j, const char *root)
 	j->new_net = true;
 	assert_string_equal(confine_jail_add_file(j, kernel, "kernel", false, false), "/kernel");
 	assert_string_equal(confine_jail_add_file(j, disk, "disk0", true, false), "/disk0");
+	assert_string_equal(confine_jail_add_file(j, statedir, "state", true, false), "/state");
 	assert_int_equal(confine_jail_add_dev(j, "/dev/null"), 0);
 }
 
@@ -98,6 +107,9 @@ static int inside(void)
 	close(fd);
 	if (open("/newfile", O_CREAT | O_WRONLY, 0600) >= 0)
 		return 19;
+	if ((fd = open("/state/key", O_RDONLY)) < 0 || read(fd, buf, 3) != 3 || memcmp(buf, "KEY", 3))
+		return 21;
+	close(fd);
 	if (mkdir("/d", 0700) == 0)
 		return 20;
 	return 0;

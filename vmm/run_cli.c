@@ -313,8 +313,14 @@ static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct 
 		rc = confine_jail_add_dev(j, "/dev/net/tun");
 	if (!rc && c->vsock_cid)
 		rc = confine_jail_add_dev(j, "/dev/vhost-vsock");
-	if (!rc && !strncmp(c->platform, "sim-", 4))
-		rc = err_set(ENOTSUP, "--jail: --platform %s keeps its key store on the host; not jailed yet", c->platform);
+	/* the sim platforms' key store: bound in, read and written as the uid */
+	if (!rc && !strncmp(c->platform, "sim-", 4)) {
+		if (!c->state_dir)
+			rc = err_set(EINVAL, "--jail with --platform %s: give --state-dir (it is bound into the jail)",
+				     c->platform);
+		else
+			c->state_dir = confine_jail_add_file(j, c->state_dir, "state", true, false);
+	}
 	return rc;
 }
 

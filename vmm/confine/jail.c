@@ -177,6 +177,7 @@ static int make_node(const char *root, const char *dev, uid_t uid, gid_t gid)
 static int bind_file(const char *root, const struct confine_jail_file *f, uid_t uid, gid_t gid)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd;
 
 	if (f->create && access(f->src, F_OK)) {
@@ -188,9 +189,15 @@ static int bind_file(const char *root, const struct confine_jail_file *f, uid_t 
 		close(fd);
 	}
 	snprintf(path, sizeof(path), "%s%s", root, f->name);
-	if ((fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) < 0)
+	if (!stat(f->src, &st) && S_ISDIR(st.st_mode)) {
+		/* a directory (the sim platforms' key store) */
+		if (mkdir(path, 0700))
+			return err_set(errno, "--jail: %s: %s", path, strerror(errno));
+	} else if ((fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) < 0) {
 		return err_set(errno, "--jail: %s: %s", path, strerror(errno));
-	close(fd);
+	} else {
+		close(fd);
+	}
 	if (mount(f->src, path, NULL, MS_BIND, NULL))
 		return err_set(errno, "--jail: bind %s: %s", f->src, strerror(errno));
 	if (!f->rw && mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL))
