@@ -371,6 +371,9 @@ int vmm_cli_run(int argc, char **argv)
 			confine_svirt_end(&sv);
 			return VMM_EXIT_ERROR;
 		}
+		if (sv.selinux_off)
+			c.launch_notice = "SELinux is disabled on this host: no sVirt labels for this guest (seccomp "
+					  "and the jail still apply)";
 	}
 	if (jo.on) {
 		static struct confine_jail j;

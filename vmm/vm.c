@@ -413,6 +413,8 @@ int vmm_run(const struct vm_config *c)
 	}
 	if (!rc) {
 		vmm_debug_timing("vCPUs started");
+		if (c->launch_notice)
+			fprintf(stderr, "cvmm run: %s\n", c->launch_notice);
 		vm_gate_open(vm);
 	}
 

@@ -174,11 +174,13 @@ struct confine_svirt {
 	unsigned nfiles;
 	/* results */
 	bool active;                    /* labels applied */
+	bool selinux_off;               /* SELinux disabled: said once the guest runs */
 	struct confine_mcs mcs;
 	char proc[128], image[128], content[128];
 };
-/* Check the mode against the host, report SELinux off on stderr, allocate
- * the pair, label the files, set the exec context for the VMM. */
+/* Check the mode against the host (SELinux off: ->selinux_off, reported by
+ * cvmm run once the guest is launched, so that an input error stays one
+ * line), allocate the pair, label the files, set the exec context. */
 int confine_svirt_start(struct confine_svirt *s);
 void confine_svirt_end(struct confine_svirt *s);
 /* Labels applied: run cvmm again (argv: the whole command line) in a

@@ -169,9 +169,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct confine_list *l)
 			continue;
 		}
 		if (!strcmp(name, "prctl"))
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
 		else if (!strcmp(name, "rt_sigprocmask") && l == &lists[CONFINE_VCPU])
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, SIG_BLOCK));
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, SIG_BLOCK, 0));
 		else
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		if (ret)

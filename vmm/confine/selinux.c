@@ -169,8 +169,7 @@ int confine_svirt_start(struct confine_svirt *s)
 	if (confine_selinux_ops->is_enabled() <= 0) {
 		if (s->mode == CONFINE_SELINUX_ENFORCING_REQUIRED)
 			return err_set(ENOTSUP, "--selinux=enforcing-required: SELinux is disabled on this host");
-		fprintf(stderr, "cvmm run: SELinux is disabled on this host: no sVirt labels for this guest "
-				"(seccomp and the jail still apply)\n");
+		s->selinux_off = true;
 		return 0;
 	}
 	if (s->mode == CONFINE_SELINUX_ENFORCING_REQUIRED && confine_selinux_ops->getenforce() != 1)
