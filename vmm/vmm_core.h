@@ -265,6 +265,7 @@ struct vm_config {
 	unsigned attest_agent_port;
 	/* confinement (docs/security.md) */
 	enum confine_seccomp_mode seccomp; /* default kill */
+	const char *launch_notice;   /* printed on stderr once the vCPUs run */
 };
 /* Build, boot and run the VM until it ends; returns the exit status
  * (VMM_EXIT_*), with err_msg() set for VMM_EXIT_ERROR. */
