@@ -114,6 +114,14 @@ static int legacy_ports(struct vm *vm)
 	return rc;
 }
 
+/* The launch is measured or attested: the manifest and boot-file hashes
+ * are needed (a plain KVM boot does without them, and without OpenSSL's
+ * start-up cost in time and memory). */
+static bool wants_evidence(const struct vm *vm)
+{
+	return vm->platform->confidential || vm->cfg->attest_listen;
+}
+
 /* ---- devices ---- */
 static int create_devices(struct vm *vm, const struct vm_config *c)
 {
@@ -145,7 +153,8 @@ static int create_devices(struct vm *vm, const struct vm_config *c)
 	/* The device manifest (DTB): its SHA-256 is the launch's host_data. */
 	if (!rc)
 		rc = virtio_manifest_dtb(vm, (void **)&vm->manifest, &vm->manifest_len);
-	if (!rc && !EVP_Digest(vm->manifest, vm->manifest_len, vm->host_data, NULL, EVP_sha256(), NULL))
+	if (!rc && wants_evidence(vm) &&
+	    !EVP_Digest(vm->manifest, vm->manifest_len, vm->host_data, NULL, EVP_sha256(), NULL))
 		rc = err_set(EIO, "device manifest: SHA-256 failed");
 	if (!rc && c->manifest_out)
 		rc = file_write(c->manifest_out, vm->manifest, vm->manifest_len);
@@ -187,8 +196,9 @@ static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot
 	};
 	int rc = vmm_boot_plan(&vm->mem, &in, &vm->plan, &vm->entry);
 
-	if (!rc && (!EVP_Digest(f->kernel, f->klen, vm->kernel_sha256, NULL, EVP_sha256(), NULL) ||
-		    (f->initrd && !EVP_Digest(f->initrd, f->ilen, vm->initrd_sha256, NULL, EVP_sha256(), NULL))))
+	if (!rc && wants_evidence(vm) &&
+	    (!EVP_Digest(f->kernel, f->klen, vm->kernel_sha256, NULL, EVP_sha256(), NULL) ||
+	     (f->initrd && !EVP_Digest(f->initrd, f->ilen, vm->initrd_sha256, NULL, EVP_sha256(), NULL))))
 		rc = err_set(EIO, "SHA-256 of the boot files failed");
 	vm->has_initrd = f->initrd != NULL;
 
