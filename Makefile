@@ -24,7 +24,7 @@ MAINS    := vmm/main.c attestation/agent_main.c
 # attestation/agent/ is the guest agent's own code: in cvmm-agent, not libcvmm.a.
 # attestation/proto/ (binding, wire protocol, secret wrapping) is in both.
 AGENT_SRCS := attestation/agent_main.c $(shell find attestation/agent attestation/proto -name '*.c' | sort) \
-              $(sort $(wildcard common/*.c)) sev/sim_wire.c tdx/sim_wire.c
+              $(filter-out common/keystore.c,$(sort $(wildcard common/*.c))) sev/sim_wire.c tdx/sim_wire.c
 LIB_SRCS := $(filter-out $(MAINS) attestation/agent/%,$(shell find $(MODULES) -name '*.c' | sort))
 HDRS     := $(shell find $(MODULES) -name '*.h')
 TEST_HDRS := $(wildcard tests/*.h)

@@ -98,6 +98,32 @@ int file_write(const char *path, const void *data, size_t len);
 /* The same with the file's mode (e.g. 0600 for keys and secrets). */
 int file_write_mode(const char *path, const void *data, size_t len, unsigned int mode);
 
+/* mkdir -p; directories it creates get mode. */
+int file_mkdir_p(const char *path, unsigned int mode);
+
+/* ---- key stores of the simulated platforms (keystore.c; OpenSSL) ----
+ * A directory of PEM files made once, atomically (temporary sibling
+ * directory renamed into place; files 0600, directories 0700), reused. */
+typedef struct x509_st X509;
+typedef struct evp_pkey_st EVP_PKEY;
+struct keystore_entry {
+	const char *name;       /* file name in the store */
+	X509 *cert;             /* a certificate, or */
+	EVP_PKEY *key;          /* a private key */
+};
+/* $XDG_STATE_HOME/cvmm/NAME, else $HOME/.local/state/cvmm/NAME (malloc'ed). */
+char *keystore_default_dir(const char *name);
+/* true when dir holds none of the files (new or empty). */
+bool keystore_absent(const char *dir, const char *const *names, size_t n);
+/* Write the entries as a new store at dir; a store made meanwhile by
+ * another process wins (0 returned: load it). */
+int keystore_create(const char *dir, const struct keystore_entry *e, size_t n);
+/* Read one file: a certificate (cert != NULL) or a private key; what
+ * ("sim-snp") names the store in errors. */
+int keystore_read(const char *dir, const char *name, const char *what, X509 **cert, EVP_PKEY **key);
+/* A certificate as PEM text (malloc'ed, NUL-terminated). */
+int keystore_cert_pem(X509 *x, char **pem, size_t *len);
+
 /* ---- growable byte buffer ---- */
 struct bytebuf {
 	uint8_t *data;

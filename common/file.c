@@ -182,3 +182,26 @@ int file_read_any(const char *path, size_t max, uint8_t **data, size_t *len)
 	*len = got;
 	return 0;
 }
+
+int file_mkdir_p(const char *path, unsigned int mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return err_set(ENAMETOOLONG, "%s: path too long", path);
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = 0;
+			if (mkdir(buf, (mode_t)mode) && errno != EEXIST)
+				return err_set(errno, "%s: cannot create directory: %s", buf, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}

@@ -37,43 +37,8 @@ static const char *const store_files[] = { "ark.pem", "ark.key", "ask.pem", "ask
 
 char *snp_sim_default_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char *s = NULL;
-
-	if (xdg && xdg[0] == '/')
-		return asprintf(&s, "%s/cvmm/sim-snp", xdg) < 0 ? NULL : s;
-	if (!home || !home[0]) {
-		err_set(ENOENT, "sim-snp: neither XDG_STATE_HOME nor HOME is set: give a key store directory");
-		return NULL;
-	}
-	return asprintf(&s, "%s/.local/state/cvmm/sim-snp", home) < 0 ? NULL : s;
+	return keystore_default_dir("sim-snp");
 }
-
-/* mkdir -p with mode for every directory it creates. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return err_set(ENAMETOOLONG, "%s: path too long", path);
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; ; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-
-			*p = 0;
-			if (mkdir(buf, mode) && errno != EEXIST)
-				return err_set(errno, "%s: cannot create directory: %s", buf, strerror(errno));
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
-}
-
-/* ---- making the chain ---- */
 
 static int add_ext_der(X509 *x, const char *oid, const uint8_t *der, int len)
 {
@@ -181,78 +146,25 @@ static X509 *make_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_key, EVP_P
 }
 
 /* Write one PEM file (0600, exclusive, fsync'ed) into the new store. */
-static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key)
-{
-	char path[4200];
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!b || !(cert ? PEM_write_bio_X509(b, cert) : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))) {
-		BIO_free(b);
-		return err_set(EIO, "%s: cannot encode", path);
-	}
-	n = BIO_get_mem_data(b, &p);
-	ret = file_write_mode(path, p, (size_t)n, 0600);
-	BIO_free(b);
-	return ret;
-}
-
-static void remove_tree(const char *dir)
-{
-	char path[4200];
-
-	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, store_files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
-/* Generate the chain into a temporary sibling of dir, then rename it onto
- * dir (which may exist, empty). Losing a race to another process is fine. */
 static int create_store(const char *dir)
 {
-	char tmp[4200], parent[4200];
 	EVP_PKEY *ark_key = NULL, *ask_key = NULL, *vcek_key = NULL;
 	X509 *ark = NULL, *ask = NULL, *vcek = NULL;
 	uint8_t hwid[64];
-	char *slash;
-	int ret, fd;
+	int ret;
 
-	snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", dir);
-	if (!mkdtemp(tmp))
-		return err_set(errno, "%s: cannot create a temporary directory: %s", tmp, strerror(errno));
 	if (RAND_bytes(hwid, sizeof(hwid)) != 1 || !(ark_key = EVP_RSA_gen(4096)) || !(ask_key = EVP_RSA_gen(4096)) ||
 	    !(vcek_key = EVP_EC_gen("P-384")) || !(ark = make_cert("ARK-Milan", NULL, ark_key, ark_key, NULL)) ||
 	    !(ask = make_cert("SEV-Milan", ark, ark_key, ask_key, NULL)) ||
 	    !(vcek = make_cert("SEV-VCEK", ask, ask_key, vcek_key, hwid))) {
 		ret = err_set(EIO, "%s: generating the simulated ARK/ASK/VCEK failed", dir);
-		goto out;
+	} else {
+		const struct keystore_entry e[] = {
+			{ "ark.pem", ark, NULL },  { "ark.key", NULL, ark_key },   { "ask.pem", ask, NULL },
+			{ "ask.key", NULL, ask_key }, { "vcek.pem", vcek, NULL }, { "vcek.key", NULL, vcek_key },
+		};
+		ret = keystore_create(dir, e, ARRAY_SIZE(e));
 	}
-	if ((ret = write_pem(tmp, "ark.pem", ark, NULL)) || (ret = write_pem(tmp, "ark.key", NULL, ark_key)) ||
-	    (ret = write_pem(tmp, "ask.pem", ask, NULL)) || (ret = write_pem(tmp, "ask.key", NULL, ask_key)) ||
-	    (ret = write_pem(tmp, "vcek.pem", vcek, NULL)) || (ret = write_pem(tmp, "vcek.key", NULL, vcek_key)))
-		goto out;
-	if (rename(tmp, dir)) {
-		if (errno != ENOTEMPTY && errno != EEXIST)
-			ret = err_set(errno, "%s: cannot move the new key store into place: %s", dir, strerror(errno));
-		goto out; /* another process made it first: use theirs */
-	}
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash)
-		*(slash == parent ? slash + 1 : slash) = 0;
-	if ((fd = open(slash ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	tmp[0] = 0;
-out:
-	if (tmp[0])
-		remove_tree(tmp);
 	X509_free(ark);
 	X509_free(ask);
 	X509_free(vcek);
@@ -266,26 +178,7 @@ out:
 
 static int read_store_file(const char *dir, const char *name, X509 **cert, EVP_PKEY **key)
 {
-	char path[4200];
-	uint8_t *data = NULL;
-	size_t len;
-	BIO *b;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((ret = file_read(path, STORE_FILE_MAX, &data, &len)))
-		return err_set(-ret, "%s: cannot read the sim-snp key store file: %s", path, strerror(-ret));
-	b = BIO_new_mem_buf(data, (int)len);
-	if (cert)
-		*cert = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	else
-		*key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	free(data);
-	if (cert ? !*cert : !*key)
-		return err_set(EINVAL, "%s: not a valid PEM %s (damaged sim-snp key store: remove %s to make a new one)",
-			       path, cert ? "certificate" : "private key", dir);
-	return 0;
+	return keystore_read(dir, name, "sim-snp", cert, key);
 }
 
 static int load_store(struct snp_sim *sp)
@@ -361,23 +254,9 @@ out:
 	return ret;
 }
 
-/* 1 when dir holds none of the store files (a new or empty directory). */
-static bool store_absent(const char *dir)
-{
-	char path[4200];
-
-	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, store_files[i]);
-		if (!access(path, F_OK))
-			return false;
-	}
-	return true;
-}
-
 int snp_sim_open(const char *dir, struct snp_sim **out)
 {
 	struct snp_sim *sp;
-	char *parent, *slash;
 	int ret = 0;
 
 	*out = NULL;
@@ -389,17 +268,8 @@ int snp_sim_open(const char *dir, struct snp_sim **out)
 		return dir ? err_set(ENOMEM, "sim-snp: out of memory") : -ENOENT;
 	}
 	pthread_mutex_init(&sp->lock, NULL);
-	if (store_absent(sp->dir)) {
-		parent = strdup(sp->dir);
-		slash = parent ? strrchr(parent, '/') : NULL;
-		if (slash && slash != parent) {
-			*slash = 0;
-			ret = mkdir_p(parent, 0700);
-		}
-		free(parent);
-		if (!ret)
-			ret = create_store(sp->dir);
-	}
+	if (keystore_absent(sp->dir, store_files, ARRAY_SIZE(store_files)))
+		ret = create_store(sp->dir);
 	if (!ret)
 		ret = load_store(sp);
 	if (ret) {
@@ -428,18 +298,5 @@ void snp_sim_close(struct snp_sim *sp)
 
 int snp_sim_ark_pem(struct snp_sim *sp, char **pem, size_t *len)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-
-	*pem = NULL;
-	if (!b || !PEM_write_bio_X509(b, sp->ark) || (n = BIO_get_mem_data(b, &p)) <= 0 || !(*pem = malloc((size_t)n + 1))) {
-		BIO_free(b);
-		return err_set(ENOMEM, "sim-snp: out of memory");
-	}
-	memcpy(*pem, p, (size_t)n);
-	(*pem)[n] = 0;
-	*len = (size_t)n;
-	BIO_free(b);
-	return 0;
+	return keystore_cert_pem(sp->ark, pem, len);
 }

@@ -46,39 +46,7 @@ static const char *const store_files[] = { "root.pem", "root.key", "pck-ca.pem",
 
 char *tdx_sim_default_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char *s = NULL;
-
-	if (xdg && xdg[0] == '/')
-		return asprintf(&s, "%s/cvmm/sim-tdx", xdg) < 0 ? NULL : s;
-	if (!home || !home[0]) {
-		err_set(ENOENT, "sim-tdx: neither XDG_STATE_HOME nor HOME is set: give a key store directory");
-		return NULL;
-	}
-	return asprintf(&s, "%s/.local/state/cvmm/sim-tdx", home) < 0 ? NULL : s;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return err_set(ENAMETOOLONG, "%s: path too long", path);
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-
-			*p = 0;
-			if (mkdir(buf, mode) && errno != EEXIST)
-				return err_set(errno, "%s: cannot create directory: %s", buf, strerror(errno));
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
+	return keystore_default_dir("sim-tdx");
 }
 
 /* ---- making the chain ---- */
@@ -190,78 +158,27 @@ static X509 *make_cert(enum cert_role role, const char *cn, X509 *issuer, EVP_PK
 	return x;
 }
 
-static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key)
-{
-	char path[4200];
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!b || !(cert ? PEM_write_bio_X509(b, cert) : PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL))) {
-		BIO_free(b);
-		return err_set(EIO, "%s: cannot encode", path);
-	}
-	n = BIO_get_mem_data(b, &p);
-	ret = file_write_mode(path, p, (size_t)n, 0600);
-	BIO_free(b);
-	return ret;
-}
-
-static void remove_tree(const char *dir)
-{
-	char path[4200];
-
-	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, store_files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
 static int create_store(const char *dir)
 {
-	char tmp[4200], parent[4200];
 	EVP_PKEY *root_key = NULL, *ca_key = NULL, *pck_key = NULL, *ak = NULL;
 	X509 *root = NULL, *ca = NULL, *pck = NULL;
 	uint8_t ppid[16];
-	char *slash;
-	int ret, fd;
+	int ret;
 
-	snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", dir);
-	if (!mkdtemp(tmp))
-		return err_set(errno, "%s: cannot create a temporary directory: %s", tmp, strerror(errno));
 	if (RAND_bytes(ppid, sizeof(ppid)) != 1 || !(root_key = EVP_EC_gen("P-256")) ||
 	    !(ca_key = EVP_EC_gen("P-256")) || !(pck_key = EVP_EC_gen("P-256")) || !(ak = EVP_EC_gen("P-256")) ||
 	    !(root = make_cert(ROLE_ROOT, "Simulated SGX Root CA (cvmm sim-tdx)", NULL, root_key, root_key, NULL)) ||
 	    !(ca = make_cert(ROLE_CA, "Simulated SGX PCK Platform CA (cvmm sim-tdx)", root, root_key, ca_key, NULL)) ||
 	    !(pck = make_cert(ROLE_PCK, "Simulated SGX PCK Certificate (cvmm sim-tdx)", ca, ca_key, pck_key, ppid))) {
 		ret = err_set(EIO, "%s: generating the simulated PCK chain failed", dir);
-		goto out;
+	} else {
+		const struct keystore_entry e[] = {
+			{ "root.pem", root, NULL },  { "root.key", NULL, root_key }, { "pck-ca.pem", ca, NULL },
+			{ "pck-ca.key", NULL, ca_key }, { "pck.pem", pck, NULL },   { "pck.key", NULL, pck_key },
+			{ "ak.key", NULL, ak },
+		};
+		ret = keystore_create(dir, e, ARRAY_SIZE(e));
 	}
-	if ((ret = write_pem(tmp, "root.pem", root, NULL)) || (ret = write_pem(tmp, "root.key", NULL, root_key)) ||
-	    (ret = write_pem(tmp, "pck-ca.pem", ca, NULL)) || (ret = write_pem(tmp, "pck-ca.key", NULL, ca_key)) ||
-	    (ret = write_pem(tmp, "pck.pem", pck, NULL)) || (ret = write_pem(tmp, "pck.key", NULL, pck_key)) ||
-	    (ret = write_pem(tmp, "ak.key", NULL, ak)))
-		goto out;
-	if (rename(tmp, dir)) {
-		if (errno != ENOTEMPTY && errno != EEXIST)
-			ret = err_set(errno, "%s: cannot move the new key store into place: %s", dir, strerror(errno));
-		goto out; /* another process made it first: use theirs */
-	}
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash)
-		*(slash == parent ? slash + 1 : slash) = 0;
-	if ((fd = open(slash ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	tmp[0] = 0;
-out:
-	if (tmp[0])
-		remove_tree(tmp);
 	X509_free(root);
 	X509_free(ca);
 	X509_free(pck);
@@ -276,27 +193,7 @@ out:
 
 static int read_store_file(const char *dir, const char *name, X509 **cert, EVP_PKEY **key)
 {
-	char path[4200];
-	uint8_t *data = NULL;
-	size_t len;
-	BIO *b;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((ret = file_read(path, STORE_FILE_MAX, &data, &len)))
-		return err_set(-ret, "%s: cannot read the sim-tdx key store file: %s", path, strerror(-ret));
-	b = BIO_new_mem_buf(data, (int)len);
-	if (cert)
-		*cert = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	else
-		*key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	free(data);
-	ERR_clear_error();
-	if (cert ? !*cert : !*key)
-		return err_set(EINVAL, "%s: not a valid PEM %s (damaged sim-tdx key store: remove %s to make a new one)",
-			       path, cert ? "certificate" : "private key", dir);
-	return 0;
+	return keystore_read(dir, name, "sim-tdx", cert, key);
 }
 
 static int pem_append(BIO *b, X509 *x)
@@ -353,22 +250,9 @@ out:
 	return ret;
 }
 
-static bool store_absent(const char *dir)
-{
-	char path[4200];
-
-	for (size_t i = 0; i < ARRAY_SIZE(store_files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, store_files[i]);
-		if (!access(path, F_OK))
-			return false;
-	}
-	return true;
-}
-
 int tdx_sim_open(const char *dir, struct tdx_sim **out)
 {
 	struct tdx_sim *s;
-	char *parent, *slash;
 	int ret = 0;
 
 	*out = NULL;
@@ -380,17 +264,8 @@ int tdx_sim_open(const char *dir, struct tdx_sim **out)
 		return dir ? err_set(ENOMEM, "sim-tdx: out of memory") : -ENOENT;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	if (store_absent(s->dir)) {
-		parent = strdup(s->dir);
-		slash = parent ? strrchr(parent, '/') : NULL;
-		if (slash && slash != parent) {
-			*slash = 0;
-			ret = mkdir_p(parent, 0700);
-		}
-		free(parent);
-		if (!ret)
-			ret = create_store(s->dir);
-	}
+	if (keystore_absent(s->dir, store_files, ARRAY_SIZE(store_files)))
+		ret = create_store(s->dir);
 	if (!ret)
 		ret = load_store(s);
 	if (ret) {
@@ -419,18 +294,5 @@ void tdx_sim_close(struct tdx_sim *s)
 
 int tdx_sim_root_pem(struct tdx_sim *s, char **pem, size_t *len)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long n;
-
-	*pem = NULL;
-	if (!b || !PEM_write_bio_X509(b, s->root) || (n = BIO_get_mem_data(b, &p)) <= 0 || !(*pem = malloc((size_t)n + 1))) {
-		BIO_free(b);
-		return err_set(ENOMEM, "sim-tdx: out of memory");
-	}
-	memcpy(*pem, p, (size_t)n);
-	(*pem)[n] = 0;
-	*len = (size_t)n;
-	BIO_free(b);
-	return 0;
+	return keystore_cert_pem(s->root, pem, len);
 }

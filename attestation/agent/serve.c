@@ -125,38 +125,17 @@ static int evidence(struct server *s, const struct att_msg *q, struct bytebuf *o
 	return ret;
 }
 
-static int mkdirs(char *path)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-
-		*p = 0;
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			int e = errno;
-
-			*p = c;
-			return err_set(e, "%s: cannot create: %s", path, strerror(e));
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
 /* DIR/NAME, atomically, 0600 (file_write_mode: temp file created O_EXCL
  * 0600 in DIR, fsync, rename over whatever DIR/NAME was — a symlink there
  * is replaced, not followed — fsync DIR). */
 static int store(const char *dir, const char *name, const uint8_t *p, size_t len)
 {
-	char path[4096], d[4096];
+	char path[4096];
 	int e;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return err_set(ENAMETOOLONG, "%s: path too long", dir);
-	snprintf(d, sizeof(d), "%s", dir);
-	if ((e = mkdirs(d)))
+	if ((e = file_mkdir_p(dir, 0700)))
 		return e;
 	return file_write_mode(path, p, len, 0600);
 }
