@@ -1,6 +1,13 @@
 /* evloop.c - the device event loop: one epoll thread that calls a device's
  * callback when its host fd (tap, stdin, eventfd, ...) is ready. ev_add and
- * ev_del may be called from any thread, including from a callback. */
+ * ev_del may be called from any thread, including from a callback.
+ *
+ * Deleted entries are freed, not kept: an event for one may already be in
+ * the batch the loop thread is walking, so ev_del moves it to a graveyard
+ * that the loop thread empties after each batch (it wakes itself for that
+ * when the delete came from another thread). With the loop not running
+ * ev_del frees at once. So a guest toggling a watch (virtio-console input)
+ * costs no memory per toggle. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,9 +32,33 @@ struct evloop {
 	pthread_t thread;
 	bool running;
 	volatile int stop;
-	pthread_mutex_t lock; /* entries list */
+	pthread_mutex_t lock; /* entries and graveyard */
 	struct ev_entry *entries;
+	struct ev_entry *graveyard; /* deleted, freed after the current batch */
+	bool looping;               /* the loop thread may hold entries in a batch */
+	pthread_t loop_tid;
 };
+
+static void free_list(struct ev_entry *e)
+{
+	for (struct ev_entry *n; e; e = n) {
+		n = e->next;
+		free(e);
+	}
+}
+
+size_t evloop_entry_count(struct evloop *l)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (struct ev_entry *e = l->entries; e; e = e->next)
+		n++;
+	for (struct ev_entry *e = l->graveyard; e; e = e->next)
+		n++;
+	pthread_mutex_unlock(&l->lock);
+	return n;
+}
 
 int evloop_create(struct evloop **out)
 {
@@ -73,19 +104,35 @@ int ev_add(struct evloop *l, int fd, uint32_t events, ev_cb cb, void *opaque)
 
 int ev_del(struct evloop *l, int fd)
 {
-	int rc = -ENOENT;
+	struct ev_entry *gone = NULL;
+	bool wake = false;
+
 	pthread_mutex_lock(&l->lock);
-	for (struct ev_entry *e = l->entries; e; e = e->next)
-		if (!e->deleted && e->fd == fd) {
-			/* Entries are freed with the loop: an event for it may
-			 * already be in the batch the loop thread is walking. */
-			e->deleted = true;
+	for (struct ev_entry **p = &l->entries; *p; p = &(*p)->next)
+		if ((*p)->fd == fd) {
+			gone = *p;
+			*p = gone->next;
+			gone->deleted = true;
 			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-			rc = 0;
-			break;
+			if (l->looping) {
+				/* an event for it may be in the loop's current batch */
+				gone->next = l->graveyard;
+				l->graveyard = gone;
+				wake = !pthread_equal(pthread_self(), l->loop_tid);
+				gone = NULL;
+			}
+			pthread_mutex_unlock(&l->lock);
+			free(gone);
+			if (wake) {
+				uint64_t one = 1;
+				if (write(l->wake_fd, &one, sizeof(one)) < 0) {
+					/* counter full: the loop is awake anyway */
+				}
+			}
+			return 0;
 		}
 	pthread_mutex_unlock(&l->lock);
-	return rc;
+	return -ENOENT;
 }
 
 static void *loop_main(void *arg)
@@ -94,6 +141,15 @@ static void *loop_main(void *arg)
 	struct epoll_event evs[16];
 	confine_thread(CONFINE_VMM); /* before the first event (no-op outside cvmm run) */
 	while (!l->stop) {
+		struct ev_entry *dead;
+		uint64_t v;
+
+		/* every batch that could name these has been walked */
+		pthread_mutex_lock(&l->lock);
+		dead = l->graveyard;
+		l->graveyard = NULL;
+		pthread_mutex_unlock(&l->lock);
+		free_list(dead);
 		int n = epoll_wait(l->epfd, evs, 16, -1);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -102,8 +158,12 @@ static void *loop_main(void *arg)
 		}
 		for (int i = 0; i < n && !l->stop; i++) {
 			struct ev_entry *e = evs[i].data.ptr;
-			if (!e)
-				continue; /* wake-up */
+			if (!e) { /* wake-up */
+				if (read(l->wake_fd, &v, sizeof(v)) < 0) {
+					/* EAGAIN: already drained */
+				}
+				continue;
+			}
 			pthread_mutex_lock(&l->lock);
 			bool live = !e->deleted;
 			pthread_mutex_unlock(&l->lock);
@@ -116,9 +176,16 @@ static void *loop_main(void *arg)
 
 int evloop_start(struct evloop *l)
 {
+	pthread_mutex_lock(&l->lock);
+	l->looping = true; /* before the thread can take a batch */
 	int rc = pthread_create(&l->thread, NULL, loop_main, l);
-	if (rc)
+	if (rc) {
+		l->looping = false;
+		pthread_mutex_unlock(&l->lock);
 		return err_set(rc, "event loop: thread: %s", strerror(rc));
+	}
+	l->loop_tid = l->thread;
+	pthread_mutex_unlock(&l->lock);
 	l->running = true;
 	return 0;
 }
@@ -133,6 +200,11 @@ void evloop_stop(struct evloop *l)
 		/* counter full: the loop is awake anyway */
 	}
 	pthread_join(l->thread, NULL);
+	pthread_mutex_lock(&l->lock);
+	l->looping = false;
+	free_list(l->graveyard);
+	l->graveyard = NULL;
+	pthread_mutex_unlock(&l->lock);
 	l->running = false;
 }
 
@@ -141,10 +213,8 @@ void evloop_destroy(struct evloop *l)
 	if (!l)
 		return;
 	evloop_stop(l);
-	for (struct ev_entry *e = l->entries, *n; e; e = n) {
-		n = e->next;
-		free(e);
-	}
+	free_list(l->entries);
+	free_list(l->graveyard);
 	close(l->epfd);
 	close(l->wake_fd);
 	pthread_mutex_destroy(&l->lock);

@@ -198,6 +198,8 @@ int evloop_create(struct evloop **out);
 int evloop_start(struct evloop *l);
 void evloop_stop(struct evloop *l);    /* joins the thread; ev_del still works */
 void evloop_destroy(struct evloop *l); /* stops the thread, frees entries */
+/* entries allocated (watched + deleted awaiting the end of a batch), for tests */
+size_t evloop_entry_count(struct evloop *l);
 
 /* ---------------- 8250 UART (serial.c) ---------------- */
 struct serial;
