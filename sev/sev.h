@@ -11,6 +11,9 @@
 
 /* `cvmm measure` (all platforms; hands --platform tdx to tdx_cli_measure). */
 int sev_cli_measure(int argc, char **argv);
+/* `cvmm run --platform snp` (sev/run_cli.c): the KVM backend, or with
+ * --dry-run FILE the launch recorded against the ioctl stand-in. */
+int sev_cli_run(int argc, char **argv);
 /* `cvmm sim-root`: print the sim-snp ARK (PEM). */
 int sev_cli_sim_root(int argc, char **argv);
 
@@ -220,5 +223,17 @@ void snp_sim_channel_stop(struct snp_sim_channel *ch);
 /* If set, called first thing in the channel's thread, before it accepts
  * anything (cvmm run installs the thread's seccomp filter: vmm/confine). */
 extern void (*snp_sim_channel_thread_hook)(void);
+
+/* The sim channel's transport, shared by sim-snp and sim-tdx (sim_server.c):
+ * a thread accepting on "vsock:PORT" (peer CID guest_cid only) or
+ * "unix:PATH" and handing each connection to serve until it returns false. */
+struct sim_server;
+typedef bool (*sim_serve_fn)(void *ctx, struct sim_server *s, int fd);
+int sim_server_start(const char *addr, uint32_t guest_cid, sim_serve_fn serve, void *ctx, void (*thread_hook)(void),
+		     struct sim_server **out);
+void sim_server_stop(struct sim_server *s);
+/* Exactly n bytes (false on EOF, error, a 5 s stall or a stop request). */
+bool sim_server_read(struct sim_server *s, int fd, uint8_t *buf, size_t n);
+bool sim_server_write(int fd, const uint8_t *p, size_t n);
 
 #endif
