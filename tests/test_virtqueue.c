@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -360,6 +361,67 @@ static void test_iov_helpers(void **state)
 	assert_int_equal(iov_to_buf(iov, 3, 9, out, sizeof(out)), 0);
 }
 
+/* A guest that breaks the queue, resets and repeats gets a bounded number
+ * of log lines: the burst, then one per interval of the (fake) clock with
+ * the count of the lines left out. */
+static uint64_t fake_now;
+static uint64_t fake_clock(void) { return fake_now; }
+
+static unsigned count_lines(FILE *fp, const char *needle, unsigned *matches)
+{
+	char line[512];
+	unsigned n = 0;
+
+	*matches = 0;
+	rewind(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		n++;
+		if (strstr(line, needle))
+			(*matches)++;
+	}
+	return n;
+}
+
+static void test_log_flood(void **state)
+{
+	struct fixture *f = *state;
+	FILE *log = tmpfile();
+	unsigned lines, summaries;
+	const unsigned cycles = 20000;
+	uint64_t (*real_clock)(void) = virtio_log_clock;
+
+	assert_non_null(log);
+	virtio_log_fd = fileno(log);
+	virtio_log_clock = fake_clock;
+	fake_now = 1000;
+	for (unsigned i = 0; i < cycles; i++) {
+		put_le16(gpa(f->vm, f->ring.avail + 2), QSIZE + 1);
+		notify(f->pci, 0);
+		assert_true(f->dev->broken);
+		bring_up(f, ALL_FEATURES); /* reset: works again */
+		assert_false(f->dev->broken);
+	}
+	fflush(log);
+	lines = count_lines(log, "suppressed", &summaries);
+	assert_int_equal(lines, VIRTIO_LOG_BURST);
+	assert_int_equal(summaries, 0);
+	/* an interval later: one summary and one line, and again silence */
+	fake_now += VIRTIO_LOG_INTERVAL_NS;
+	for (unsigned i = 0; i < 100; i++) {
+		put_le16(gpa(f->vm, f->ring.avail + 2), QSIZE + 1);
+		notify(f->pci, 0);
+		bring_up(f, ALL_FEATURES);
+	}
+	lines = count_lines(log, "20000 more device errors suppressed", &summaries);
+	assert_int_equal(summaries, 0);
+	lines = count_lines(log, "19995 more device errors suppressed", &summaries);
+	assert_int_equal(summaries, 1);
+	assert_int_equal(lines, VIRTIO_LOG_BURST + 2);
+	virtio_log_fd = 2;
+	virtio_log_clock = real_clock;
+	fclose(log);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -370,7 +432,7 @@ int main(void)
 		T(test_indirect_not_negotiated), T(test_idx_jump), T(test_head_out_of_table),
 		T(test_next_out_of_table), T(test_chain_longer_than_queue), T(test_indirect_table_too_big),
 		T(test_readable_after_writable), T(test_bad_rings_at_enable), T(test_broken_until_reset),
-		T(test_many_chains_wrap_idx), cmocka_unit_test(test_iov_helpers),
+		T(test_many_chains_wrap_idx), T(test_log_flood), cmocka_unit_test(test_iov_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

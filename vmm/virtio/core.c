@@ -12,12 +12,52 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "vmm/virtio/virtio_dev.h"
 
 int virtio_log_fd = 2;
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t (*virtio_log_clock)(void) = monotonic_ns;
+
+/* One device-error line, through the device's token bucket (dev->lock
+ * held): a guest breaking and resetting a queue in a loop gets
+ * VIRTIO_LOG_BURST lines, then one per interval with a count of the rest. */
+static void dev_log(struct virtio_dev *d, const char *why)
+{
+	uint64_t now = virtio_log_clock();
+
+	if (virtio_log_fd < 0)
+		return;
+	if (d->log_tokens < VIRTIO_LOG_BURST && now - d->log_refill_ns >= VIRTIO_LOG_INTERVAL_NS) {
+		uint64_t add = (now - d->log_refill_ns) / VIRTIO_LOG_INTERVAL_NS;
+		d->log_tokens = add >= VIRTIO_LOG_BURST - d->log_tokens ? VIRTIO_LOG_BURST
+									 : d->log_tokens + (unsigned)add;
+		d->log_refill_ns = now;
+	}
+	if (!d->log_tokens) {
+		d->log_suppressed++;
+		return;
+	}
+	d->log_tokens--;
+	if (d->log_tokens + 1 == VIRTIO_LOG_BURST)
+		d->log_refill_ns = now; /* the interval runs from the first line used */
+	if (d->log_suppressed)
+		dprintf(virtio_log_fd, "cvmm: %s: %llu more device errors suppressed\n", d->ops->name,
+			(unsigned long long)d->log_suppressed);
+	d->log_suppressed = 0;
+	dprintf(virtio_log_fd, "cvmm: %s: %s; device needs reset\n", d->ops->name, why);
+}
 
 /* ---------------- registry ---------------- */
 static struct virtio_dev *registry;
@@ -79,6 +119,7 @@ void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
 	if (queue_max > VQ_CHAIN_MAX)
 		queue_max = VQ_CHAIN_MAX;
 	d->num_queues = num_queues;
+	d->log_tokens = VIRTIO_LOG_BURST;
 	d->config_msix_vector = VIRTIO_MSI_NO_VECTOR;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		d->vq[i].dev = d;
@@ -126,8 +167,7 @@ void virtio_dev_set_broken(struct virtio_dev *d, const char *why)
 	/* §2.1.2: DEVICE_NEEDS_RESET plus a configuration change notification
 	 * tells the driver to reset; the VMM itself keeps running. */
 	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	if (virtio_log_fd >= 0)
-		dprintf(virtio_log_fd, "cvmm: %s: %s; device needs reset\n", d->ops->name, why);
+	dev_log(d, why);
 	if (d->transport && d->transport->config_irq)
 		d->transport->config_irq(d);
 }

@@ -161,6 +161,11 @@ struct virtio_dev {
 	unsigned cfg_len;
 	uint8_t cfg_wmask[VIRTIO_CFG_MAX]; /* bytes the driver may write */
 
+	/* device-error log rate limit (core.c): a token bucket of lines */
+	unsigned log_tokens;
+	uint64_t log_refill_ns;   /* clock of the last refill */
+	uint64_t log_suppressed;  /* lines not written since the last one */
+
 	void *priv;               /* the device's own state */
 	struct virtio_dev *next;  /* registry of all devices (manifest order) */
 };
@@ -176,8 +181,16 @@ int virtio_dev_register(struct virtio_dev *d);
 /* Mark a device broken (hostile input): DEVICE_NEEDS_RESET, config interrupt,
  * one log line; later notifications are ignored until the driver resets. */
 void virtio_dev_set_broken(struct virtio_dev *d, const char *why);
-/* Where virtio_dev_set_broken() logs (stderr; -1 = silent, for the fuzzer). */
+/* Where virtio_dev_set_broken() logs (stderr; -1 = silent, for the fuzzer).
+ * A guest can break and reset a device in a loop, so the lines are rate
+ * limited per device: VIRTIO_LOG_BURST lines, then one more per
+ * VIRTIO_LOG_INTERVAL_NS, each preceded by "N more device errors
+ * suppressed" when lines were dropped. virtio_log_clock (monotonic
+ * nanoseconds) is replaceable for tests. */
 extern int virtio_log_fd;
+#define VIRTIO_LOG_BURST       5
+#define VIRTIO_LOG_INTERVAL_NS (60ull * 1000000000ull)
+extern uint64_t (*virtio_log_clock)(void);
 /* Driver wrote status 0: reset queues, features and device state. */
 void virtio_dev_reset(struct virtio_dev *d);
 /* Driver features have VERSION_1 and nothing that was not offered. */
