@@ -11,11 +11,9 @@
 
 /* `cvmm measure` (all platforms; hands --platform tdx to tdx_cli_measure). */
 int sev_cli_measure(int argc, char **argv);
-/* `cvmm run --platform snp` (sev/run_cli.c): the KVM backend, or with
+/* `cvmm run --platform snp` (sev/snp_run_cli.c): the KVM backend, or with
  * --dry-run FILE the launch recorded against the ioctl stand-in. */
 int sev_cli_run(int argc, char **argv);
-/* `cvmm sim-root`: print the sim-snp ARK (PEM). */
-int sev_cli_sim_root(int argc, char **argv);
 
 enum sev_mode {
 	SEV_MODE_SEV,    /* SHA-256 over LAUNCH_UPDATE_DATA */

@@ -117,7 +117,5 @@ void tdx_sim_channel_stop(struct tdx_sim_channel *ch);
 /* Called first thing in the channel thread when set (cvmm run: its
  * seccomp filter, as for the sim-snp channel). */
 extern void (*tdx_sim_channel_thread_hook)(void);
-/* `cvmm sim-root [--platform sim-snp|sim-tdx]`: sim-tdx here, sim-snp in sev/. */
-int tdx_cli_sim_root(int argc, char **argv);
 
 #endif

@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	{ "id-block", sev_cli_id_block, "build the SNP ID block and ID auth for a launch digest (snp-create-id-block)" },
 	{ "run", vmm_cli_run, "launch a guest" },
 	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
-	{ "sim-root", tdx_cli_sim_root, "print a sim platform's root certificate (sim-snp ARK, sim-tdx root CA) to pin" },
+	{ "sim-root", vmm_cli_sim_root, "print a sim platform's root certificate (sim-snp ARK, sim-tdx root CA) to pin" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
 	{ "verify-ear", att_cli_verify_ear, "check a signed EAR attestation result (cvmm verify --output ear)" },
 	{ "show", att_cli_show, "print an SNP report or TDX quote field by field" },

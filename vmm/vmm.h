@@ -12,6 +12,8 @@ int vmm_cli_run(int argc, char **argv);
 /* `cvmm measure`: --platform sim-snp here, every other platform in sev/ (and tdx/). */
 int vmm_cli_measure(int argc, char **argv);
 int vmm_cli_measure_sim(int argc, char **argv);
+/* `cvmm sim-root`: the root certificate of a sim platform's key store. */
+int vmm_cli_sim_root(int argc, char **argv);
 /* The launch measurement of `cvmm run --platform sim-snp` with these inputs. */
 int vmm_sim_snp_measure(const uint8_t *kernel, size_t klen, const char *kernel_path, const uint8_t *initrd,
 			size_t ilen, const char *cmdline, unsigned vcpus, uint64_t mem, bool trace,
