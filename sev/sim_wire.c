@@ -8,7 +8,7 @@
 
 #include "sev/sim_wire.h"
 
-int snp_sim_hdr_parse(const uint8_t *buf, size_t len, const char *what, uint16_t *type, uint32_t *payload_len)
+int snp_sim_frame_parse(const uint8_t *buf, size_t len, const char *what, uint16_t *type, uint32_t *payload_len)
 {
 	struct reader r;
 	uint32_t magic;
@@ -22,13 +22,20 @@ int snp_sim_hdr_parse(const uint8_t *buf, size_t len, const char *what, uint16_t
 		return err_set(EINVAL, "%s: magic 0x%08x is not 0x%08x (\"CVSP\")", what, magic, SNP_SIM_MAGIC);
 	if (version != SNP_SIM_VERSION)
 		return err_set(EINVAL, "%s: version %u is not %u", what, version, SNP_SIM_VERSION);
-	if (*type != SNP_SIM_REPORT_REQ && *type != SNP_SIM_EXT_REPORT_REQ && *type != SNP_SIM_REPORT_RSP &&
-	    *type != SNP_SIM_EXT_REPORT_RSP)
-		return err_set(EINVAL, "%s: unknown message type 0x%x", what, *type);
 	if (*payload_len > SNP_SIM_PAYLOAD_MAX)
 		return err_set(EINVAL, "%s: payload length %u is over the limit %u", what, *payload_len,
 			       SNP_SIM_PAYLOAD_MAX);
 	return 0;
+}
+
+int snp_sim_hdr_parse(const uint8_t *buf, size_t len, const char *what, uint16_t *type, uint32_t *payload_len)
+{
+	int ret = snp_sim_frame_parse(buf, len, what, type, payload_len);
+
+	if (!ret && *type != SNP_SIM_REPORT_REQ && *type != SNP_SIM_EXT_REPORT_REQ && *type != SNP_SIM_REPORT_RSP &&
+	    *type != SNP_SIM_EXT_REPORT_RSP)
+		ret = err_set(EINVAL, "%s: unknown message type 0x%x", what, *type);
+	return ret;
 }
 
 void snp_sim_hdr_put(uint8_t out[SNP_SIM_HDR_LEN], uint16_t type, uint32_t payload_len)

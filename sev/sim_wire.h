@@ -38,7 +38,10 @@ enum snp_sim_type {
 #define SNP_SIM_STATUS_INVALID_GUEST_STATE 0x02 /* no launch yet */
 #define SNP_SIM_STATUS_INVALID_PARAM       0x16
 
-/* A header: magic, version, a known type, length <= SNP_SIM_PAYLOAD_MAX. */
+/* A header: magic, version, length <= SNP_SIM_PAYLOAD_MAX, any type (the
+ * sim-tdx messages share the framing: tdx/sim_wire.h). */
+int snp_sim_frame_parse(const uint8_t *buf, size_t len, const char *what, uint16_t *type, uint32_t *payload_len);
+/* The same, and the type one of the SNP messages. */
 int snp_sim_hdr_parse(const uint8_t *buf, size_t len, const char *what, uint16_t *type, uint32_t *payload_len);
 void snp_sim_hdr_put(uint8_t out[SNP_SIM_HDR_LEN], uint16_t type, uint32_t payload_len);
 /* A MSG_REPORT_REQ payload: exactly 96 bytes, VMPL <= 3, KEY_SEL 0 (any)

@@ -20,24 +20,11 @@ static bool known_type(uint16_t t)
 
 int tdx_sim_hdr_parse(const uint8_t *buf, size_t len, const char *what, uint16_t *type, uint32_t *payload_len)
 {
-	struct reader r;
-	uint32_t magic;
-	uint16_t version;
+	int ret = snp_sim_frame_parse(buf, len, what, type, payload_len);
 
-	rd_init(&r, buf, len, what);
-	if (rd_u32(&r, "magic", &magic) || rd_u16(&r, "version", &version) || rd_u16(&r, "type", type) ||
-	    rd_u32(&r, "length", payload_len))
-		return -EINVAL;
-	if (magic != SNP_SIM_MAGIC)
-		return err_set(EINVAL, "%s: magic 0x%08x is not 0x%08x (\"CVSP\")", what, magic, SNP_SIM_MAGIC);
-	if (version != SNP_SIM_VERSION)
-		return err_set(EINVAL, "%s: version %u is not %u", what, version, SNP_SIM_VERSION);
-	if (!known_type(*type))
-		return err_set(EINVAL, "%s: unknown message type 0x%x", what, *type);
-	if (*payload_len > SNP_SIM_PAYLOAD_MAX)
-		return err_set(EINVAL, "%s: payload length %u is over the limit %u", what, *payload_len,
-			       SNP_SIM_PAYLOAD_MAX);
-	return 0;
+	if (!ret && !known_type(*type))
+		ret = err_set(EINVAL, "%s: unknown message type 0x%x", what, *type);
+	return ret;
 }
 
 static int put_msg(struct bytebuf *b, uint16_t type, size_t payload_len)
