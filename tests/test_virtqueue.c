@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -361,6 +363,64 @@ static void test_iov_helpers(void **state)
 	assert_int_equal(iov_to_buf(iov, 3, 9, out, sizeof(out)), 0);
 }
 
+/* A driver that refills the ring from another vCPU while the device serves
+ * it: the handler publishes a new chain for every one it serves. vq_serve
+ * stops after queue-size chains and leaves the rest to the event loop
+ * (re-kick eventfd); before the bound it would never return (the handler
+ * stops refilling after 16 rounds so the old code ends, failing). */
+struct refill {
+	struct fixture *f;
+	unsigned calls;
+};
+
+static uint32_t refill_handle(void *arg, struct vq_chain *c)
+{
+	struct refill *r = arg;
+
+	(void)c;
+	if (++r->calls < 16 * QSIZE)
+		ring_publish(&r->f->ring, 0);
+	return 0;
+}
+
+static struct fake_ev *find_ev(struct vm *vm, int fd)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(vm->ev); i++)
+		if (vm->ev[i].cb && vm->ev[i].fd == fd)
+			return &vm->ev[i];
+	return NULL;
+}
+
+static void test_serve_bounded_refill(void **state)
+{
+	struct fixture *f = *state;
+	struct virtqueue *vq = &f->dev->vq[0];
+	struct refill r = { f, 0 };
+	struct fake_ev *ev;
+	uint64_t v;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	for (unsigned i = 0; i < QSIZE; i++)
+		ring_publish(&f->ring, 0);
+	pthread_mutex_lock(&f->dev->lock);
+	vq_serve(vq, refill_handle, &r);
+	pthread_mutex_unlock(&f->dev->lock);
+	assert_int_equal(r.calls, QSIZE);
+	assert_int_equal(ring_used_idx(&f->ring), QSIZE);
+	assert_true(vq->rekick);
+	/* the event loop was asked to come back, and serves the rest (rng) */
+	assert_true(f->dev->rekick_fd >= 0);
+	ev = find_ev(f->vm, f->dev->rekick_fd);
+	assert_non_null(ev);
+	ev->cb(ev->opaque, EPOLLIN);
+	assert_false(vq->rekick);
+	assert_int_equal(ring_used_idx(&f->ring), 2 * QSIZE);
+	assert_int_equal(ring_used_len(&f->ring, 2 * QSIZE - 1), 8);
+	/* nothing left: no further re-kick */
+	assert_int_equal(read(f->dev->rekick_fd, &v, sizeof(v)), -1);
+	assert_false(f->dev->broken);
+}
+
 /* A guest that breaks the queue, resets and repeats gets a bounded number
  * of log lines: the burst, then one per interval of the (fake) clock with
  * the count of the lines left out. */
@@ -432,7 +492,7 @@ int main(void)
 		T(test_indirect_not_negotiated), T(test_idx_jump), T(test_head_out_of_table),
 		T(test_next_out_of_table), T(test_chain_longer_than_queue), T(test_indirect_table_too_big),
 		T(test_readable_after_writable), T(test_bad_rings_at_enable), T(test_broken_until_reset),
-		T(test_many_chains_wrap_idx), T(test_log_flood), cmocka_unit_test(test_iov_helpers),
+		T(test_many_chains_wrap_idx), T(test_log_flood), T(test_serve_bounded_refill), cmocka_unit_test(test_iov_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,13 +65,16 @@ static const struct confine_ioctl vcpu_ioctls[] = {
 };
 
 /* ---- vmm: the device event loop (tap receive, console input, vhost call
- * eventfds -> interrupts) and the main thread (waits for the end, then
+ * eventfds -> interrupts, queues re-kicked after a bounded batch) and the main thread (waits for the end, then
  * stops the threads and releases everything). */
 static const char *const vmm_syscalls[] = {
 	"epoll_wait", "epoll_ctl", /* the event loop */
 	"poll",          /* main: exit eventfd and signalfd */
 	"read", "readv", /* tap receive, console input, eventfds, signalfd */
 	"write", "writev", /* eventfds, console, tap */
+	/* a queue's re-kick (vq_serve stops after queue-size chains and the
+	 * loop serves the rest): what the vCPU does for blk and rng */
+	"pread64", "pwrite64", "fdatasync", "fallocate", "getrandom",
 	"ioctl",         /* interrupts; teardown (below) */
 	"close",
 	"shutdown",      /* attestation endpoint stop */

@@ -99,6 +99,7 @@ static void queue_reset(struct virtqueue *vq)
 	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
 	vq->last_avail = vq->used_idx = 0;
+	vq->rekick = false;
 }
 
 void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
@@ -120,6 +121,7 @@ void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
 		queue_max = VQ_CHAIN_MAX;
 	d->num_queues = num_queues;
 	d->log_tokens = VIRTIO_LOG_BURST;
+	d->rekick_fd = -1;
 	d->config_msix_vector = VIRTIO_MSI_NO_VECTOR;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		d->vq[i].dev = d;
@@ -385,18 +387,69 @@ void vq_interrupt(struct virtqueue *vq)
 		d->transport->queue_irq(d, vq);
 }
 
+/* Chains waiting on the avail ring (a peek; vq_pop does the checks). */
+static bool vq_has_avail(struct virtqueue *vq)
+{
+	const uint8_t *avail = gm_ptr(vq->dev->mem, vq->avail_gpa, avail_bytes(vq->size));
+
+	return vq->enabled && !vq->dev->broken && avail && load16(avail + 2) != vq->last_avail;
+}
+
 void vq_serve(struct virtqueue *vq, uint32_t (*handle)(void *arg, struct vq_chain *c), void *arg)
 {
 	struct vq_chain c;
 	bool used = false;
+	unsigned budget = vq->size;
 
-	while (vq_pop(vq, &c) == 1) {
+	while (budget && vq_pop(vq, &c) == 1) {
 		if (vq_push(vq, &c, handle(arg, &c)) < 0)
 			return;
 		used = true;
+		budget--;
+	}
+	if (!budget && vq_has_avail(vq)) {
+		/* the rest on the event loop, after the other fds had a turn */
+		vq->rekick = true;
+		virtio_eventfd_signal(vq->dev->rekick_fd);
 	}
 	if (used)
 		vq_interrupt(vq);
+}
+
+static void rekick_cb(void *opaque, uint32_t events)
+{
+	struct virtio_dev *d = opaque;
+
+	(void)events;
+	if (!virtio_wake_clear(d->rekick_fd))
+		return;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned i = 0; i < d->num_queues; i++) {
+		struct virtqueue *vq = &d->vq[i];
+
+		if (!vq->rekick)
+			continue;
+		vq->rekick = false;
+		if (virtio_dev_running(d) && vq->enabled && d->ops->notify)
+			d->ops->notify(d, vq);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_rekick_open(struct virtio_dev *d)
+{
+	int fd = virtio_wake_open(d, rekick_cb, d);
+
+	if (fd < 0)
+		return fd;
+	d->rekick_fd = fd;
+	return 0;
+}
+
+void virtio_rekick_close(struct virtio_dev *d)
+{
+	virtio_wake_close(d, d->rekick_fd);
+	d->rekick_fd = -1;
 }
 
 void virtio_eventfd_signal(int fd)

@@ -373,6 +373,7 @@ struct pci_dev *virtio_pci_dev(struct virtio_dev *d)
 
 void virtio_pci_free(struct virtio_dev *d)
 {
+	virtio_rekick_close(d);
 	free(d->transport_priv);
 	d->transport_priv = NULL;
 	d->transport = NULL;
@@ -445,10 +446,15 @@ int virtio_pci_register(struct virtio_dev *d)
  * manifest registry. Lives here so the virtqueue core links without PCI. */
 int virtio_dev_register(struct virtio_dev *d)
 {
-	int r = virtio_pci_register(d);
+	int r = virtio_rekick_open(d);
 
 	if (r < 0)
 		return r;
+	r = virtio_pci_register(d);
+	if (r < 0) {
+		virtio_rekick_close(d);
+		return r;
+	}
 	virtio_registry_add(d);
 	return 0;
 }

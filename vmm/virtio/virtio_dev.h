@@ -62,6 +62,7 @@ struct virtqueue {
 	uint16_t last_avail; /* next avail ring slot the device consumes */
 	uint16_t used_idx;   /* device's copy of used->idx */
 	int kick_fd, call_fd; /* eventfds when a vhost backend runs the queue (else -1) */
+	bool rekick;         /* vq_serve stopped at its batch bound: notify again */
 };
 
 /* One descriptor chain popped from the avail ring, as host iovecs into
@@ -85,11 +86,19 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
 int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written);
 /* Interrupt the driver for this queue (MSI-X vector or INTx + ISR bit 0). */
 void vq_interrupt(struct virtqueue *vq);
-/* Serve every available chain: handle() carries out the request and returns
+/* Serve the available chains: handle() carries out the request and returns
  * the bytes it wrote to the chain's in[] buffers; each chain goes on the
  * used ring, then the driver is interrupted once if any did. Stops at a
- * hostile ring (the device is then marked broken, nothing more is used). */
+ * hostile ring (the device is then marked broken, nothing more is used).
+ * At most queue-size chains per call: a driver refilling the ring from
+ * another vCPU cannot keep the caller (and dev->lock) in the loop. If more
+ * are waiting, the queue is marked for a re-kick and the device's re-kick
+ * eventfd is signalled: the event loop calls ops->notify again for it. */
 void vq_serve(struct virtqueue *vq, uint32_t (*handle)(void *arg, struct vq_chain *c), void *arg);
+/* The device's re-kick eventfd on the event loop (virtio_dev_register) and
+ * its teardown (virtio_pci_free). */
+int virtio_rekick_open(struct virtio_dev *d);
+void virtio_rekick_close(struct virtio_dev *d);
 /* Add one to an eventfd (a device's wake-up, a vhost kick); fd < 0 is
  * ignored, and so is the write's failure: the counter cannot overflow in
  * practice and a non-blocking eventfd needs no retry. */
@@ -165,6 +174,7 @@ struct virtio_dev {
 	unsigned log_tokens;
 	uint64_t log_refill_ns;   /* clock of the last refill */
 	uint64_t log_suppressed;  /* lines not written since the last one */
+	int rekick_fd;            /* eventfd: a queue has rekick set (-1: none) */
 
 	void *priv;               /* the device's own state */
 	struct virtio_dev *next;  /* registry of all devices (manifest order) */
