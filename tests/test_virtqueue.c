@@ -363,6 +363,152 @@ static void test_iov_helpers(void **state)
 	assert_int_equal(iov_to_buf(iov, 3, 9, out, sizeof(out)), 0);
 }
 
+/* The walker checks the queue size itself: a size the transport let
+ * through by mistake (here forced past vq_validate) breaks the device
+ * instead of overrunning the walker's 256-entry bookkeeping. */
+static void test_walker_checks_size(void **state)
+{
+	struct fixture *f = *state;
+	struct virtqueue *vq = &f->dev->vq[0];
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	vq->size = 512; /* rings sized for 8 would be walked as 512 */
+	notify(f->pci, 0);
+	assert_broken(f, "power of two");
+	bring_up(f, ALL_FEATURES);
+	vq->size = 0;
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_true(f->dev->broken);
+	assert_non_null(strstr(f->dev->broken_reason, "power of two"));
+}
+
+/* The largest queue (256): a chain of 256 descriptors through an indirect
+ * table is served, 257 breaks the device. */
+static void test_queue_size_256(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ring r;
+	const uint64_t table = 0x40000;
+
+	drv_negotiate(f->pci, ALL_FEATURES);
+	ring_init(&r, f->vm, RING_GPA, 256);
+	f->ring = r;
+	drv_queue(f->pci, 0, &f->ring);
+	drv_ok(f->pci);
+	assert_true(virtio_dev_running(f->dev));
+	assert_int_equal(f->dev->vq[0].size, 256);
+	for (uint16_t i = 0; i < 256; i++)
+		table_desc(f->vm, table, i, BUF_GPA + 4u * i, 4,
+			   VIRTQ_DESC_F_WRITE | (i < 255 ? VIRTQ_DESC_F_NEXT : 0), (uint16_t)(i + 1));
+	ring_desc(&f->ring, 255, table, 16 * 256, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 255);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_idx(&f->ring), 1);
+	assert_int_equal(ring_used_len(&f->ring, 0), 1024);
+	/* one direct descriptor in front: 257 */
+	ring_desc(&f->ring, 7, BUF_GPA + 0x800, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 255);
+	ring_publish(&f->ring, 7);
+	notify(f->pci, 0);
+	assert_true(f->dev->broken);
+	assert_non_null(strstr(f->dev->broken_reason, "chain longer than queue size 256"));
+}
+
+/* Zero-length descriptors carry nothing and are not translated: accepted
+ * anywhere in a chain, even with an address outside RAM. */
+static void test_zero_length_descriptors(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 0, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->ring, 1, BUF_GPA, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&f->ring, 2, VM_MMIO_HOLE_START, 0, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
+	ring_desc(&f->ring, 3, BUF_GPA + 16, 0, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_idx(&f->ring), 1);
+	assert_int_equal(ring_used_len(&f->ring, 0), 16);
+	/* a chain of nothing but an empty buffer */
+	ring_desc(&f->ring, 4, 0, 0, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 4);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_idx(&f->ring), 2);
+	assert_int_equal(ring_used_len(&f->ring, 1), 0);
+}
+
+/* An indirect table whose last byte is the last byte of RAM (high RAM ends
+ * at 4 GiB + FAKE_HIGH_RAM) is fine; one entry further is not RAM. */
+static void test_indirect_at_end_of_ram(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t end = (1ull << 32) + FAKE_HIGH_RAM;
+
+	table_desc(f->vm, end - 32, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	table_desc(f->vm, end - 32, 1, end - 64, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->ring, 0, end - 32, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_len(&f->ring, 0), 16);
+	/* the same at the end of low RAM */
+	table_desc(f->vm, FAKE_LOW_RAM - 16, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->ring, 1, FAKE_LOW_RAM - 16, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 1);
+	notify(f->pci, 0);
+	assert_false(f->dev->broken);
+	assert_int_equal(ring_used_idx(&f->ring), 2);
+	/* 16 bytes past the end of high RAM */
+	ring_desc(&f->ring, 2, end - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_publish(&f->ring, 2);
+	notify(f->pci, 0);
+	assert_true(f->dev->broken);
+	assert_non_null(strstr(f->dev->broken_reason, "is not guest RAM"));
+	assert_int_equal(ring_used_idx(&f->ring), 2);
+}
+
+/* A driver may write several common-config fields with one 8-byte access:
+ * each field is applied in order (queue_select before queue_size before
+ * queue_enable; both halves of a ring address). */
+static void test_common_cfg_8byte_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_ring r;
+	struct virtqueue *vq = &f->dev->vq[0];
+
+	drv_negotiate(f->pci, ALL_FEATURES);
+	ring_init(&r, f->vm, (1ull << 32) + 0x1000, 4); /* high RAM: upper halves matter */
+	f->ring = r;
+	bar_write(f->pci, 0, CC(32), r.desc, 8);
+	bar_write(f->pci, 0, CC(40), r.avail, 8);
+	bar_write(f->pci, 0, CC(48), r.used, 8);
+	assert_int_equal(vq->desc_gpa, r.desc);
+	assert_int_equal(vq->avail_gpa, r.avail);
+	assert_int_equal(vq->used_gpa, r.used);
+	/* queue_select = 0, queue_size = 4, msix_vector = 0xffff, enable = 1 */
+	bar_write(f->pci, 0, CC(22), 0x0001ffff00040000ull, 8);
+	assert_true(vq->enabled);
+	assert_int_equal(vq->size, 4);
+	assert_int_equal(bar_read(f->pci, 0, CC(24), 2), 4);
+	/* config_msix_vector, num_queues (read-only), status = DRIVER_OK... */
+	bar_write(f->pci, 0, CC(16),
+		  (uint64_t)(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+			     VIRTIO_STATUS_DRIVER_OK) << 32 | 0xffff, 8);
+	assert_true(virtio_dev_running(f->dev));
+	assert_int_equal(f->dev->num_queues, 1);
+	ring_desc(&f->ring, 3, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&f->ring, 3);
+	notify(f->pci, 0);
+	assert_int_equal(ring_used_idx(&f->ring), 1);
+	assert_int_equal(ring_used_len(&f->ring, 0), 8);
+	/* an 8-byte write that would run past the common config is ignored */
+	bar_write(f->pci, 0, CC(52), 0x1234567812345678ull, 8);
+	assert_int_equal(vq->used_gpa, r.used);
+}
+
 /* A driver that refills the ring from another vCPU while the device serves
  * it: the handler publishes a new chain for every one it serves. vq_serve
  * stops after queue-size chains and leaves the rest to the event loop
@@ -492,7 +638,9 @@ int main(void)
 		T(test_indirect_not_negotiated), T(test_idx_jump), T(test_head_out_of_table),
 		T(test_next_out_of_table), T(test_chain_longer_than_queue), T(test_indirect_table_too_big),
 		T(test_readable_after_writable), T(test_bad_rings_at_enable), T(test_broken_until_reset),
-		T(test_many_chains_wrap_idx), T(test_log_flood), T(test_serve_bounded_refill), cmocka_unit_test(test_iov_helpers),
+		T(test_many_chains_wrap_idx), T(test_log_flood), T(test_serve_bounded_refill),
+		T(test_walker_checks_size), T(test_queue_size_256), T(test_zero_length_descriptors),
+		T(test_indirect_at_end_of_ram), T(test_common_cfg_8byte_writes), cmocka_unit_test(test_iov_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

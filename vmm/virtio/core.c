@@ -264,6 +264,10 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 
 	if (!vq->enabled || d->broken)
 		return 0;
+	/* the walker's own bound (visited[] and the chain arrays hold
+	 * VQ_CHAIN_MAX): it does not rely on the transport's vq_validate */
+	if (n == 0 || n > VQ_CHAIN_MAX || (n & (n - 1)))
+		return vq_fail(vq, "queue size %u is not a power of two <= %u", n, VQ_CHAIN_MAX);
 	avail = gm_ptr(m, vq->avail_gpa, avail_bytes(n));
 	table = gm_ptr(m, vq->desc_gpa, (uint64_t)DESC_SIZE * n);
 	if (!avail || !table)
@@ -359,6 +363,8 @@ int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written)
 
 	if (!vq->enabled || vq->dev->broken)
 		return -EIO;
+	if (n == 0 || n > VQ_CHAIN_MAX || (n & (n - 1)))
+		return vq_fail(vq, "queue size %u is not a power of two <= %u", n, VQ_CHAIN_MAX);
 	used = gm_ptr(vq->dev->mem, vq->used_gpa, used_bytes(n));
 	if (!used)
 		return vq_fail(vq, "used ring is no longer guest RAM");
@@ -399,7 +405,7 @@ void vq_serve(struct virtqueue *vq, uint32_t (*handle)(void *arg, struct vq_chai
 {
 	struct vq_chain c;
 	bool used = false;
-	unsigned budget = vq->size;
+	unsigned budget = vq->size ? vq->size : 1; /* vq_pop judges a size of 0 */
 
 	while (budget && vq_pop(vq, &c) == 1) {
 		if (vq_push(vq, &c, handle(arg, &c)) < 0)
