@@ -451,6 +451,11 @@ static int load_inputs(struct measure_req *m)
 	return ret;
 }
 
+int sev_measure_load(struct measure_req *m)
+{
+	return load_inputs(m);
+}
+
 static void release(struct measure_req *m)
 {
 	if (m->fw_loaded)
@@ -458,6 +463,11 @@ static void release(struct measure_req *m)
 	if (m->svsm_loaded)
 		fw_free(&m->svsm_fw);
 	plan_free(&m->plan);
+}
+
+void sev_measure_release(struct measure_req *m)
+{
+	release(m);
 }
 
 static void trace_step(void *ctx, size_t index, const struct plan_step *s, const uint8_t *digest, size_t n)

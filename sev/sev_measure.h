@@ -40,6 +40,9 @@ struct measure_req {
 	size_t digest_len;
 };
 
+/* Load the firmware (and hash the boot files) that m names; release all. */
+int sev_measure_load(struct measure_req *m);
+void sev_measure_release(struct measure_req *m);
 int sev_measure_compute(struct measure_req *m);
 /* SHA-256 of a file of any kind (regular, character device, FIFO, pipe),
  * streamed: read once, never held whole; more than max bytes is an error. */

@@ -19,7 +19,8 @@ static void usage(FILE *f)
 		"\n"
 		"Boot a Linux guest under KVM with virtio-pci devices.\n"
 		"\n"
-		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build)\n"
+		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build);\n"
+		"                       snp: cvmm run --platform snp --help\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
@@ -324,8 +325,20 @@ static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct 
 	return rc;
 }
 
+/* The hardware CC platforms have their own launch path (sev/snp_run_cli.c). */
+static bool wants_cc_backend(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if ((!strcmp(argv[i], "--platform") && i + 1 < argc && !strcmp(argv[i + 1], "snp")) ||
+		    !strcmp(argv[i], "--platform=snp"))
+			return true;
+	return false;
+}
+
 int vmm_cli_run(int argc, char **argv)
 {
+	if (wants_cc_backend(argc, argv))
+		return sev_cli_run(argc, argv);
 	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1,
 			       .policy = SIM_SNP_DEFAULT_POLICY, .attest_agent_port = 4050 };
 	bool help = false, print_seccomp = false;

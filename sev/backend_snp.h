@@ -1,0 +1,30 @@
+/* backend_snp.h - internal to sev/: the SEV-SNP KVM backend (backend_snp.c). */
+#ifndef CVMM_SEV_BACKEND_SNP_H
+#define CVMM_SEV_BACKEND_SNP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sev.h"
+#include "vmm/ioctl_rec.h"
+
+struct snp_launch_req {
+	const struct launch_plan *plan; /* sev_plan_build(SEV_MODE_SNP) */
+	uint64_t mem;                   /* guest RAM bytes */
+	unsigned vcpus;
+	uint64_t guest_features;        /* SEV_FEATURES of the VMSAs (bit 0 SNPActive) */
+	uint64_t policy;
+	const uint8_t *id_block;        /* KVM_SEV_SNP_ID_BLOCK_SIZE bytes, or NULL */
+	const uint8_t *id_auth;         /* KVM_SEV_SNP_ID_AUTH_SIZE bytes, or NULL */
+	bool author_key_en;
+	uint8_t host_data[32];
+};
+
+struct snp_vm;
+/* Launch through io up to and including SNP_LAUNCH_FINISH (never KVM_RUN).
+ * On error everything made so far is released and err_msg() names the
+ * step, the ioctl and the firmware error code. */
+int snp_backend_launch(struct cc_io *io, const struct snp_launch_req *req, struct snp_vm **out);
+void snp_backend_release(struct snp_vm *vm);
+
+#endif

@@ -1,0 +1,204 @@
+/* snp_run_cli.c - `cvmm run --platform snp`: build the launch plan exactly as
+ * `cvmm measure --mode snp` does (sev_measure_load + sev_plan_build) and
+ * hand it to the SNP backend (backend_snp.c). With --dry-run FILE the
+ * launch runs against the recording ioctl stand-in (vmm/ioctl_rec.h),
+ * writes one JSON line per ioctl to FILE and prints the launch digest the
+ * PSP would report (hex, one line), stopping before the first KVM_RUN. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "backend_snp.h"
+#include "sev_measure.h"
+#include "sev_uapi.h"
+#include "vmm/kvm_uapi.h"
+
+#define SNP_DEFAULT_POLICY 0x30000ull /* SMT allowed, reserved bit 17 (SNP ABI, guest policy) */
+
+static const char usage_text[] =
+	"usage: cvmm run --platform snp --firmware OVMF.fd [--kernel K [--initrd I] [--cmdline C]]\n"
+	"                --vcpus N (--vcpu-type T | --vcpu-sig S) [--mem SIZE] [--dry-run FILE]\n"
+	"  --guest-features V   SEV_FEATURES of the VMSAs (default 0x1)\n"
+	"  --policy P           SNP guest policy (default 0x30000)\n"
+	"  --id-block F --id-auth F   ID block (96 bytes) and ID auth (4096 bytes) for SNP_LAUNCH_FINISH\n"
+	"  --author-key-en      the ID auth carries an author key\n"
+	"  --dry-run FILE       launch against the ioctl recorder: FILE gets one JSON line per ioctl,\n"
+	"                       stdout the launch digest; nothing runs\n";
+
+static int num(const char *flag, const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-')
+		return err_set(EINVAL, "%s: '%s' is not a number", flag, s);
+	return 0;
+}
+
+static int read_exact(const char *flag, const char *path, size_t len, uint8_t **out)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+	int ret = file_read(path, len + 1, &b, &n);
+
+	if (ret)
+		return err_wrap(-ret, "%s", flag);
+	if (n != len) {
+		free(b);
+		return err_set(EINVAL, "%s %s: %zu bytes, need %zu", flag, path, n, len);
+	}
+	*out = b;
+	return 0;
+}
+
+/* Without the recorder: say what the host lacks, in one line. */
+static int host_check(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int types;
+
+	if (fd < 0)
+		return err_set(ENODEV, "--platform snp: /dev/kvm is missing (%s): no KVM on this host", strerror(errno));
+	types = cc_io_real.ioctl(&cc_io_real, fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_VM_TYPES);
+	close(fd);
+	if (types < 0 || !(types & (1 << KVM_X86_SNP_VM)))
+		return err_set(ENODEV, "--platform snp: KVM does not offer KVM_X86_SNP_VM (KVM_CAP_VM_TYPES %#x): needs "
+				       "an AMD EPYC host with SEV-SNP enabled and kvm_amd.sev_snp=1", types < 0 ? 0 : types);
+	if (access("/dev/sev", R_OK | W_OK))
+		return err_set(ENODEV, "--platform snp: /dev/sev is missing (%s): the ccp driver with SNP firmware",
+			       strerror(errno));
+	return err_set(ENOTSUP, "--platform snp: this build launches SNP guests only with --dry-run FILE (the run "
+				"loop with private memory conversion is not implemented yet)");
+}
+
+int sev_cli_run(int argc, char **argv)
+{
+	enum { O_PLATFORM = 256, O_FW, O_KERNEL, O_INITRD, O_CMDLINE, O_VCPUS, O_VTYPE, O_VSIG, O_FEAT, O_POLICY,
+	       O_MEM, O_DRY, O_IDB, O_IDA, O_AUTHOR };
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, O_PLATFORM }, { "firmware", required_argument, NULL, O_FW },
+		{ "ovmf", required_argument, NULL, O_FW }, { "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD }, { "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "append", required_argument, NULL, O_CMDLINE }, { "vcpus", required_argument, NULL, O_VCPUS },
+		{ "vcpu-type", required_argument, NULL, O_VTYPE }, { "vcpu-sig", required_argument, NULL, O_VSIG },
+		{ "guest-features", required_argument, NULL, O_FEAT }, { "policy", required_argument, NULL, O_POLICY },
+		{ "mem", required_argument, NULL, O_MEM }, { "dry-run", required_argument, NULL, O_DRY },
+		{ "id-block", required_argument, NULL, O_IDB }, { "id-auth", required_argument, NULL, O_IDA },
+		{ "author-key-en", no_argument, NULL, O_AUTHOR }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct measure_req m = { .mode = SEV_MODE_SNP, .guest_features = 0x1, .vmm = SEV_VMM_QEMU };
+	struct snp_launch_req q = { .mem = 512ull << 20, .policy = SNP_DEFAULT_POLICY };
+	const char *dry = NULL, *idb = NULL, *ida = NULL, *platform = NULL;
+	uint8_t *id_block = NULL, *id_auth = NULL;
+	struct cc_rec *rec = NULL;
+	struct snp_vm *vm = NULL;
+	uint64_t v;
+	int o, rc = 0;
+
+	err_clear();
+	opterr = 0;
+	optind = 0;
+	while (!rc && (o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_PLATFORM: platform = optarg; break;
+		case O_FW: m.firmware = optarg; break;
+		case O_KERNEL: m.kernel = optarg; break;
+		case O_INITRD: m.initrd = optarg; break;
+		case O_CMDLINE: m.append = optarg; break;
+		case O_VCPUS:
+			if (!(rc = num("--vcpus", optarg, &v)) && (!v || v > SEV_MAX_VCPUS))
+				rc = err_set(ERANGE, "--vcpus: %s is out of range (1..%u)", optarg, SEV_MAX_VCPUS);
+			m.vcpus = (unsigned)v;
+			break;
+		case O_VTYPE: m.vcpu_type = optarg; rc = sev_vcpu_type_sig(optarg, &m.vcpu_sig); m.has_vcpu_sig = true; break;
+		case O_VSIG:
+			if (!(rc = num("--vcpu-sig", optarg, &v)) && v > UINT32_MAX)
+				rc = err_set(ERANGE, "--vcpu-sig: %s is out of range", optarg);
+			m.vcpu_sig = (uint32_t)v;
+			m.has_vcpu_sig = true;
+			break;
+		case O_FEAT: rc = num("--guest-features", optarg, &m.guest_features); break;
+		case O_POLICY: rc = num("--policy", optarg, &q.policy); break;
+		case O_MEM: rc = parse_size(optarg, &q.mem, "--mem"); break;
+		case O_DRY: dry = optarg; break;
+		case O_IDB: idb = optarg; break;
+		case O_IDA: ida = optarg; break;
+		case O_AUTHOR: q.author_key_en = true; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default:
+			rc = err_set(EINVAL, "unknown option or missing value '%s' (try cvmm run --platform snp --help)",
+				     argv[optind - 1]);
+		}
+	}
+	if (!rc && optind < argc)
+		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!rc && (!platform || strcmp(platform, "snp")))
+		rc = err_set(EINVAL, "--platform %s: this path launches snp only", platform ? platform : "(none)");
+	if (!rc && !m.firmware)
+		rc = err_set(EINVAL, "--platform snp needs --firmware OVMF.fd (an SEV-SNP capable OVMF)");
+	if (!rc && !m.vcpus)
+		rc = err_set(EINVAL, "--platform snp needs --vcpus N");
+	if (!rc && !m.has_vcpu_sig)
+		rc = err_set(EINVAL, "--platform snp needs --vcpu-type or --vcpu-sig (it goes into the measured VMSA)");
+	if (!rc && (m.initrd || m.append) && !m.kernel)
+		rc = err_set(EINVAL, "--initrd and --cmdline need --kernel (measured direct boot)");
+	if (!rc && !idb != !ida)
+		rc = err_set(EINVAL, "--id-block and --id-auth go together");
+	if (!rc && q.mem < (16ull << 20))
+		rc = err_set(EINVAL, "--mem: an SNP guest needs at least 16M");
+	if (!rc && !dry)
+		rc = host_check();
+	if (!rc && idb && !(rc = read_exact("--id-block", idb, KVM_SEV_SNP_ID_BLOCK_SIZE, &id_block)))
+		rc = read_exact("--id-auth", ida, KVM_SEV_SNP_ID_AUTH_SIZE, &id_auth);
+	if (!rc)
+		rc = sev_measure_load(&m);
+	if (!rc)
+		rc = sev_measure_compute(&m); /* the plan, and measure's digest of it */
+	if (!rc)
+		rc = cc_rec_create(dry, &rec);
+	if (!rc) {
+		q.plan = &m.plan;
+		q.vcpus = m.vcpus;
+		q.guest_features = m.guest_features;
+		q.id_block = id_block;
+		q.id_auth = id_auth;
+		rc = snp_backend_launch(cc_rec_io(rec), &q, &vm);
+		snp_backend_release(vm);
+	}
+	if (!rc) {
+		const uint8_t *d = cc_rec_snp_measurement(rec);
+		char hex[2 * SNP_DIGEST_LEN + 1];
+
+		if (!d)
+			rc = err_set(EIO, "dry run: the recorder has no launch digest");
+		else if (memcmp(d, m.digest, SNP_DIGEST_LEN))
+			rc = err_set(EIO, "dry run: the launch digest differs from cvmm measure's (a backend bug)");
+		else {
+			hex_encode(d, SNP_DIGEST_LEN, hex);
+			printf("%s\n", hex);
+		}
+	}
+	if (rec) {
+		int crc = cc_rec_close(rec);
+
+		if (!rc && crc)
+			rc = err_set(EIO, "--dry-run %s: write failed", dry);
+	}
+	if (rc && dry && rec)
+		unlink(dry); /* no half-written file */
+	sev_measure_release(&m);
+	free(id_block);
+	free(id_auth);
+	if (rc) {
+		fprintf(stderr, "cvmm run: %s\n", err_msg());
+		return 2;
+	}
+	return 0;
+}

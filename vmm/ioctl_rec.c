@@ -1,0 +1,575 @@
+/* ioctl_rec.c - the ioctl seam (ioctl_rec.h): the real implementation and
+ * the recording stand-in. The stand-in models only what a launch needs to
+ * see back: fds from KVM_CREATE_VM / KVM_CREATE_GUEST_MEMFD / KVM_CREATE_VCPU,
+ * KVM_CAP_VM_TYPES with every CC type, KVM advancing struct
+ * kvm_sev_snp_launch_update as it goes (amd-memory-encryption.rst,
+ * KVM_SEV_SNP_LAUNCH_UPDATE), and the PSP's PAGE_INFO chain (SNP ABI
+ * SNP_LAUNCH_UPDATE) over the pages passed plus the VMSAs KVM makes from
+ * each vCPU's registers at SNP_LAUNCH_FINISH. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "common/common.h"
+#include "sev/sev.h"
+#include "sev/sev_uapi.h"
+#include "vmm/ioctl_rec.h"
+#include "vmm/kvm_uapi.h"
+
+/* ---------------- the real one ---------------- */
+static int real_open(struct cc_io *io, const char *path)
+{
+	(void)io;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int real_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
+{
+	(void)io;
+	int rc = ioctl(fd, req, arg);
+	return rc < 0 ? -errno : rc;
+}
+
+static void real_close(struct cc_io *io, int fd)
+{
+	(void)io;
+	close(fd);
+}
+
+struct cc_io cc_io_real = { real_open, real_ioctl, real_close };
+
+/* ---------------- the recording stand-in ---------------- */
+#define REC_FD_BASE 100
+#define REC_MAX_FDS 1024
+#define MSR_IA32_CR_PAT 0x277
+
+enum rec_kind { REC_FREE, REC_DEV, REC_VM, REC_VCPU, REC_GMEM };
+
+struct rec_fd {
+	enum rec_kind kind;
+	unsigned vcpu;            /* REC_VCPU: its id */
+	struct sev_cpu_state st;  /* REC_VCPU: what KVM would put in its VMSA */
+};
+
+struct cc_rec {
+	struct cc_io io;          /* first: container of the io pointer */
+	FILE *f;
+	bool write_failed;
+	unsigned calls, fail_nth;
+	int fail_err;
+	uint64_t fail_fw;
+	struct rec_fd fd[REC_MAX_FDS];
+	unsigned long vm_type;
+	uint64_t vmsa_features;
+	uint8_t digest[SNP_DIGEST_LEN];
+	bool measured;
+};
+
+static struct cc_rec *rec_of(struct cc_io *io) { return (struct cc_rec *)io; }
+
+static struct rec_fd *slot(struct cc_rec *r, int fd)
+{
+	if (fd < REC_FD_BASE || fd >= REC_FD_BASE + REC_MAX_FDS || r->fd[fd - REC_FD_BASE].kind == REC_FREE)
+		return NULL;
+	return &r->fd[fd - REC_FD_BASE];
+}
+
+static int new_fd(struct cc_rec *r, enum rec_kind k)
+{
+	for (int i = 0; i < REC_MAX_FDS; i++)
+		if (r->fd[i].kind == REC_FREE) {
+			memset(&r->fd[i], 0, sizeof(r->fd[i]));
+			r->fd[i].kind = k;
+			return REC_FD_BASE + i;
+		}
+	return -EMFILE;
+}
+
+static void emit(struct cc_rec *r, json_t *o)
+{
+	if (r->f && !r->write_failed) {
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		if (!s || fputs(s, r->f) < 0 || fputc('\n', r->f) < 0)
+			r->write_failed = true;
+		free(s);
+	}
+	json_decref(o);
+}
+
+static json_t *hexstr(const uint8_t *b, size_t n)
+{
+	char buf[2 * 128 + 1];
+
+	hex_encode(b, n, buf);
+	return json_string(buf);
+}
+
+static json_t *hexnum(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_string(buf);
+}
+
+static void sha384(const uint8_t *p, size_t n, uint8_t out[48])
+{
+	unsigned len = 48;
+
+	if (!EVP_Digest(p, n, out, &len, EVP_sha384(), NULL))
+		memset(out, 0, 48);
+}
+
+/* One PAGE_INFO step of the PSP (sev/digest.c folds whole plans; here the
+ * chain is extended a page at a time, in the order pages arrive). */
+static int fold_page(struct cc_rec *r, uint64_t gpa, enum plan_kind kind, const uint8_t *page)
+{
+	struct plan_step s = { .gpa = gpa, .len = SEV_PAGE_SIZE, .kind = kind, .data = page, .vcpu = -1 };
+	struct launch_plan p = { .steps = &s, .n = 1, .cap = 1 };
+
+	return snp_digest_fold(&p, 0, r->digest, r->digest, NULL, NULL);
+}
+
+static enum plan_kind kind_of_page_type(unsigned t)
+{
+	switch (t) {
+	case KVM_SEV_SNP_PAGE_TYPE_NORMAL: return PLAN_NORMAL;
+	case KVM_SEV_SNP_PAGE_TYPE_ZERO: return PLAN_ZERO;
+	case KVM_SEV_SNP_PAGE_TYPE_UNMEASURED: return PLAN_UNMEASURED;
+	case KVM_SEV_SNP_PAGE_TYPE_SECRETS: return PLAN_SECRETS;
+	case KVM_SEV_SNP_PAGE_TYPE_CPUID: return PLAN_CPUID;
+	default: return (enum plan_kind)-1;
+	}
+}
+
+static const char *sev_cmd_name(unsigned id)
+{
+	switch (id) {
+	case KVM_SEV_INIT2: return "KVM_SEV_INIT2";
+	case KVM_SEV_LAUNCH_START: return "KVM_SEV_LAUNCH_START";
+	case KVM_SEV_LAUNCH_UPDATE_DATA: return "KVM_SEV_LAUNCH_UPDATE_DATA";
+	case KVM_SEV_LAUNCH_UPDATE_VMSA: return "KVM_SEV_LAUNCH_UPDATE_VMSA";
+	case KVM_SEV_LAUNCH_SECRET: return "KVM_SEV_LAUNCH_SECRET";
+	case KVM_SEV_LAUNCH_MEASURE: return "KVM_SEV_LAUNCH_MEASURE";
+	case KVM_SEV_LAUNCH_FINISH: return "KVM_SEV_LAUNCH_FINISH";
+	case KVM_SEV_SNP_LAUNCH_START: return "KVM_SEV_SNP_LAUNCH_START";
+	case KVM_SEV_SNP_LAUNCH_UPDATE: return "KVM_SEV_SNP_LAUNCH_UPDATE";
+	case KVM_SEV_SNP_LAUNCH_FINISH: return "KVM_SEV_SNP_LAUNCH_FINISH";
+	default: return NULL;
+	}
+}
+
+static json_t *line(const char *ioctl_name, int fd)
+{
+	return json_pack("{s:s,s:i}", "ioctl", ioctl_name, "fd", fd);
+}
+
+/* KVM_SEV_SNP_LAUNCH_UPDATE: one line per page, then advance the structure
+ * as KVM does (gfn_start, uaddr up; len down to 0). */
+static int snp_update(struct cc_rec *r, struct kvm_sev_cmd *c, int fd, struct kvm_sev_snp_launch_update *u)
+{
+	enum plan_kind k = kind_of_page_type(u->type);
+	uint64_t pages = u->len / SEV_PAGE_SIZE;
+
+	if ((int)k < 0 || !u->len || u->len % SEV_PAGE_SIZE || u->uaddr % SEV_PAGE_SIZE)
+		return -EINVAL; /* KVM's own checks (amd-memory-encryption.rst) */
+	for (uint64_t i = 0; i < pages; i++) {
+		const uint8_t *page = (const uint8_t *)(uintptr_t)(u->uaddr + i * SEV_PAGE_SIZE);
+		uint64_t gpa = (u->gfn_start + i) * SEV_PAGE_SIZE;
+		uint8_t h[48];
+		json_t *o = line("KVM_MEMORY_ENCRYPT_OP", fd);
+		int ret;
+
+		sha384(page, SEV_PAGE_SIZE, h);
+		json_object_set_new(o, "cmd", json_string("KVM_SEV_SNP_LAUNCH_UPDATE"));
+		json_object_set_new(o, "sev_fd", json_integer(c->sev_fd));
+		json_object_set_new(o, "gfn_start", json_integer((json_int_t)(u->gfn_start + i)));
+		json_object_set_new(o, "uaddr", hexnum(u->uaddr + i * SEV_PAGE_SIZE));
+		json_object_set_new(o, "len", json_integer((json_int_t)(u->len - i * SEV_PAGE_SIZE)));
+		json_object_set_new(o, "type", json_integer(u->type));
+		json_object_set_new(o, "flags", json_integer(u->flags));
+		json_object_set_new(o, "gpa", hexnum(gpa));
+		json_object_set_new(o, "page_type", json_integer(u->type));
+		json_object_set_new(o, "sha384", hexstr(h, 48));
+		emit(r, o);
+		/* the PSP measures what it is given; ZERO pages must be zero
+		 * and are measured as such (SNP ABI, PAGE_TYPE_ZERO) */
+		if ((ret = fold_page(r, gpa, k, page)))
+			return ret;
+	}
+	u->gfn_start += pages;
+	u->uaddr += u->len;
+	u->len = 0;
+	return 0;
+}
+
+/* KVM turns each vCPU's registers into its VMSA and the PSP measures it
+ * (amd-memory-encryption.rst, KVM_SEV_SNP_LAUNCH_FINISH), in vCPU order. */
+static int snp_finish(struct cc_rec *r, json_t *o)
+{
+	json_t *v = json_array();
+	int ret = 0;
+
+	for (int i = 0; i < REC_MAX_FDS && !ret; i++) {
+		struct rec_fd *s = &r->fd[i];
+		uint8_t page[SEV_PAGE_SIZE], h[48];
+
+		if (s->kind != REC_VCPU)
+			continue;
+		s->st.sev_features = r->vmsa_features | (r->vm_type == KVM_X86_SNP_VM ? 1 : 0);
+		sev_vmsa_encode(page, &s->st);
+		sha384(page, sizeof(page), h);
+		json_array_append_new(v, json_pack("{s:i,s:o}", "vcpu", (int)s->vcpu, "sha384", hexstr(h, 48)));
+		ret = fold_page(r, SNP_VMSA_GPA, PLAN_VMSA, page);
+	}
+	json_object_set_new(o, "vmsas", v);
+	if (!ret) {
+		r->measured = true;
+		json_object_set_new(o, "measurement", hexstr(r->digest, SNP_DIGEST_LEN));
+	}
+	return ret;
+}
+
+static int encrypt_op(struct cc_rec *r, int fd, struct kvm_sev_cmd *c, json_t *o, bool fail)
+{
+	const char *name = sev_cmd_name(c->id);
+	void *d = (void *)(uintptr_t)c->data;
+
+	json_object_set_new(o, "cmd", name ? json_string(name) : json_integer(c->id));
+	json_object_set_new(o, "sev_fd", json_integer(c->sev_fd));
+	if (fail) {
+		c->error = (uint32_t)r->fail_fw;
+		json_object_set_new(o, "error", hexnum(c->error));
+		json_object_set_new(o, "errno", json_integer(r->fail_err));
+		emit(r, o);
+		return -r->fail_err;
+	}
+	switch (c->id) {
+	case KVM_SEV_INIT2: {
+		struct kvm_sev_init *in = d;
+
+		r->vmsa_features = in->vmsa_features;
+		json_object_set_new(o, "vmsa_features", hexnum(in->vmsa_features));
+		json_object_set_new(o, "flags", json_integer(in->flags));
+		json_object_set_new(o, "ghcb_version", json_integer(in->ghcb_version));
+		break;
+	}
+	case KVM_SEV_SNP_LAUNCH_START: {
+		struct kvm_sev_snp_launch_start *s = d;
+
+		json_object_set_new(o, "policy", hexnum(s->policy));
+		json_object_set_new(o, "gosvw", hexstr(s->gosvw, sizeof(s->gosvw)));
+		json_object_set_new(o, "flags", json_integer(s->flags));
+		memset(r->digest, 0, sizeof(r->digest));
+		r->measured = false;
+		break;
+	}
+	case KVM_SEV_SNP_LAUNCH_UPDATE:
+		json_decref(o);
+		return snp_update(r, c, fd, d);
+	case KVM_SEV_SNP_LAUNCH_FINISH: {
+		struct kvm_sev_snp_launch_finish *f = d;
+		int ret;
+
+		json_object_set_new(o, "id_block_uaddr", hexnum(f->id_block_uaddr));
+		json_object_set_new(o, "id_auth_uaddr", hexnum(f->id_auth_uaddr));
+		json_object_set_new(o, "id_block_en", json_integer(f->id_block_en));
+		json_object_set_new(o, "auth_key_en", json_integer(f->auth_key_en));
+		json_object_set_new(o, "vcek_disabled", json_integer(f->vcek_disabled));
+		json_object_set_new(o, "host_data", hexstr(f->host_data, sizeof(f->host_data)));
+		json_object_set_new(o, "flags", json_integer(f->flags));
+		if (f->id_block_en && f->id_block_uaddr) {
+			uint8_t h[48];
+
+			sha384((const uint8_t *)(uintptr_t)f->id_block_uaddr, KVM_SEV_SNP_ID_BLOCK_SIZE, h);
+			json_object_set_new(o, "id_block_sha384", hexstr(h, 48));
+		}
+		ret = snp_finish(r, o);
+		emit(r, o);
+		return ret;
+	}
+	default:
+		break;
+	}
+	emit(r, o);
+	return 0;
+}
+
+static json_t *seg_json(const struct kvm_segment *s)
+{
+	return json_pack("{s:I,s:o,s:I,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "selector", (json_int_t)s->selector,
+			 "base", hexnum(s->base), "limit", (json_int_t)s->limit, "type", s->type, "present", s->present,
+			 "dpl", s->dpl, "db", s->db, "s", s->s, "l", s->l, "g", s->g, "avl", s->avl);
+}
+
+/* VMCB attribute encoding (sev.h struct sev_seg) from KVM's fields. */
+static struct sev_seg from_kvm_seg(const struct kvm_segment *k)
+{
+	return (struct sev_seg){
+		.selector = k->selector, .limit = k->limit, .base = k->base,
+		.attrib = (uint16_t)((k->type & 0xf) | (k->s & 1) << 4 | (k->dpl & 3) << 5 | (k->present & 1) << 7 |
+				     (k->avl & 1) << 8 | (k->l & 1) << 9 | (k->db & 1) << 10 | (k->g & 1) << 11),
+	};
+}
+
+static void vcpu_reset_state(struct sev_cpu_state *st)
+{
+	/* what KVM holds after vCPU reset and that cvmm does not set through
+	 * an ioctl of its own (SDM vol. 3A 9.1.1; APM vol. 2 A.3) */
+	memset(st, 0, sizeof(*st));
+	st->dr6 = 0xffff0ff0;
+	st->dr7 = 0x400;
+	st->xcr0 = 1;
+	st->g_pat = 0x0007040600070406ull;
+}
+
+static int vcpu_ioctl(struct cc_rec *r, struct rec_fd *v, unsigned long req, void *arg, json_t *o)
+{
+	if (req == KVM_SET_SREGS) {
+		const struct kvm_sregs *s = arg;
+		struct sev_cpu_state *st = &v->st;
+
+		st->cs = from_kvm_seg(&s->cs);
+		st->ds = from_kvm_seg(&s->ds);
+		st->es = from_kvm_seg(&s->es);
+		st->fs = from_kvm_seg(&s->fs);
+		st->gs = from_kvm_seg(&s->gs);
+		st->ss = from_kvm_seg(&s->ss);
+		st->tr = from_kvm_seg(&s->tr);
+		st->ldtr = from_kvm_seg(&s->ldt);
+		st->gdtr = (struct sev_seg){ .base = s->gdt.base, .limit = s->gdt.limit };
+		st->idtr = (struct sev_seg){ .base = s->idt.base, .limit = s->idt.limit };
+		st->cr0 = s->cr0;
+		st->cr3 = s->cr3;
+		st->cr4 = s->cr4;
+		st->efer = s->efer;
+		json_object_set_new(o, "cs", seg_json(&s->cs));
+		json_object_set_new(o, "ss", seg_json(&s->ss));
+		json_object_set_new(o, "tr", seg_json(&s->tr));
+		json_object_set_new(o, "ldt", seg_json(&s->ldt));
+		json_object_set_new(o, "cr0", hexnum(s->cr0));
+		json_object_set_new(o, "cr3", hexnum(s->cr3));
+		json_object_set_new(o, "cr4", hexnum(s->cr4));
+		json_object_set_new(o, "efer", hexnum(s->efer));
+	} else if (req == KVM_SET_REGS) {
+		const struct kvm_regs *g = arg;
+		struct sev_cpu_state *st = &v->st;
+
+		st->rax = g->rax; st->rbx = g->rbx; st->rcx = g->rcx; st->rdx = g->rdx;
+		st->rsi = g->rsi; st->rdi = g->rdi; st->rsp = g->rsp; st->rbp = g->rbp;
+		st->rip = g->rip; st->rflags = g->rflags;
+		json_object_set_new(o, "rip", hexnum(g->rip));
+		json_object_set_new(o, "rflags", hexnum(g->rflags));
+		json_object_set_new(o, "rdx", hexnum(g->rdx));
+	} else if (req == KVM_SET_FPU) {
+		const struct kvm_fpu *f = arg;
+
+		v->st.mxcsr = f->mxcsr;
+		v->st.x87_fcw = f->fcw;
+		json_object_set_new(o, "fcw", hexnum(f->fcw));
+		json_object_set_new(o, "mxcsr", hexnum(f->mxcsr));
+	} else if (req == KVM_SET_MSRS) {
+		const struct kvm_msrs *m = arg;
+		json_t *a = json_array();
+
+		for (unsigned i = 0; i < m->nmsrs; i++) {
+			if (m->entries[i].index == MSR_IA32_CR_PAT)
+				v->st.g_pat = m->entries[i].data;
+			json_array_append_new(a, json_pack("{s:o,s:o}", "index", hexnum(m->entries[i].index), "data",
+							   hexnum(m->entries[i].data)));
+		}
+		json_object_set_new(o, "entries", a);
+		emit(r, o);
+		return (int)m->nmsrs; /* KVM returns how many it set */
+	}
+	emit(r, o);
+	return 0;
+}
+
+static const char *ioctl_name(unsigned long req)
+{
+	static const struct { unsigned long req; const char *name; } t[] = {
+		{ KVM_GET_API_VERSION, "KVM_GET_API_VERSION" }, { KVM_CREATE_VM, "KVM_CREATE_VM" },
+		{ KVM_CHECK_EXTENSION, "KVM_CHECK_EXTENSION" }, { KVM_GET_VCPU_MMAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE" },
+		{ KVM_CREATE_VCPU, "KVM_CREATE_VCPU" }, { KVM_SET_USER_MEMORY_REGION2, "KVM_SET_USER_MEMORY_REGION2" },
+		{ KVM_MEMORY_ENCRYPT_OP, "KVM_MEMORY_ENCRYPT_OP" },
+		{ KVM_SET_MEMORY_ATTRIBUTES, "KVM_SET_MEMORY_ATTRIBUTES" },
+		{ KVM_CREATE_GUEST_MEMFD, "KVM_CREATE_GUEST_MEMFD" }, { KVM_SET_REGS, "KVM_SET_REGS" },
+		{ KVM_SET_SREGS, "KVM_SET_SREGS" }, { KVM_SET_FPU, "KVM_SET_FPU" }, { KVM_SET_MSRS, "KVM_SET_MSRS" },
+		{ KVM_SET_CPUID2, "KVM_SET_CPUID2" }, { KVM_ENABLE_CAP, "KVM_ENABLE_CAP" },
+		{ KVM_RUN, "KVM_RUN" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (t[i].req == req)
+			return t[i].name;
+	return NULL;
+}
+
+static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
+{
+	struct cc_rec *r = rec_of(io);
+	struct rec_fd *s = slot(r, fd);
+	const char *name = ioctl_name(req);
+	bool fail;
+	json_t *o;
+
+	r->calls++;
+	fail = r->fail_nth && r->calls == r->fail_nth;
+	if (!s)
+		return -EBADF;
+	if (!name)
+		return -ENOTTY; /* not modelled: a backend bug, never silently "fine" */
+	o = line(name, fd);
+	if (req == KVM_MEMORY_ENCRYPT_OP && s->kind == REC_VM)
+		return encrypt_op(r, fd, arg, o, fail);
+	if (fail) {
+		json_object_set_new(o, "errno", json_integer(r->fail_err));
+		emit(r, o);
+		return -r->fail_err;
+	}
+	if (s->kind == REC_VCPU)
+		return vcpu_ioctl(r, s, req, arg, o);
+	if (req == KVM_GET_API_VERSION) {
+		emit(r, o);
+		return KVM_API_VERSION;
+	}
+	if (req == KVM_CHECK_EXTENSION) {
+		long cap = (long)(uintptr_t)arg;
+
+		json_object_set_new(o, "extension", json_integer(cap));
+		emit(r, o);
+		if (cap == KVM_CAP_VM_TYPES)
+			return 1 << KVM_X86_DEFAULT_VM | 1 << KVM_X86_SEV_VM | 1 << KVM_X86_SEV_ES_VM |
+			       1 << KVM_X86_SNP_VM | 1 << KVM_X86_TDX_VM;
+		return 1;
+	}
+	if (req == KVM_CREATE_VM) {
+		r->vm_type = (unsigned long)(uintptr_t)arg;
+		json_object_set_new(o, "type", json_integer((json_int_t)r->vm_type));
+		emit(r, o);
+		return new_fd(r, REC_VM);
+	}
+	if (req == KVM_CREATE_VCPU) {
+		int nfd = new_fd(r, REC_VCPU);
+
+		json_object_set_new(o, "vcpu_id", json_integer((json_int_t)(uintptr_t)arg));
+		emit(r, o);
+		if (nfd >= 0) {
+			slot(r, nfd)->vcpu = (unsigned)(uintptr_t)arg;
+			vcpu_reset_state(&slot(r, nfd)->st);
+		}
+		return nfd;
+	}
+	if (req == KVM_CREATE_GUEST_MEMFD) {
+		const struct kvm_create_guest_memfd *g = arg;
+
+		json_object_set_new(o, "size", hexnum(g->size));
+		json_object_set_new(o, "flags", json_integer((json_int_t)g->flags));
+		emit(r, o);
+		return new_fd(r, REC_GMEM);
+	}
+	if (req == KVM_SET_USER_MEMORY_REGION2) {
+		const struct kvm_userspace_memory_region2 *m = arg;
+
+		json_object_set_new(o, "slot", json_integer(m->slot));
+		json_object_set_new(o, "flags", json_integer(m->flags));
+		json_object_set_new(o, "guest_phys_addr", hexnum(m->guest_phys_addr));
+		json_object_set_new(o, "memory_size", hexnum(m->memory_size));
+		json_object_set_new(o, "userspace_addr", hexnum(m->userspace_addr));
+		json_object_set_new(o, "guest_memfd_offset", hexnum(m->guest_memfd_offset));
+		json_object_set_new(o, "guest_memfd", json_integer(m->guest_memfd));
+		if (!slot(r, (int)m->guest_memfd) && (m->flags & KVM_MEM_GUEST_MEMFD)) {
+			emit(r, o);
+			return -EBADF;
+		}
+	} else if (req == KVM_SET_MEMORY_ATTRIBUTES) {
+		const struct kvm_memory_attributes *a = arg;
+
+		json_object_set_new(o, "address", hexnum(a->address));
+		json_object_set_new(o, "size", hexnum(a->size));
+		json_object_set_new(o, "attributes", hexnum(a->attributes));
+		json_object_set_new(o, "flags", json_integer((json_int_t)a->flags));
+	}
+	emit(r, o);
+	return 0;
+}
+
+static int rec_open(struct cc_io *io, const char *path)
+{
+	struct cc_rec *r = rec_of(io);
+
+	if (strcmp(path, "/dev/kvm") && strcmp(path, "/dev/sev"))
+		return -ENOENT;
+	return new_fd(r, REC_DEV);
+}
+
+static void rec_close(struct cc_io *io, int fd)
+{
+	struct rec_fd *s = slot(rec_of(io), fd);
+
+	if (s)
+		s->kind = REC_FREE;
+}
+
+int cc_rec_create(const char *path, struct cc_rec **out)
+{
+	struct cc_rec *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return err_set(ENOMEM, "out of memory");
+	r->io = (struct cc_io){ rec_open, rec_ioctl, rec_close };
+	if (path && !(r->f = fopen(path, "we"))) {
+		int e = errno;
+
+		free(r);
+		return err_set(e, "--dry-run %s: %s", path, strerror(e));
+	}
+	*out = r;
+	return 0;
+}
+
+struct cc_io *cc_rec_io(struct cc_rec *r) { return &r->io; }
+
+void cc_rec_fail(struct cc_rec *r, unsigned nth, int err, uint64_t fw_error)
+{
+	r->fail_nth = nth;
+	r->fail_err = err;
+	r->fail_fw = fw_error;
+}
+
+unsigned cc_rec_calls(const struct cc_rec *r) { return r->calls; }
+
+unsigned cc_rec_open_fds(const struct cc_rec *r)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < REC_MAX_FDS; i++)
+		n += r->fd[i].kind != REC_FREE;
+	return n;
+}
+
+const uint8_t *cc_rec_snp_measurement(const struct cc_rec *r)
+{
+	return r->measured ? r->digest : NULL;
+}
+
+int cc_rec_close(struct cc_rec *r)
+{
+	int ret = 0;
+
+	if (!r)
+		return 0;
+	if (r->f && (fclose(r->f) || r->write_failed))
+		ret = -EIO;
+	free(r);
+	return ret;
+}
