@@ -14,6 +14,10 @@
 /* `cvmm measure --platform tdx ...` (argv[0] is "measure"). */
 int tdx_cli_measure(int argc, char **argv);
 
+/* `cvmm run --platform tdx` (tdx/tdx_run_cli.c): the KVM backend, or with
+ * --dry-run FILE the TD built against the ioctl stand-in. */
+int tdx_cli_run(int argc, char **argv);
+
 /* ---------------- MRTD ---------------- */
 
 /* The order in which the VMM issues TDH.MEM.PAGE.ADD and TDH.MR.EXTEND

@@ -20,6 +20,8 @@
 #include "common/common.h"
 #include "sev/sev.h"
 #include "sev/sev_uapi.h"
+#include "tdx/tdx.h"
+#include "tdx/tdx_uapi.h"
 #include "vmm/ioctl_rec.h"
 #include "vmm/kvm_uapi.h"
 
@@ -44,7 +46,14 @@ static void real_close(struct cc_io *io, int fd)
 	close(fd);
 }
 
-struct cc_io cc_io_real = { real_open, real_ioctl, real_close };
+static void real_annotate(struct cc_io *io, const char *key, int64_t value)
+{
+	(void)io;
+	(void)key;
+	(void)value;
+}
+
+struct cc_io cc_io_real = { real_open, real_ioctl, real_close, real_annotate };
 
 /* ---------------- the recording stand-in ---------------- */
 #define REC_FD_BASE 100
@@ -71,6 +80,14 @@ struct cc_rec {
 	uint64_t vmsa_features;
 	uint8_t digest[SNP_DIGEST_LEN];
 	bool measured;
+	/* TDX: the pages TDH.MEM.PAGE.ADDed (copies), folded at FINALIZE */
+	struct launch_plan td;
+	uint8_t mrtd[TDX_MR_SIZE];
+	bool finalized;
+	/* cc_io.annotate: added to the next line */
+	char note_key[32];
+	int64_t note_val;
+	bool note;
 };
 
 static struct cc_rec *rec_of(struct cc_io *io) { return (struct cc_rec *)io; }
@@ -95,6 +112,10 @@ static int new_fd(struct cc_rec *r, enum rec_kind k)
 
 static void emit(struct cc_rec *r, json_t *o)
 {
+	if (r->note) {
+		json_object_set_new(o, r->note_key, json_integer(r->note_val));
+		r->note = false;
+	}
 	if (r->f && !r->write_failed) {
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
@@ -414,6 +435,101 @@ static const char *ioctl_name(unsigned long req)
 	return NULL;
 }
 
+/* KVM_MEMORY_ENCRYPT_OP on a TD (intel-tdx.rst): VM-scope commands on the
+ * VM fd, KVM_TDX_INIT_VCPU / KVM_TDX_INIT_MEM_REGION on a vCPU fd. */
+static int tdx_op(struct cc_rec *r, struct rec_fd *s, struct kvm_tdx_cmd *c, json_t *o, bool fail)
+{
+	static const char *const names[] = { "KVM_TDX_CAPABILITIES", "KVM_TDX_INIT_VM", "KVM_TDX_INIT_VCPU",
+					     "KVM_TDX_INIT_MEM_REGION", "KVM_TDX_FINALIZE_VM", "KVM_TDX_GET_CPUID" };
+	bool vm_scope = c->id == KVM_TDX_CAPABILITIES || c->id == KVM_TDX_INIT_VM || c->id == KVM_TDX_FINALIZE_VM;
+	void *d = (void *)(uintptr_t)c->data;
+
+	json_object_set_new(o, "cmd", c->id < ARRAY_SIZE(names) ? json_string(names[c->id]) : json_integer(c->id));
+	json_object_set_new(o, "flags", json_integer(c->flags));
+	if (fail) {
+		c->hw_error = r->fail_fw;
+		json_object_set_new(o, "hw_error", hexnum(c->hw_error));
+		json_object_set_new(o, "errno", json_integer(r->fail_err));
+		emit(r, o);
+		return -r->fail_err;
+	}
+	if (c->id >= ARRAY_SIZE(names) || vm_scope != (s->kind == REC_VM)) {
+		emit(r, o);
+		return -EINVAL;
+	}
+	switch (c->id) {
+	case KVM_TDX_CAPABILITIES: {
+		struct kvm_tdx_capabilities *cap = d;
+
+		/* a plausible TDX module: attributes DEBUG, SEPT_VE_DISABLE,
+		 * PKS, PERFMON; XFAM x87, SSE, AVX, AVX-512, PKRU, AMX */
+		cap->supported_attrs = 1ull << 0 | 1ull << 28 | 1ull << 30 | 1ull << 63;
+		cap->supported_xfam = 0x602e7;
+		cap->cpuid.nent = 0;
+		break;
+	}
+	case KVM_TDX_INIT_VM: {
+		struct kvm_tdx_init_vm *in = d;
+
+		json_object_set_new(o, "attributes", hexnum(in->attributes));
+		json_object_set_new(o, "xfam", hexnum(in->xfam));
+		json_object_set_new(o, "mrconfigid", hexstr((const uint8_t *)in->mrconfigid, 48));
+		json_object_set_new(o, "mrowner", hexstr((const uint8_t *)in->mrowner, 48));
+		json_object_set_new(o, "mrownerconfig", hexstr((const uint8_t *)in->mrownerconfig, 48));
+		json_object_set_new(o, "cpuid_nent", json_integer(in->cpuid.nent));
+		plan_free(&r->td);
+		r->finalized = false;
+		break;
+	}
+	case KVM_TDX_INIT_VCPU:
+		json_object_set_new(o, "data", hexnum(c->data)); /* the vCPU's initial RCX */
+		break;
+	case KVM_TDX_INIT_MEM_REGION: {
+		struct kvm_tdx_init_mem_region *m = d;
+		struct plan_step st = { .gpa = m->gpa, .len = m->nr_pages * 4096, .kind = PLAN_NORMAL, .vcpu = -1,
+					.flags = (c->flags & KVM_TDX_MEASURE_MEMORY_REGION) ? PLAN_F_EXTEND : 0 };
+		uint8_t *copy;
+		int ret;
+
+		json_object_set_new(o, "source_addr", hexnum(m->source_addr));
+		json_object_set_new(o, "gpa", hexnum(m->gpa));
+		json_object_set_new(o, "nr_pages", json_integer((json_int_t)m->nr_pages));
+		json_object_set_new(o, "measure", json_boolean(c->flags & KVM_TDX_MEASURE_MEMORY_REGION));
+		if (!m->nr_pages || m->source_addr % 4096 || m->gpa % 4096 || m->nr_pages > (1ull << 30)) {
+			emit(r, o);
+			return -EINVAL;
+		}
+		if (!(copy = malloc(st.len)) || (ret = plan_own(&r->td, copy))) {
+			emit(r, o);
+			return -ENOMEM;
+		}
+		memcpy(copy, (const void *)(uintptr_t)m->source_addr, st.len);
+		st.data = copy;
+		if ((ret = plan_add(&r->td, &st)) < 0) {
+			emit(r, o);
+			return ret;
+		}
+		/* KVM advances the structure as pages are added */
+		m->gpa += st.len;
+		m->source_addr += st.len;
+		m->nr_pages = 0;
+		break;
+	}
+	case KVM_TDX_FINALIZE_VM:
+		if (tdx_mrtd(&r->td, TDX_MRTD_SINGLE_PASS, NULL, r->mrtd)) {
+			emit(r, o);
+			return -EIO;
+		}
+		r->finalized = true;
+		json_object_set_new(o, "mrtd", hexstr(r->mrtd, TDX_MR_SIZE));
+		break;
+	default:
+		break;
+	}
+	emit(r, o);
+	return 0;
+}
+
 static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 {
 	struct cc_rec *r = rec_of(io);
@@ -429,6 +545,8 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 	if (!name)
 		return -ENOTTY; /* not modelled: a backend bug, never silently "fine" */
 	o = line(name, fd);
+	if (req == KVM_MEMORY_ENCRYPT_OP && r->vm_type == KVM_X86_TDX_VM)
+		return tdx_op(r, s, arg, o, fail);
 	if (req == KVM_MEMORY_ENCRYPT_OP && s->kind == REC_VM)
 		return encrypt_op(r, fd, arg, o, fail);
 	if (fail) {
@@ -491,6 +609,13 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 			emit(r, o);
 			return -EBADF;
 		}
+	} else if (req == KVM_ENABLE_CAP) {
+		const struct kvm_enable_cap *c = arg;
+
+		json_object_set_new(o, "cap", json_integer(c->cap));
+		json_object_set_new(o, "flags", json_integer(c->flags));
+		json_object_set_new(o, "args", json_pack("[I,I,I,I]", (json_int_t)c->args[0], (json_int_t)c->args[1],
+							 (json_int_t)c->args[2], (json_int_t)c->args[3]));
 	} else if (req == KVM_SET_MEMORY_ATTRIBUTES) {
 		const struct kvm_memory_attributes *a = arg;
 
@@ -512,6 +637,15 @@ static int rec_open(struct cc_io *io, const char *path)
 	return new_fd(r, REC_DEV);
 }
 
+static void rec_annotate(struct cc_io *io, const char *key, int64_t value)
+{
+	struct cc_rec *r = rec_of(io);
+
+	snprintf(r->note_key, sizeof(r->note_key), "%s", key);
+	r->note_val = value;
+	r->note = true;
+}
+
 static void rec_close(struct cc_io *io, int fd)
 {
 	struct rec_fd *s = slot(rec_of(io), fd);
@@ -526,7 +660,7 @@ int cc_rec_create(const char *path, struct cc_rec **out)
 
 	if (!r)
 		return err_set(ENOMEM, "out of memory");
-	r->io = (struct cc_io){ rec_open, rec_ioctl, rec_close };
+	r->io = (struct cc_io){ rec_open, rec_ioctl, rec_close, rec_annotate };
 	if (path && !(r->f = fopen(path, "we"))) {
 		int e = errno;
 
@@ -562,12 +696,18 @@ const uint8_t *cc_rec_snp_measurement(const struct cc_rec *r)
 	return r->measured ? r->digest : NULL;
 }
 
+const uint8_t *cc_rec_tdx_mrtd(const struct cc_rec *r)
+{
+	return r->finalized ? r->mrtd : NULL;
+}
+
 int cc_rec_close(struct cc_rec *r)
 {
 	int ret = 0;
 
 	if (!r)
 		return 0;
+	plan_free(&r->td);
 	if (r->f && (fclose(r->f) || r->write_failed))
 		ret = -EIO;
 	free(r);

@@ -19,6 +19,10 @@ struct cc_io {
 	/* the ioctl's return value (>= 0), or -errno */
 	int (*ioctl)(struct cc_io *io, int fd, unsigned long req, void *arg);
 	void (*close)(struct cc_io *io, int fd);
+	/* A fact the kernel's structure does not carry (e.g. "file_offset" of
+	 * the source pages in the firmware image), added to the next recorded
+	 * line; the real implementation ignores it. */
+	void (*annotate)(struct cc_io *io, const char *key, int64_t value);
 };
 
 /* The real thing: open(2) O_RDWR|O_CLOEXEC, ioctl(2), close(2). */
@@ -37,6 +41,8 @@ unsigned cc_rec_calls(const struct cc_rec *r);
 unsigned cc_rec_open_fds(const struct cc_rec *r);
 /* SEV-SNP: the launch digest after a successful SNP_LAUNCH_FINISH, else NULL. */
 const uint8_t *cc_rec_snp_measurement(const struct cc_rec *r);
+/* TDX: MRTD after a successful KVM_TDX_FINALIZE_VM, else NULL. */
+const uint8_t *cc_rec_tdx_mrtd(const struct cc_rec *r);
 /* Flush and close the file: 0, or -errno if writing failed. */
 int cc_rec_close(struct cc_rec *r);
 

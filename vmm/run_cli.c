@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/common.h"
+#include "tdx/tdx.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_core.h"
 
@@ -20,7 +21,7 @@ static void usage(FILE *f)
 		"Boot a Linux guest under KVM with virtio-pci devices.\n"
 		"\n"
 		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build);\n"
-		"                       snp: cvmm run --platform snp --help\n"
+		"                       snp, tdx: cvmm run --platform snp|tdx --help\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
@@ -326,19 +327,23 @@ static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct 
 }
 
 /* The hardware CC platforms have their own launch path (sev/snp_run_cli.c). */
-static bool wants_cc_backend(int argc, char **argv)
+static const char *wants_cc_backend(int argc, char **argv)
 {
+	static const char *const cc[] = { "snp", "tdx" };
+
 	for (int i = 1; i < argc; i++)
-		if ((!strcmp(argv[i], "--platform") && i + 1 < argc && !strcmp(argv[i + 1], "snp")) ||
-		    !strcmp(argv[i], "--platform=snp"))
-			return true;
-	return false;
+		for (size_t k = 0; k < ARRAY_SIZE(cc); k++)
+			if ((!strcmp(argv[i], "--platform") && i + 1 < argc && !strcmp(argv[i + 1], cc[k])) ||
+			    (!strncmp(argv[i], "--platform=", 11) && !strcmp(argv[i] + 11, cc[k])))
+				return cc[k];
+	return NULL;
 }
 
 int vmm_cli_run(int argc, char **argv)
 {
-	if (wants_cc_backend(argc, argv))
-		return sev_cli_run(argc, argv);
+	const char *cc = wants_cc_backend(argc, argv);
+	if (cc)
+		return !strcmp(cc, "tdx") ? tdx_cli_run(argc, argv) : sev_cli_run(argc, argv);
 	struct vm_config c = { .platform = "auto", .mem = 512ull << 20, .vcpus = 1,
 			       .policy = SIM_SNP_DEFAULT_POLICY, .attest_agent_port = 4050 };
 	bool help = false, print_seccomp = false;

@@ -1,0 +1,253 @@
+/* backend_tdx.c - `--platform tdx`: the TDX KVM backend as a translator of
+ * the TDVF launch plan (tdx_plan_build, what `cvmm measure --platform tdx`
+ * folds) into the ioctls of Documentation/virt/kvm/x86/intel-tdx.rst:
+ *   KVM_CREATE_VM(KVM_X86_TDX_VM); KVM_TDX_CAPABILITIES; KVM_ENABLE_CAP
+ *   (KVM_CAP_SPLIT_IRQCHIP: a TD has no in-kernel PIC/IOAPIC);
+ *   KVM_TDX_INIT_VM {attributes, xfam, MRCONFIGID/MROWNER/MROWNERCONFIG,
+ *   cpuid}; guest_memfd memory, private; KVM_CREATE_VCPU +
+ *   KVM_TDX_INIT_VCPU (RCX = the TD HOB's GPA, what TDVF expects);
+ *   KVM_TDX_INIT_MEM_REGION per plan step on a vCPU fd, with
+ *   KVM_TDX_MEASURE_MEMORY_REGION where the TDVF section says MR.EXTEND
+ *   (which gives the single-pass MRTD); KVM_TDX_FINALIZE_VM.
+ * Every call goes through the ioctl seam (vmm/ioctl_rec.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "common/common.h"
+#include "backend_tdx.h"
+#include "tdx_uapi.h"
+
+#define TDX_MAX_REGIONS 3
+#define TDX_MAX_VCPUS   576
+#define FOUR_GIB        0x100000000ull
+#define TDX_CPUID_MAX   256
+#define SPLIT_IRQCHIP_PINS 24 /* IOAPIC pins routed to userspace */
+
+struct tdx_region {
+	uint64_t gpa, size;
+	uint8_t *host;
+	int gmem_fd;
+};
+
+struct tdx_vm {
+	struct cc_io *io;
+	int kvm_fd, vm_fd;
+	struct tdx_region reg[TDX_MAX_REGIONS];
+	unsigned nreg;
+	int vcpu_fd[TDX_MAX_VCPUS];
+	unsigned nvcpus;
+};
+
+static const char *const cmd_names[] = { "KVM_TDX_CAPABILITIES", "KVM_TDX_INIT_VM", "KVM_TDX_INIT_VCPU",
+					 "KVM_TDX_INIT_MEM_REGION", "KVM_TDX_FINALIZE_VM" };
+
+static int kvm_call(struct tdx_vm *v, int fd, unsigned long req, void *arg, const char *step, const char *name)
+{
+	int rc = v->io->ioctl(v->io, fd, req, arg);
+
+	if (rc < 0)
+		return err_set(-rc, "TDX launch: %s: %s: %s", step, name, strerror(-rc));
+	return rc;
+}
+
+/* KVM_MEMORY_ENCRYPT_OP with struct kvm_tdx_cmd; hw_error is the TDX
+ * module's SEAMCALL status. */
+static int tdx_cmd(struct tdx_vm *v, int fd, uint32_t id, uint32_t flags, uint64_t data, const char *step)
+{
+	struct kvm_tdx_cmd c = { .id = id, .flags = flags, .data = data };
+	int rc;
+
+	do
+		rc = v->io->ioctl(v->io, fd, KVM_MEMORY_ENCRYPT_OP, &c);
+	while (rc == -EINTR || rc == -EAGAIN);
+	if (rc < 0)
+		return err_set(-rc, "TDX launch: %s: %s failed: TDX module error %#llx, %s", step, cmd_names[id],
+			       (unsigned long long)c.hw_error, strerror(-rc));
+	return 0;
+}
+
+void tdx_backend_release(struct tdx_vm *v)
+{
+	if (!v)
+		return;
+	for (unsigned i = 0; i < v->nvcpus; i++)
+		v->io->close(v->io, v->vcpu_fd[i]);
+	for (unsigned i = 0; i < v->nreg; i++) {
+		if (v->reg[i].host)
+			munmap(v->reg[i].host, v->reg[i].size);
+		if (v->reg[i].gmem_fd >= 0)
+			v->io->close(v->io, v->reg[i].gmem_fd);
+	}
+	if (v->vm_fd >= 0)
+		v->io->close(v->io, v->vm_fd);
+	if (v->kvm_fd >= 0)
+		v->io->close(v->io, v->kvm_fd);
+	free(v);
+}
+
+static int add_region(struct tdx_vm *v, uint64_t gpa, uint64_t size)
+{
+	struct tdx_region *r = &v->reg[v->nreg];
+	struct kvm_create_guest_memfd g = { .size = size };
+	char step[32];
+	int rc;
+
+	snprintf(step, sizeof(step), "memory slot %u", v->nreg);
+	r->gpa = gpa;
+	r->size = size;
+	r->gmem_fd = -1;
+	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->host == MAP_FAILED) {
+		r->host = NULL;
+		return err_set(ENOMEM, "TDX launch: %s: cannot map %llu bytes", step, (unsigned long long)size);
+	}
+	v->nreg++;
+	if ((rc = kvm_call(v, v->vm_fd, KVM_CREATE_GUEST_MEMFD, &g, step, "KVM_CREATE_GUEST_MEMFD")) < 0)
+		return rc;
+	r->gmem_fd = rc;
+	struct kvm_userspace_memory_region2 m = {
+		.slot = v->nreg - 1, .flags = KVM_MEM_GUEST_MEMFD, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)r->host, .guest_memfd = (uint32_t)r->gmem_fd,
+	};
+	if ((rc = kvm_call(v, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, &m, step, "KVM_SET_USER_MEMORY_REGION2")) < 0)
+		return rc;
+	struct kvm_memory_attributes a = { .address = gpa, .size = size, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
+	rc = kvm_call(v, v->vm_fd, KVM_SET_MEMORY_ATTRIBUTES, &a, step, "KVM_SET_MEMORY_ATTRIBUTES");
+	return rc < 0 ? rc : 0;
+}
+
+static struct tdx_region *region_of(struct tdx_vm *v, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < v->nreg; i++)
+		if (gpa >= v->reg[i].gpa && range_ok(gpa - v->reg[i].gpa, len, v->reg[i].size))
+			return &v->reg[i];
+	return NULL;
+}
+
+static int init_mem_region(struct tdx_vm *v, const struct tdx_launch_req *q, size_t index, const struct plan_step *s)
+{
+	uint64_t len = (s->len + 4095) / 4096 * 4096;
+	struct tdx_region *r;
+	char step[96];
+
+	snprintf(step, sizeof(step), "plan step %zu \"%s\" at gpa %#llx", index, s->label, (unsigned long long)s->gpa);
+	if (s->gpa % 4096 || !len || !(r = region_of(v, s->gpa, len)))
+		return err_set(EINVAL, "TDX launch: %s: not page aligned inside guest memory", step);
+	uint8_t *host = r->host + (s->gpa - r->gpa);
+	memset(host, 0, len);
+	if (s->data)
+		memcpy(host, s->data, s->len);
+	struct kvm_tdx_init_mem_region m = { .source_addr = (uintptr_t)host, .gpa = s->gpa, .nr_pages = len / 4096 };
+	if (s->data && s->data >= q->fw->data && s->data < q->fw->data + q->fw->size)
+		v->io->annotate(v->io, "file_offset", (int64_t)(s->data - q->fw->data));
+	return tdx_cmd(v, v->vcpu_fd[0], KVM_TDX_INIT_MEM_REGION,
+		       (s->flags & PLAN_F_EXTEND) ? KVM_TDX_MEASURE_MEMORY_REGION : 0, (uintptr_t)&m, step);
+}
+
+static int launch(struct tdx_vm *v, const struct tdx_launch_req *q)
+{
+	const struct launch_plan *p = q->plan;
+	uint64_t hob = 0, low, fw_lo = FOUR_GIB;
+	bool has_hob = false;
+	int rc;
+
+	if (!q->vcpus || q->vcpus > TDX_MAX_VCPUS)
+		return err_set(EINVAL, "--vcpus: %u is out of range (1..%u)", q->vcpus, TDX_MAX_VCPUS);
+	/* q35's split (tdx_ram_map_build): up to 2 GiB below 4 GiB from 2.75 GiB of RAM on */
+	low = q->mem >= 0xb0000000ull ? 0x80000000ull : q->mem;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_step *s = &p->steps[i];
+
+		if (s->kind == PLAN_TD_HOB) {
+			hob = s->gpa;
+			has_hob = true;
+		}
+		if (!(s->flags & PLAN_F_AUG) && s->gpa >= low && s->gpa < fw_lo)
+			fw_lo = s->gpa & ~4095ull;
+	}
+	if (!has_hob)
+		return err_set(EINVAL, "TDX launch: the TDVF has no TD_HOB section (TDVF needs its HOB address in RCX)");
+
+	if ((rc = v->io->open(v->io, "/dev/kvm")) < 0)
+		return err_set(-rc, "TDX launch: /dev/kvm: %s", strerror(-rc));
+	v->kvm_fd = rc;
+	rc = kvm_call(v, v->kvm_fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_VM_TYPES, "host",
+		      "KVM_CHECK_EXTENSION(KVM_CAP_VM_TYPES)");
+	if (rc < 0)
+		return rc;
+	if (!(rc & (1 << KVM_X86_TDX_VM)))
+		return err_set(ENOTSUP, "TDX launch: KVM does not offer KVM_X86_TDX_VM (KVM_CAP_VM_TYPES %#x; "
+					"kvm_intel.tdx=1?)", rc);
+	if ((rc = kvm_call(v, v->kvm_fd, KVM_CREATE_VM, (void *)(uintptr_t)KVM_X86_TDX_VM, "create", "KVM_CREATE_VM")) < 0)
+		return rc;
+	v->vm_fd = rc;
+	struct kvm_tdx_capabilities *cap = calloc(1, sizeof(*cap) + TDX_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	if (!cap)
+		return err_set(ENOMEM, "out of memory");
+	cap->cpuid.nent = TDX_CPUID_MAX;
+	rc = tdx_cmd(v, v->vm_fd, KVM_TDX_CAPABILITIES, 0, (uintptr_t)cap, "capabilities");
+	uint64_t attrs = cap->supported_attrs, xfam = cap->supported_xfam;
+	free(cap);
+	if (rc)
+		return rc;
+	if ((q->attributes & ~attrs) || (q->xfam & ~xfam))
+		return err_set(ENOTSUP, "TDX launch: the TDX module supports attributes %#llx and XFAM %#llx; asked for "
+					"%#llx and %#llx", (unsigned long long)attrs, (unsigned long long)xfam,
+			       (unsigned long long)q->attributes, (unsigned long long)q->xfam);
+	struct kvm_enable_cap ec = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { SPLIT_IRQCHIP_PINS } };
+	if ((rc = kvm_call(v, v->vm_fd, KVM_ENABLE_CAP, &ec, "create", "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)")) < 0)
+		return rc;
+	struct kvm_tdx_init_vm *init = calloc(1, sizeof(*init));
+	if (!init)
+		return err_set(ENOMEM, "out of memory");
+	init->attributes = q->attributes;
+	init->xfam = q->xfam;
+	memcpy(init->mrconfigid, q->mrconfigid, TDX_MR_SIZE);
+	memcpy(init->mrowner, q->mrowner, TDX_MR_SIZE);
+	memcpy(init->mrownerconfig, q->mrownerconfig, TDX_MR_SIZE);
+	rc = tdx_cmd(v, v->vm_fd, KVM_TDX_INIT_VM, 0, (uintptr_t)init, "init");
+	free(init);
+	if (rc)
+		return rc;
+	if ((rc = add_region(v, 0, low)))
+		return rc;
+	if (fw_lo < FOUR_GIB && (rc = add_region(v, fw_lo, FOUR_GIB - fw_lo)))
+		return rc;
+	if (q->mem > low && (rc = add_region(v, FOUR_GIB, q->mem - low)))
+		return rc;
+	for (unsigned i = 0; i < q->vcpus; i++) {
+		char step[32];
+
+		snprintf(step, sizeof(step), "vCPU %u", i);
+		if ((rc = kvm_call(v, v->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)i, step, "KVM_CREATE_VCPU")) < 0)
+			return rc;
+		v->vcpu_fd[v->nvcpus++] = rc;
+		if ((rc = tdx_cmd(v, rc, KVM_TDX_INIT_VCPU, 0, hob, step)))
+			return rc;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (!(p->steps[i].flags & PLAN_F_AUG) && (rc = init_mem_region(v, q, i, &p->steps[i])))
+			return rc;
+	return tdx_cmd(v, v->vm_fd, KVM_TDX_FINALIZE_VM, 0, 0, "finalize");
+}
+
+int tdx_backend_launch(struct cc_io *io, const struct tdx_launch_req *req, struct tdx_vm **out)
+{
+	struct tdx_vm *v = calloc(1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return err_set(ENOMEM, "out of memory");
+	v->io = io;
+	v->kvm_fd = v->vm_fd = -1;
+	rc = launch(v, req);
+	if (rc) {
+		tdx_backend_release(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
