@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -368,6 +369,42 @@ static void test_console(void **state)
 	close(out[1]);
 }
 
+/* Guest output into a pipe nobody reads (a blocking one, like a shell's):
+ * the notifying vCPU returns, the pipe holds what fitted, the rest is
+ * buffered up to a bound or dropped, and teardown completes. */
+static void test_console_output_unread(void **state)
+{
+	struct vm *vm = fake_vm_new();
+	struct fake_ring rx, tx;
+	struct pci_dev *p;
+	int out[2], pipe_sz, avail = 0;
+
+	(void)state;
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pipe_sz = fcntl(out[1], F_GETPIPE_SZ);
+	assert_int_equal(virtio_console_create(vm, -1, out[1]), 0);
+	p = vm->pci[0];
+	assert_true(drv_negotiate(p, V1) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&rx, vm, 0x1000, 8);
+	ring_init(&tx, vm, 0x3000, 8);
+	drv_queue(p, 0, &rx);
+	drv_queue(p, 1, &tx);
+	drv_ok(p);
+	memset(gpa(vm, 0x40000), 'x', 0x40000);
+	/* 64 rounds of a 256 KiB write: 16 MiB in all */
+	ring_desc(&tx, 0, 0x40000, 0x40000, 0, 0);
+	for (unsigned i = 0; i < 64; i++) {
+		ring_publish(&tx, 0);
+		notify(p, 1);
+	}
+	assert_int_equal(ring_used_idx(&tx), 64);
+	assert_int_equal(ioctl(out[0], FIONREAD, &avail), 0);
+	assert_int_equal(avail, pipe_sz);
+	fake_vm_free(vm); /* teardown does not wait for the reader either */
+	close(out[0]);
+	close(out[1]);
+}
+
 /* ---------------- vsock ---------------- */
 static void test_vsock_config(void **state)
 {
@@ -431,7 +468,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blk_config),  cmocka_unit_test(test_blk_round_trip),
 		cmocka_unit_test(test_blk_read_only), cmocka_unit_test(test_net),
-		cmocka_unit_test(test_console),     cmocka_unit_test(test_vsock_config),
+		cmocka_unit_test(test_console), cmocka_unit_test(test_console_output_unread),     cmocka_unit_test(test_vsock_config),
 		cmocka_unit_test(test_create_errors), cmocka_unit_test(test_net_real_tap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

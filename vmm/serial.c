@@ -1,6 +1,7 @@
 /* serial.c - a 16550A UART (National Semiconductor PC16550D data sheet,
  * register map §8.4) at the legacy COM1 address for early boot output and
- * the console of non-confidential guests. Output goes straight to out_fd;
+ * the console of non-confidential guests. Output goes to out_fd through a
+ * non-blocking bounded buffer (conout.h);
  * input (in_fd, when given) is read by the event loop into a receive FIFO. */
 #include <errno.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "vmm/conout.h"
 #include "vmm/vmm_core.h"
 
 #define RBR 0 /* read: receive buffer; write: THR; DLAB: DLL */
@@ -49,24 +51,18 @@ struct serial {
 	unsigned rx_head, rx_len;
 	uint8_t out[256];
 	unsigned out_len;
+	struct conout co; /* non-blocking, bounded (conout.h) */
 };
 
 static void flush_out(struct serial *s)
 {
 	static bool first = true;
-	size_t off = 0;
 	if (first) {
 		first = false;
 		vmm_debug_timing("first console output");
 	}
-	while (off < s->out_len) {
-		ssize_t n = write(s->out_fd, s->out + off, s->out_len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* console gone: drop output, the guest keeps running */
-		off += (size_t)n;
-	}
+	/* never blocks: a reader that stops reading costs output, not a vCPU */
+	conout_write(&s->co, s->out, s->out_len);
 	s->out_len = 0;
 }
 
@@ -212,6 +208,7 @@ int serial_create(struct vm *vm, uint16_t base, unsigned irq, int in_fd, int out
 	s->irq = irq;
 	s->in_fd = in_fd;
 	s->out_fd = out_fd;
+	conout_init(&s->co, out_fd, vm_evloop(vm), &s->lock);
 	s->lcr = 0x03; /* 8N1 */
 	s->mcr = 0x08; /* OUT2 */
 	int rc = vm_pio_register(vm, base, 8, serial_io, s);
@@ -225,6 +222,7 @@ int serial_create(struct vm *vm, uint16_t base, unsigned irq, int in_fd, int out
 		}
 	}
 	if (rc) {
+		conout_fini(&s->co);
 		free(s);
 		return rc;
 	}
@@ -238,6 +236,7 @@ void serial_destroy(struct serial *s)
 		return;
 	if (s->out_len)
 		flush_out(s);
+	conout_fini(&s->co);
 	if (s->in_fd >= 0)
 		ev_del(vm_evloop(s->vm), s->in_fd);
 	pthread_mutex_destroy(&s->lock);

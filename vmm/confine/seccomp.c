@@ -77,6 +77,7 @@ static const char *const vmm_syscalls[] = {
 	"pread64", "pwrite64", "fdatasync", "fallocate", "getrandom",
 	"ioctl",         /* interrupts; teardown (below) */
 	"close",
+	"fcntl",         /* console output: O_NONBLOCK given back at exit (conout.c) */
 	"shutdown",      /* attestation endpoint stop */
 	"getpid", "tgkill", /* pthread_kill: kicking the vCPUs out of KVM_RUN */
 	"futex",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "vmm/conout.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/virtio/virtio_dev.h"
 
@@ -26,25 +27,13 @@
 struct console {
 	struct virtio_dev dev;
 	int in_fd, out_fd, wake_fd;
+	struct conout out; /* guest output: non-blocking, bounded (conout.h) */
 	bool in_watched, in_eof;
 	size_t pend_off, pend_len;
 	uint8_t pend[4096];
 };
 
 static struct console *con_of(struct virtio_dev *d) { return virtio_container(d, struct console, dev); }
-
-static void write_all(int fd, const void *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* output gone: the guest's bytes are dropped */
-		p = (const uint8_t *)p + n;
-		len -= (size_t)n;
-	}
-}
 
 static void wake(struct console *con)
 {
@@ -130,7 +119,7 @@ static uint32_t console_output(void *arg, struct vq_chain *c)
 	struct console *con = arg;
 
 	for (unsigned i = 0; i < c->n_out; i++)
-		write_all(con->out_fd, c->out[i].iov_base, c->out[i].iov_len);
+		conout_write(&con->out, c->out[i].iov_base, c->out[i].iov_len);
 	return 0;
 }
 
@@ -161,7 +150,7 @@ static void console_reset(struct virtio_dev *d)
 static void console_cfg_write(struct virtio_dev *d, unsigned off, unsigned len)
 {
 	if (off <= 8 && off + len > 8)
-		write_all(con_of(d)->out_fd, &d->cfg[8], 1);
+		conout_write(&con_of(d)->out, &d->cfg[8], 1);
 }
 
 static void console_destroy(struct virtio_dev *d)
@@ -170,6 +159,7 @@ static void console_destroy(struct virtio_dev *d)
 
 	watch_input(con, false);
 	virtio_wake_close(d, con->wake_fd);
+	conout_fini(&con->out);
 	free(con);
 }
 
@@ -196,6 +186,7 @@ int virtio_console_create(struct vm *vm, int in_fd, int out_fd)
 			1ull << VIRTIO_CONSOLE_F_SIZE | 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE);
 	con->in_fd = in_fd;
 	con->out_fd = out_fd;
+	conout_init(&con->out, out_fd, vm_evloop(vm), &con->dev.lock);
 	/* §5.3.4 struct virtio_console_config: cols, rows, max_nr_ports, emerg_wr */
 	if (ioctl(out_fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_col || !ws.ws_row) {
 		ws.ws_col = 80;
