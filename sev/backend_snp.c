@@ -217,23 +217,33 @@ static struct kvm_segment kvm_seg(const struct sev_seg *s)
 	};
 }
 
+static int vcpu_call(struct cc_io *io, int fd, unsigned long req, void *arg, const char *who, unsigned index,
+		     const char *name)
+{
+	int rc = io->ioctl(io, fd, req, arg);
+
+	if (rc < 0)
+		return err_set(-rc, "%s: vCPU %u: %s: %s", who, index, name, strerror(-rc));
+	return rc;
+}
+
 /* Set vCPU fd's registers to the state the plan's VMSA holds. KVM fills
- * the VMSA from them at SNP_LAUNCH_FINISH; what cvmm does not set (DR6,
- * DR7, XCR0) must be KVM's reset values, and SEV_FEATURES come from INIT2. */
-static int set_vcpu_state(struct snp_vm *v, unsigned index, int fd, const uint8_t *vmsa, uint64_t features)
+ * the VMSA from them (SNP_LAUNCH_FINISH, SEV-ES LAUNCH_UPDATE_VMSA); what
+ * cvmm does not set (DR6, DR7, XCR0) must be KVM's reset values, and
+ * SEV_FEATURES come from INIT2. */
+int sev_vcpu_load(struct cc_io *io, const char *who, unsigned index, int fd, const uint8_t *vmsa, uint64_t features)
 {
 	struct sev_cpu_state st;
-	char step[32];
 	int rc;
 
-	snprintf(step, sizeof(step), "vCPU %u", index);
 	sev_vmsa_decode(vmsa, &st);
 	if (st.dr6 != 0xffff0ff0 || st.dr7 != 0x400 || st.xcr0 != 1)
-		return err_set(EINVAL, "SNP launch: %s: the plan's VMSA has DR6 %#llx DR7 %#llx XCR0 %#llx, not KVM's "
+		return err_set(EINVAL, "%s: vCPU %u: the plan's VMSA has DR6 %#llx DR7 %#llx XCR0 %#llx, not KVM's "
 				       "reset values (cvmm sets only segments, control and general registers, FPU and PAT)",
-			       step, (unsigned long long)st.dr6, (unsigned long long)st.dr7, (unsigned long long)st.xcr0);
+			       who, index, (unsigned long long)st.dr6, (unsigned long long)st.dr7,
+			       (unsigned long long)st.xcr0);
 	if (st.sev_features != features)
-		return err_set(EINVAL, "SNP launch: %s: the plan's VMSA has SEV_FEATURES %#llx, the VM %#llx", step,
+		return err_set(EINVAL, "%s: vCPU %u: the plan's VMSA has SEV_FEATURES %#llx, the VM %#llx", who, index,
 			       (unsigned long long)st.sev_features, (unsigned long long)features);
 	struct kvm_sregs s = {
 		.cs = kvm_seg(&st.cs), .ds = kvm_seg(&st.ds), .es = kvm_seg(&st.es), .fs = kvm_seg(&st.fs),
@@ -242,22 +252,22 @@ static int set_vcpu_state(struct snp_vm *v, unsigned index, int fd, const uint8_
 		.idt = { .base = st.idtr.base, .limit = (uint16_t)st.idtr.limit },
 		.cr0 = st.cr0, .cr3 = st.cr3, .cr4 = st.cr4, .efer = st.efer,
 	};
-	if ((rc = vm_ioctl(v, fd, KVM_SET_SREGS, &s, step, "KVM_SET_SREGS")) < 0)
+	if ((rc = vcpu_call(io, fd, KVM_SET_SREGS, &s, who, index, "KVM_SET_SREGS")) < 0)
 		return rc;
 	struct kvm_regs r = {
 		.rax = st.rax, .rbx = st.rbx, .rcx = st.rcx, .rdx = st.rdx, .rsi = st.rsi, .rdi = st.rdi,
 		.rsp = st.rsp, .rbp = st.rbp, .rip = st.rip, .rflags = st.rflags,
 	};
-	if ((rc = vm_ioctl(v, fd, KVM_SET_REGS, &r, step, "KVM_SET_REGS")) < 0)
+	if ((rc = vcpu_call(io, fd, KVM_SET_REGS, &r, who, index, "KVM_SET_REGS")) < 0)
 		return rc;
 	struct kvm_fpu f = { .fcw = st.x87_fcw, .mxcsr = st.mxcsr };
-	if ((rc = vm_ioctl(v, fd, KVM_SET_FPU, &f, step, "KVM_SET_FPU")) < 0)
+	if ((rc = vcpu_call(io, fd, KVM_SET_FPU, &f, who, index, "KVM_SET_FPU")) < 0)
 		return rc;
 	struct kvm_msrs_fixed m = { .nmsrs = 1, .entries = { { .index = MSR_IA32_CR_PAT, .data = st.g_pat } } };
-	if ((rc = vm_ioctl(v, fd, KVM_SET_MSRS, &m, step, "KVM_SET_MSRS")) < 0)
+	if ((rc = vcpu_call(io, fd, KVM_SET_MSRS, &m, who, index, "KVM_SET_MSRS")) < 0)
 		return rc;
 	if (rc != 1)
-		return err_set(EIO, "SNP launch: %s: KVM_SET_MSRS set %d of 1 MSRs (IA32_PAT)", step, rc);
+		return err_set(EIO, "%s: vCPU %u: KVM_SET_MSRS set %d of 1 MSRs (IA32_PAT)", who, index, rc);
 	return 0;
 }
 
@@ -333,7 +343,7 @@ static int launch(struct snp_vm *v, const struct snp_launch_req *q)
 		if (rc < 0)
 			return rc;
 		v->vcpu_fd[v->nvcpus++] = rc;
-		if ((rc = set_vcpu_state(v, i, v->vcpu_fd[i], vmsa[i], q->guest_features)))
+		if ((rc = sev_vcpu_load(v->io, "SNP launch", i, v->vcpu_fd[i], vmsa[i], q->guest_features)))
 			return rc;
 	}
 	struct kvm_sev_snp_launch_finish fin = {

@@ -27,4 +27,22 @@ struct snp_vm;
 int snp_backend_launch(struct cc_io *io, const struct snp_launch_req *req, struct snp_vm **out);
 void snp_backend_release(struct snp_vm *vm);
 
+/* Set vCPU fd's registers so that the VMSA KVM builds from them equals
+ * vmsa (SNP and SEV-ES); who starts the error message. */
+int sev_vcpu_load(struct cc_io *io, const char *who, unsigned index, int fd, const uint8_t *vmsa, uint64_t features);
+
+/* ---------------- SEV and SEV-ES (backend_sev.c) ---------------- */
+struct sev_launch_req {
+	const struct launch_plan *plan; /* sev_plan_build(SEV_MODE_SEV or SEV_MODE_SEV_ES) */
+	enum sev_mode mode;
+	uint64_t mem;
+	unsigned vcpus;
+	uint32_t policy;
+};
+struct sev_vm;
+/* Launch through io up to LAUNCH_FINISH; measurement receives what
+ * KVM_SEV_LAUNCH_MEASURE returned (48 bytes: HMAC-SHA-256 and mnonce). */
+int sev_backend_launch(struct cc_io *io, const struct sev_launch_req *req, uint8_t measurement[48], struct sev_vm **out);
+void sev_backend_release(struct sev_vm *vm);
+
 #endif

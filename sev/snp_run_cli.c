@@ -1,6 +1,7 @@
-/* snp_run_cli.c - `cvmm run --platform snp`: build the launch plan exactly as
- * `cvmm measure --mode snp` does (sev_measure_load + sev_plan_build) and
- * hand it to the SNP backend (backend_snp.c). With --dry-run FILE the
+/* snp_run_cli.c - `cvmm run --platform snp|sev-es|sev`: build the launch
+ * plan exactly as `cvmm measure` does (sev_measure_load + sev_plan_build)
+ * and hand it to the SNP backend (backend_snp.c) or the SEV/SEV-ES one
+ * (backend_sev.c). With --dry-run FILE the
  * launch runs against the recording ioctl stand-in (vmm/ioctl_rec.h),
  * writes one JSON line per ioctl to FILE and prints the launch digest the
  * PSP would report (hex, one line), stopping before the first KVM_RUN. */
@@ -21,10 +22,10 @@
 #define SNP_DEFAULT_POLICY 0x30000ull /* SMT allowed, reserved bit 17 (SNP ABI, guest policy) */
 
 static const char usage_text[] =
-	"usage: cvmm run --platform snp --firmware OVMF.fd [--kernel K [--initrd I] [--cmdline C]]\n"
+	"usage: cvmm run --platform snp|sev-es|sev --firmware OVMF.fd [--kernel K [--initrd I] [--cmdline C]]\n"
 	"                --vcpus N (--vcpu-type T | --vcpu-sig S) [--mem SIZE] [--dry-run FILE]\n"
 	"  --guest-features V   SEV_FEATURES of the VMSAs (default 0x1)\n"
-	"  --policy P           SNP guest policy (default 0x30000)\n"
+	"  --policy P           guest policy (default snp 0x30000, sev-es 0x5, sev 0x1)\n"
 	"  --id-block F --id-auth F   ID block (96 bytes) and ID auth (4096 bytes) for SNP_LAUNCH_FINISH\n"
 	"  --author-key-en      the ID auth carries an author key\n"
 	"  --dry-run FILE       launch against the ioctl recorder: FILE gets one JSON line per ioctl,\n"
@@ -58,23 +59,25 @@ static int read_exact(const char *flag, const char *path, size_t len, uint8_t **
 }
 
 /* Without the recorder: say what the host lacks, in one line. */
-static int host_check(void)
+static int host_check(const char *platform, unsigned long type)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	int types;
 
 	if (fd < 0)
-		return err_set(ENODEV, "--platform snp: /dev/kvm is missing (%s): no KVM on this host", strerror(errno));
+		return err_set(ENODEV, "--platform %s: /dev/kvm is missing (%s): no KVM on this host", platform,
+			       strerror(errno));
 	types = cc_io_real.ioctl(&cc_io_real, fd, KVM_CHECK_EXTENSION, (void *)(uintptr_t)KVM_CAP_VM_TYPES);
 	close(fd);
-	if (types < 0 || !(types & (1 << KVM_X86_SNP_VM)))
-		return err_set(ENODEV, "--platform snp: KVM does not offer KVM_X86_SNP_VM (KVM_CAP_VM_TYPES %#x): needs "
-				       "an AMD EPYC host with SEV-SNP enabled and kvm_amd.sev_snp=1", types < 0 ? 0 : types);
+	if (types < 0 || !(types & (1 << type)))
+		return err_set(ENODEV, "--platform %s: KVM does not offer VM type %lu (KVM_CAP_VM_TYPES %#x): needs an "
+				       "AMD EPYC host with it enabled and kvm_amd.%s=1", platform, type, types < 0 ? 0 : types,
+			       type == KVM_X86_SNP_VM ? "sev_snp" : type == KVM_X86_SEV_ES_VM ? "sev_es" : "sev");
 	if (access("/dev/sev", R_OK | W_OK))
-		return err_set(ENODEV, "--platform snp: /dev/sev is missing (%s): the ccp driver with SNP firmware",
-			       strerror(errno));
-	return err_set(ENOTSUP, "--platform snp: this build launches SNP guests only with --dry-run FILE (the run "
-				"loop with private memory conversion is not implemented yet)");
+		return err_set(ENODEV, "--platform %s: /dev/sev is missing (%s): the ccp driver with SEV firmware",
+			       platform, strerror(errno));
+	return err_set(ENOTSUP, "--platform %s: this build launches it only with --dry-run FILE (the run loop is not "
+				"implemented yet)", platform);
 }
 
 int sev_cli_run(int argc, char **argv)
@@ -95,6 +98,8 @@ int sev_cli_run(int argc, char **argv)
 	};
 	struct measure_req m = { .mode = SEV_MODE_SNP, .guest_features = 0x1, .vmm = SEV_VMM_QEMU };
 	struct snp_launch_req q = { .mem = 512ull << 20, .policy = SNP_DEFAULT_POLICY };
+	bool policy_set = false, features_set = false;
+	uint8_t sev_measurement[48];
 	const char *dry = NULL, *idb = NULL, *ida = NULL, *platform = NULL;
 	uint8_t *id_block = NULL, *id_auth = NULL;
 	struct cc_rec *rec = NULL;
@@ -124,8 +129,8 @@ int sev_cli_run(int argc, char **argv)
 			m.vcpu_sig = (uint32_t)v;
 			m.has_vcpu_sig = true;
 			break;
-		case O_FEAT: rc = num("--guest-features", optarg, &m.guest_features); break;
-		case O_POLICY: rc = num("--policy", optarg, &q.policy); break;
+		case O_FEAT: rc = num("--guest-features", optarg, &m.guest_features); features_set = true; break;
+		case O_POLICY: rc = num("--policy", optarg, &q.policy); policy_set = true; break;
 		case O_MEM: rc = parse_size(optarg, &q.mem, "--mem"); break;
 		case O_DRY: dry = optarg; break;
 		case O_IDB: idb = optarg; break;
@@ -139,14 +144,30 @@ int sev_cli_run(int argc, char **argv)
 	}
 	if (!rc && optind < argc)
 		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
-	if (!rc && (!platform || strcmp(platform, "snp")))
-		rc = err_set(EINVAL, "--platform %s: this path launches snp only", platform ? platform : "(none)");
+	if (!rc && platform && !strcmp(platform, "sev-es"))
+		m.mode = SEV_MODE_SEV_ES;
+	else if (!rc && platform && !strcmp(platform, "sev"))
+		m.mode = SEV_MODE_SEV;
+	else if (!rc && (!platform || strcmp(platform, "snp")))
+		rc = err_set(EINVAL, "--platform %s: this path launches snp, sev-es and sev", platform ? platform : "(none)");
+	if (!rc && m.mode != SEV_MODE_SNP) {
+		if (!policy_set)
+			q.policy = m.mode == SEV_MODE_SEV_ES ? 0x5 : 0x1; /* NODBG, ES (SEV API, guest policy) */
+		if (q.policy > UINT32_MAX)
+			rc = err_set(ERANGE, "--policy: an SEV guest policy is 32 bits");
+		if (!rc && (features_set || idb))
+			rc = err_set(EINVAL, "%s is for --platform snp", features_set ? "--guest-features" : "--id-block");
+		if (!rc && m.mode == SEV_MODE_SEV && !m.vcpus)
+			m.vcpus = 1;
+		m.guest_features = 0;
+	}
 	if (!rc && !m.firmware)
-		rc = err_set(EINVAL, "--platform snp needs --firmware OVMF.fd (an SEV-SNP capable OVMF)");
+		rc = err_set(EINVAL, "--platform %s needs --firmware OVMF.fd (an SEV capable OVMF)", platform);
 	if (!rc && !m.vcpus)
-		rc = err_set(EINVAL, "--platform snp needs --vcpus N");
-	if (!rc && !m.has_vcpu_sig)
-		rc = err_set(EINVAL, "--platform snp needs --vcpu-type or --vcpu-sig (it goes into the measured VMSA)");
+		rc = err_set(EINVAL, "--platform %s needs --vcpus N", platform);
+	if (!rc && !m.has_vcpu_sig && m.mode != SEV_MODE_SEV)
+		rc = err_set(EINVAL, "--platform %s needs --vcpu-type or --vcpu-sig (it goes into the measured VMSA)",
+			     platform);
 	if (!rc && (m.initrd || m.append) && !m.kernel)
 		rc = err_set(EINVAL, "--initrd and --cmdline need --kernel (measured direct boot)");
 	if (!rc && !idb != !ida)
@@ -154,7 +175,8 @@ int sev_cli_run(int argc, char **argv)
 	if (!rc && q.mem < (16ull << 20))
 		rc = err_set(EINVAL, "--mem: an SNP guest needs at least 16M");
 	if (!rc && !dry)
-		rc = host_check();
+		rc = host_check(platform, m.mode == SEV_MODE_SNP ? KVM_X86_SNP_VM
+					  : m.mode == SEV_MODE_SEV_ES ? KVM_X86_SEV_ES_VM : KVM_X86_SEV_VM);
 	if (!rc && idb && !(rc = read_exact("--id-block", idb, KVM_SEV_SNP_ID_BLOCK_SIZE, &id_block)))
 		rc = read_exact("--id-auth", ida, KVM_SEV_SNP_ID_AUTH_SIZE, &id_auth);
 	if (!rc)
@@ -163,7 +185,24 @@ int sev_cli_run(int argc, char **argv)
 		rc = sev_measure_compute(&m); /* the plan, and measure's digest of it */
 	if (!rc)
 		rc = cc_rec_create(dry, &rec);
-	if (!rc) {
+	if (!rc && m.mode != SEV_MODE_SNP) {
+		struct sev_launch_req sq = { .plan = &m.plan, .mode = m.mode, .mem = q.mem, .vcpus = m.vcpus,
+					     .policy = (uint32_t)q.policy };
+		struct sev_vm *svm = NULL;
+		const uint8_t *d;
+		char hex[2 * SEV_DIGEST_LEN + 1];
+
+		rc = sev_backend_launch(cc_rec_io(rec), &sq, sev_measurement, &svm);
+		sev_backend_release(svm);
+		if (!rc && !(d = cc_rec_sev_digest(rec)))
+			rc = err_set(EIO, "dry run: the recorder has no launch digest");
+		else if (!rc && memcmp(d, m.digest, SEV_DIGEST_LEN))
+			rc = err_set(EIO, "dry run: the launch digest differs from cvmm measure's (a backend bug)");
+		else if (!rc) {
+			hex_encode(d, SEV_DIGEST_LEN, hex);
+			printf("%s\n", hex);
+		}
+	} else if (!rc) {
 		q.plan = &m.plan;
 		q.vcpus = m.vcpus;
 		q.guest_features = m.guest_features;
@@ -172,7 +211,7 @@ int sev_cli_run(int argc, char **argv)
 		rc = snp_backend_launch(cc_rec_io(rec), &q, &vm);
 		snp_backend_release(vm);
 	}
-	if (!rc) {
+	if (!rc && m.mode == SEV_MODE_SNP) {
 		const uint8_t *d = cc_rec_snp_measurement(rec);
 		char hex[2 * SNP_DIGEST_LEN + 1];
 

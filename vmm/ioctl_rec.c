@@ -84,6 +84,10 @@ struct cc_rec {
 	struct launch_plan td;
 	uint8_t mrtd[TDX_MR_SIZE];
 	bool finalized;
+	/* SEV / SEV-ES: SHA-256 over LAUNCH_UPDATE_DATA and _VMSA bytes */
+	EVP_MD_CTX *sev_ctx;
+	uint8_t sev_digest[32];
+	bool sev_measured;
 	/* cc_io.annotate: added to the next line */
 	char note_key[32];
 	int64_t note_val;
@@ -294,6 +298,87 @@ static int encrypt_op(struct cc_rec *r, int fd, struct kvm_sev_cmd *c, json_t *o
 		r->measured = false;
 		break;
 	}
+	case KVM_SEV_LAUNCH_START: {
+		struct kvm_sev_launch_start *ls = d;
+
+		json_object_set_new(o, "handle", json_integer(ls->handle));
+		json_object_set_new(o, "policy", hexnum(ls->policy));
+		json_object_set_new(o, "dh_uaddr", hexnum(ls->dh_uaddr));
+		json_object_set_new(o, "dh_len", json_integer(ls->dh_len));
+		json_object_set_new(o, "session_uaddr", hexnum(ls->session_uaddr));
+		json_object_set_new(o, "session_len", json_integer(ls->session_len));
+		ls->handle = 1; /* the firmware's guest handle (output) */
+		if (!r->sev_ctx && !(r->sev_ctx = EVP_MD_CTX_new())) {
+			emit(r, o);
+			return -ENOMEM;
+		}
+		EVP_DigestInit_ex(r->sev_ctx, EVP_sha256(), NULL);
+		r->sev_measured = false;
+		break;
+	}
+	case KVM_SEV_LAUNCH_UPDATE_DATA: {
+		struct kvm_sev_launch_update_data *u = d;
+		const uint8_t *p = (const uint8_t *)(uintptr_t)u->uaddr;
+		uint8_t h[32];
+		unsigned hl = 32;
+
+		json_object_set_new(o, "uaddr", hexnum(u->uaddr));
+		json_object_set_new(o, "len", json_integer(u->len));
+		if (!r->sev_ctx || !u->len) {
+			emit(r, o);
+			return -EINVAL;
+		}
+		EVP_Digest(p, u->len, h, &hl, EVP_sha256(), NULL);
+		json_object_set_new(o, "sha256", hexstr(h, 32));
+		EVP_DigestUpdate(r->sev_ctx, p, u->len);
+		break;
+	}
+	case KVM_SEV_LAUNCH_UPDATE_VMSA: {
+		json_t *v = json_array();
+
+		if (!r->sev_ctx) {
+			json_decref(v);
+			emit(r, o);
+			return -EINVAL;
+		}
+		/* KVM encrypts each vCPU's VMSA, built from its registers */
+		for (int i = 0; i < REC_MAX_FDS; i++) {
+			struct rec_fd *vc = &r->fd[i];
+			uint8_t page[SEV_PAGE_SIZE], h[32];
+			unsigned hl = 32;
+
+			if (vc->kind != REC_VCPU)
+				continue;
+			vc->st.sev_features = r->vmsa_features;
+			sev_vmsa_encode(page, &vc->st);
+			EVP_Digest(page, sizeof(page), h, &hl, EVP_sha256(), NULL);
+			EVP_DigestUpdate(r->sev_ctx, page, sizeof(page));
+			json_array_append_new(v, json_pack("{s:i,s:o}", "vcpu", (int)vc->vcpu, "sha256", hexstr(h, 32)));
+		}
+		json_object_set_new(o, "vmsas", v);
+		break;
+	}
+	case KVM_SEV_LAUNCH_MEASURE: {
+		struct kvm_sev_launch_measure *m = d;
+		unsigned hl = 32;
+
+		json_object_set_new(o, "uaddr", hexnum(m->uaddr));
+		json_object_set_new(o, "len", json_integer(m->len));
+		if (!r->sev_ctx || m->len < 48 || !m->uaddr) {
+			m->len = 48; /* what KVM reports when the buffer is too small */
+			emit(r, o);
+			return -EINVAL;
+		}
+		EVP_DigestFinal_ex(r->sev_ctx, r->sev_digest, &hl);
+		r->sev_measured = true;
+		/* the PSP returns HMAC-SHA-256(TIK) over this digest and the
+		 * policy, plus a nonce; the stand-in has no TIK and returns the
+		 * launch digest itself, then a zero nonce */
+		memcpy((uint8_t *)(uintptr_t)m->uaddr, r->sev_digest, 32);
+		memset((uint8_t *)(uintptr_t)m->uaddr + 32, 0, 16);
+		json_object_set_new(o, "launch_digest", hexstr(r->sev_digest, 32));
+		break;
+	}
 	case KVM_SEV_SNP_LAUNCH_UPDATE:
 		json_decref(o);
 		return snp_update(r, c, fd, d);
@@ -427,7 +512,7 @@ static const char *ioctl_name(unsigned long req)
 		{ KVM_CREATE_GUEST_MEMFD, "KVM_CREATE_GUEST_MEMFD" }, { KVM_SET_REGS, "KVM_SET_REGS" },
 		{ KVM_SET_SREGS, "KVM_SET_SREGS" }, { KVM_SET_FPU, "KVM_SET_FPU" }, { KVM_SET_MSRS, "KVM_SET_MSRS" },
 		{ KVM_SET_CPUID2, "KVM_SET_CPUID2" }, { KVM_ENABLE_CAP, "KVM_ENABLE_CAP" },
-		{ KVM_RUN, "KVM_RUN" },
+		{ KVM_RUN, "KVM_RUN" }, { KVM_MEMORY_ENCRYPT_REG_REGION, "KVM_MEMORY_ENCRYPT_REG_REGION" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (t[i].req == req)
@@ -609,6 +694,11 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 			emit(r, o);
 			return -EBADF;
 		}
+	} else if (req == KVM_MEMORY_ENCRYPT_REG_REGION) {
+		const struct kvm_enc_region *e = arg;
+
+		json_object_set_new(o, "addr", hexnum(e->addr));
+		json_object_set_new(o, "size", hexnum(e->size));
 	} else if (req == KVM_ENABLE_CAP) {
 		const struct kvm_enable_cap *c = arg;
 
@@ -696,6 +786,11 @@ const uint8_t *cc_rec_snp_measurement(const struct cc_rec *r)
 	return r->measured ? r->digest : NULL;
 }
 
+const uint8_t *cc_rec_sev_digest(const struct cc_rec *r)
+{
+	return r->sev_measured ? r->sev_digest : NULL;
+}
+
 const uint8_t *cc_rec_tdx_mrtd(const struct cc_rec *r)
 {
 	return r->finalized ? r->mrtd : NULL;
@@ -708,6 +803,7 @@ int cc_rec_close(struct cc_rec *r)
 	if (!r)
 		return 0;
 	plan_free(&r->td);
+	EVP_MD_CTX_free(r->sev_ctx);
 	if (r->f && (fclose(r->f) || r->write_failed))
 		ret = -EIO;
 	free(r);

@@ -41,6 +41,9 @@ unsigned cc_rec_calls(const struct cc_rec *r);
 unsigned cc_rec_open_fds(const struct cc_rec *r);
 /* SEV-SNP: the launch digest after a successful SNP_LAUNCH_FINISH, else NULL. */
 const uint8_t *cc_rec_snp_measurement(const struct cc_rec *r);
+/* SEV / SEV-ES: the launch digest (SHA-256 of the data and VMSAs) after
+ * KVM_SEV_LAUNCH_MEASURE, else NULL. */
+const uint8_t *cc_rec_sev_digest(const struct cc_rec *r);
 /* TDX: MRTD after a successful KVM_TDX_FINALIZE_VM, else NULL. */
 const uint8_t *cc_rec_tdx_mrtd(const struct cc_rec *r);
 /* Flush and close the file: 0, or -errno if writing failed. */

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		"Boot a Linux guest under KVM with virtio-pci devices.\n"
 		"\n"
 		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build);\n"
-		"                       snp, tdx: cvmm run --platform snp|tdx --help\n"
+		"                       snp, sev-es, sev, tdx: cvmm run --platform P --help\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
@@ -329,7 +329,7 @@ static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct 
 /* The hardware CC platforms have their own launch path (sev/snp_run_cli.c). */
 static const char *wants_cc_backend(int argc, char **argv)
 {
-	static const char *const cc[] = { "snp", "tdx" };
+	static const char *const cc[] = { "snp", "sev-es", "sev", "tdx" };
 
 	for (int i = 1; i < argc; i++)
 		for (size_t k = 0; k < ARRAY_SIZE(cc); k++)
