@@ -512,7 +512,7 @@ static const char *ioctl_name(unsigned long req)
 		{ KVM_CREATE_GUEST_MEMFD, "KVM_CREATE_GUEST_MEMFD" }, { KVM_SET_REGS, "KVM_SET_REGS" },
 		{ KVM_SET_SREGS, "KVM_SET_SREGS" }, { KVM_SET_FPU, "KVM_SET_FPU" }, { KVM_SET_MSRS, "KVM_SET_MSRS" },
 		{ KVM_SET_CPUID2, "KVM_SET_CPUID2" }, { KVM_ENABLE_CAP, "KVM_ENABLE_CAP" },
-		{ KVM_RUN, "KVM_RUN" }, { KVM_MEMORY_ENCRYPT_REG_REGION, "KVM_MEMORY_ENCRYPT_REG_REGION" },
+		{ KVM_RUN, "KVM_RUN" }, { SEV_ISSUE_CMD, "SEV_ISSUE_CMD" }, { KVM_MEMORY_ENCRYPT_REG_REGION, "KVM_MEMORY_ENCRYPT_REG_REGION" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (t[i].req == req)
@@ -641,6 +641,35 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 	}
 	if (s->kind == REC_VCPU)
 		return vcpu_ioctl(r, s, req, arg, o);
+	if (req == SEV_ISSUE_CMD) {
+		struct sev_issue_cmd *c = arg;
+
+		/* a plausible SEV firmware 1.55 build 21, SNP initialized */
+		json_object_set_new(o, "cmd", json_string(c->cmd == SEV_PLATFORM_STATUS ? "SEV_PLATFORM_STATUS"
+							   : c->cmd == SNP_PLATFORM_STATUS ? "SNP_PLATFORM_STATUS" : "?"));
+		emit(r, o);
+		if (c->cmd == SEV_PLATFORM_STATUS) {
+			struct sev_user_data_status *st = (void *)(uintptr_t)c->data;
+
+			*st = (struct sev_user_data_status){ .api_major = 1, .api_minor = 55, .state = 1,
+							     .flags = SEV_STATUS_FLAGS_CONFIG_ES, .build = 21 };
+			return 0;
+		}
+		if (c->cmd == SNP_PLATFORM_STATUS) {
+			struct sev_user_data_snp_status *st = (void *)(uintptr_t)c->data;
+
+			memset(st, 0, sizeof(*st));
+			st->api_major = 1;
+			st->api_minor = 55;
+			st->state = 1;
+			st->is_rmp_initialized = 1;
+			st->build_id = 21;
+			st->current_tcb_version = st->reported_tcb_version = 0xdb18000000000004ull;
+			return 0;
+		}
+		c->error = SEV_RET_INVALID_PARAM;
+		return -EINVAL;
+	}
 	if (req == KVM_GET_API_VERSION) {
 		emit(r, o);
 		return KVM_API_VERSION;

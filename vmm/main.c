@@ -9,6 +9,7 @@
 #include "sev/sev.h"
 #include "tdx/tdx.h"
 #include "vmm/confine/confine.h"
+#include "vmm/host_info.h"
 #include "vmm/vmm.h"
 
 struct command {
@@ -21,6 +22,7 @@ static const struct command commands[] = {
 	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp, sim-tdx MRTD)" },
 	{ "id-block", sev_cli_id_block, "build the SNP ID block and ID auth for a launch digest (snp-create-id-block)" },
 	{ "run", vmm_cli_run, "launch a guest" },
+	{ "host-info", vmm_cli_host_info, "what this host offers for confidential guests (KVM VM types, /dev/sev, parameters)" },
 	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
 	{ "sim-root", vmm_cli_sim_root, "print a sim platform's root certificate (sim-snp ARK, sim-tdx root CA) to pin" },
 	{ "verify", att_cli_verify, "verify an SNP report or TDX quote like a relying party" },
