@@ -40,6 +40,8 @@ struct snp_vm {
 	unsigned nreg;
 	int vcpu_fd[SEV_MAX_VCPUS];
 	unsigned nvcpus;
+	struct snp_cpuid_fn cpuid[SNP_CPUID_MAX]; /* the CPUID page's table */
+	size_t ncpuid;
 };
 
 /* The firmware's status codes cvmm names (SNP ABI "Status Codes"). */
@@ -148,6 +150,71 @@ static struct snp_region *region_of(struct snp_vm *v, uint64_t gpa, uint64_t len
 	return NULL;
 }
 
+/* The CPUID table the guest gets (SNP ABI "CPUID Function Table"): what
+ * KVM supports (KVM_GET_SUPPORTED_CPUID), at most SNP_CPUID_MAX functions. */
+static int fetch_cpuid(struct snp_vm *v)
+{
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		int rc;
+
+		if (!c)
+			return err_set(ENOMEM, "out of memory");
+		c->nent = n;
+		rc = v->io->ioctl(v->io, v->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (rc == -E2BIG) {
+			free(c);
+			continue;
+		}
+		if (rc < 0) {
+			free(c);
+			return err_set(-rc, "SNP launch: CPUID page: KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+		}
+		v->ncpuid = 0;
+		for (unsigned i = 0; i < c->nent && v->ncpuid < SNP_CPUID_MAX; i++) {
+			const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+			v->cpuid[v->ncpuid++] = (struct snp_cpuid_fn){
+				.eax_in = e->function,
+				.ecx_in = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX ? e->index : 0,
+				.eax = e->eax, .ebx = e->ebx, .ecx = e->ecx, .edx = e->edx,
+			};
+		}
+		free(c);
+		return 0;
+	}
+	return err_set(E2BIG, "SNP launch: CPUID page: KVM_GET_SUPPORTED_CPUID: too many entries");
+}
+
+/* The firmware wrote back the CPUID values it accepts (SNP ABI,
+ * SNP_LAUNCH_UPDATE with PAGE_TYPE_CPUID): name the entries that differ. */
+static void cpuid_diff(const uint8_t *sent, const uint8_t *back, char *out, size_t cap)
+{
+	static const char *const reg[] = { "eax", "ebx", "ecx", "edx" };
+	uint32_t count = le32(sent);
+	size_t used = 0;
+	unsigned shown = 0;
+
+	out[0] = 0;
+	for (uint32_t i = 0; i < count && i < SNP_CPUID_MAX; i++) {
+		const uint8_t *a = sent + 16 + 48 * i, *b = back + 16 + 48 * i;
+
+		for (unsigned r = 0; r < 4; r++) {
+			uint32_t x = le32(a + 24 + 4 * r), y = le32(b + 24 + 4 * r);
+
+			if (x == y)
+				continue;
+			if (shown++ < 4 && used < cap)
+				used += (size_t)snprintf(out + used, cap - used, "%sfn %#x/%#x %s %#x -> %#x",
+							 used ? ", " : "", le32(a), le32(a + 4), reg[r], x, y);
+		}
+	}
+	if (shown > 4 && used < cap)
+		snprintf(out + used, cap - used, " (+%u more)", shown - 4);
+	if (!shown)
+		snprintf(out, cap, "no entry differs");
+}
+
 /* SNP_LAUNCH_UPDATE page types of the plan's kinds (sev_uapi.h). */
 static int page_type(enum plan_kind k)
 {
@@ -177,9 +244,17 @@ static int launch_update(struct snp_vm *v, size_t index, const struct plan_step 
 			       (unsigned long long)len);
 	uint8_t *host = r->host + (s->gpa - r->gpa);
 	/* the bytes the plan says, in the shared backing KVM copies from */
+	uint8_t sent[SEV_PAGE_SIZE];
 	memset(host, 0, len);
 	if (s->data && type == KVM_SEV_SNP_PAGE_TYPE_NORMAL)
 		memcpy(host, s->data, s->len);
+	if (type == KVM_SEV_SNP_PAGE_TYPE_CPUID) {
+		int rc = snp_cpuid_page_encode(host, v->cpuid, v->ncpuid);
+
+		if (rc)
+			return err_wrap(-rc, "SNP launch: %s", step);
+		memcpy(sent, host, sizeof(sent));
+	}
 	struct kvm_sev_snp_launch_update u = {
 		.gfn_start = s->gpa / SEV_PAGE_SIZE, .uaddr = (uintptr_t)host, .len = len, .type = (uint8_t)type,
 	};
@@ -193,10 +268,14 @@ static int launch_update(struct snp_vm *v, size_t index, const struct plan_step 
 		if (rc == -EAGAIN || rc == -EINTR)
 			continue;
 		if (rc < 0) {
-			if (type == KVM_SEV_SNP_PAGE_TYPE_CPUID && c.error == SEV_RET_INVALID_PARAM)
+			if (type == KVM_SEV_SNP_PAGE_TYPE_CPUID && c.error == SEV_RET_INVALID_PARAM) {
+				char diff[256];
+
+				cpuid_diff(sent, host, diff, sizeof(diff));
 				return err_set(-rc, "SNP launch: %s: KVM_SEV_SNP_LAUNCH_UPDATE failed: firmware error "
-						    "%#x (%s): the firmware rejected the CPUID page", step, c.error,
-					       fw_error_name(c.error));
+						    "%#x (%s): the firmware rejected the CPUID page: %s", step, c.error,
+					       fw_error_name(c.error), diff);
+			}
 			return err_set(-rc, "SNP launch: %s: KVM_SEV_SNP_LAUNCH_UPDATE failed: firmware error %#x (%s), "
 					    "%s", step, c.error, fw_error_name(c.error), strerror(-rc));
 		}
@@ -312,6 +391,8 @@ static int launch(struct snp_vm *v, const struct snp_launch_req *q)
 	if (!(rc & (1 << KVM_X86_SNP_VM)))
 		return err_set(ENOTSUP, "SNP launch: KVM does not offer KVM_X86_SNP_VM (KVM_CAP_VM_TYPES %#x; "
 					"kvm_amd.sev_snp=1?)", rc);
+	if ((rc = fetch_cpuid(v)))
+		return rc;
 	rc = vm_ioctl(v, v->kvm_fd, KVM_CREATE_VM, (void *)(uintptr_t)KVM_X86_SNP_VM, "create", "KVM_CREATE_VM");
 	if (rc < 0)
 		return rc;

@@ -189,7 +189,7 @@ static void test_sequence(void **state)
 			pages += (f->m.plan.steps[i].len + 4095) / 4096;
 	/* the exact order, LAUNCH_UPDATE lines (one per page) collapsed */
 	static const char *const want[] = {
-		"KVM_CHECK_EXTENSION", "KVM_CREATE_VM", "KVM_SEV_INIT2",
+		"KVM_CHECK_EXTENSION", "KVM_GET_SUPPORTED_CPUID", "KVM_CREATE_VM", "KVM_SEV_INIT2",
 		"KVM_CREATE_GUEST_MEMFD", "KVM_SET_USER_MEMORY_REGION2", "KVM_SET_MEMORY_ATTRIBUTES", /* low RAM */
 		"KVM_CREATE_GUEST_MEMFD", "KVM_SET_USER_MEMORY_REGION2", "KVM_SET_MEMORY_ATTRIBUTES", /* firmware */
 		"KVM_SEV_SNP_LAUNCH_START", "KVM_SEV_SNP_LAUNCH_UPDATE",
@@ -215,21 +215,21 @@ static void test_sequence(void **state)
 	/* one line per ioctl: the per-page lines count as the calls they split */
 	assert_true(calls <= n);
 
-	assert_int_equal(json_integer_value(json_object_get(l[1], "type")), 4);           /* KVM_X86_SNP_VM */
-	assert_string_equal(str(l[2], "vmsa_features"), "0x0");
-	assert_int_equal(json_integer_value(json_object_get(l[2], "ghcb_version")), 2);
-	assert_int_equal(json_integer_value(json_object_get(l[4], "flags")), 4);          /* KVM_MEM_GUEST_MEMFD */
-	assert_string_equal(str(l[4], "memory_size"), "0x40000000");
-	assert_string_equal(str(l[5], "attributes"), "0x8");                              /* PRIVATE */
-	assert_string_equal(str(l[7], "guest_phys_addr"), "0xffc00000");                  /* 4 MiB OVMF below 4 GiB */
-	assert_string_equal(str(l[9], "policy"), "0x30000");
+	assert_int_equal(json_integer_value(json_object_get(l[2], "type")), 4);           /* KVM_X86_SNP_VM */
+	assert_string_equal(str(l[3], "vmsa_features"), "0x0");
+	assert_int_equal(json_integer_value(json_object_get(l[3], "ghcb_version")), 2);
+	assert_int_equal(json_integer_value(json_object_get(l[5], "flags")), 4);          /* KVM_MEM_GUEST_MEMFD */
+	assert_string_equal(str(l[5], "memory_size"), "0x40000000");
+	assert_string_equal(str(l[6], "attributes"), "0x8");                              /* PRIVATE */
+	assert_string_equal(str(l[8], "guest_phys_addr"), "0xffc00000");                  /* 4 MiB OVMF below 4 GiB */
+	assert_string_equal(str(l[10], "policy"), "0x30000");
 	json_t *fin = l[n - 1];
 	assert_string_equal(str(fin, "host_data"),
 			    "abababababababababababababababababababababababababababababababab");
 	assert_int_equal(json_integer_value(json_object_get(fin, "id_block_en")), 0);
 
 	/* every plan step arrives with its page type, page by page, in order */
-	size_t li = 10;
+	size_t li = 11;
 	for (size_t i = 0; i < f->m.plan.n; i++) {
 		const struct plan_step *s = &f->m.plan.steps[i];
 		int type = s->kind == PLAN_NORMAL || s->kind == PLAN_KERNEL_HASHES ? 1 : s->kind == PLAN_ZERO ? 3
@@ -295,16 +295,17 @@ static void test_fail_mid_launch(void **state)
 	unsigned total, calls, fds;
 
 	assert_int_equal(run(f, 0, 0, 0, &total, NULL), 0);
-	/* call 12: the second LAUNCH_UPDATE (after CHECK_EXTENSION, CREATE_VM,
-	 * INIT2, 2 x 3 memory calls, LAUNCH_START, the firmware's update) */
-	assert_int_equal(run(f, 12, EIO, 0x16, &calls, &fds), -EIO);
-	assert_int_equal(calls, 12);
+	/* call 13: the second LAUNCH_UPDATE (after CHECK_EXTENSION,
+	 * GET_SUPPORTED_CPUID, CREATE_VM, INIT2, 2 x 3 memory calls,
+	 * LAUNCH_START, the firmware's update) */
+	assert_int_equal(run(f, 13, EIO, 0x16, &calls, &fds), -EIO);
+	assert_int_equal(calls, 13);
 	assert_int_equal(fds, 0);
 	assert_non_null(strstr(err_msg(), "KVM_SEV_SNP_LAUNCH_UPDATE failed: firmware error 0x16 (INVALID_PARAM)"));
 	assert_non_null(strstr(err_msg(), "plan step 1"));
 	assert_null(strchr(err_msg(), '\n'));
 
-	assert_int_equal(run(f, 3, EINVAL, 0x1, NULL, &fds), -EINVAL);
+	assert_int_equal(run(f, 4, EINVAL, 0x1, NULL, &fds), -EINVAL);
 	assert_int_equal(fds, 0);
 	assert_non_null(strstr(err_msg(), "KVM_SEV_INIT2 failed: firmware error 0x1 (INVALID_PLATFORM_STATE)"));
 
@@ -314,9 +315,32 @@ static void test_fail_mid_launch(void **state)
 					  "(POLICY_FAILURE)"));
 
 	/* a non-firmware ioctl: named with its step */
-	assert_int_equal(run(f, 7, ENOMEM, 0, NULL, &fds), -ENOMEM);
+	assert_int_equal(run(f, 8, ENOMEM, 0, NULL, &fds), -ENOMEM);
 	assert_int_equal(fds, 0);
 	assert_non_null(strstr(err_msg(), "memory slot 1: KVM_CREATE_GUEST_MEMFD"));
+}
+
+/* The CPUID page holds KVM's supported CPUID as the SNP CPUID table; when
+ * the firmware rejects it (INVALID_PARAM) and writes back corrected values,
+ * the message names the entries that differ. */
+static void test_cpuid_page(void **state)
+{
+	struct fixture *f = *state;
+	unsigned call = 12, fds; /* the first LAUNCH_UPDATE is call 12 */
+	size_t n;
+	json_t **l;
+
+	assert_int_equal(run(f, 0, 0, 0, NULL, NULL), 0);
+	l = read_lines(f->path, &n);
+	assert_string_equal(name_of(l[1]), "KVM_GET_SUPPORTED_CPUID");
+	free_lines(l, n);
+	for (size_t i = 0; i < f->m.plan.n && f->m.plan.steps[i].kind != PLAN_CPUID; i++)
+		if (f->m.plan.steps[i].kind != PLAN_VMSA)
+			call++;
+	assert_int_equal(run(f, call, EIO, 0x16, NULL, &fds), -EIO);
+	assert_int_equal(fds, 0);
+	assert_non_null(strstr(err_msg(), "the firmware rejected the CPUID page: fn 0/0 ebx 0x68747541 -> 0x68747540"));
+	assert_non_null(strstr(err_msg(), "\"CPUID\""));
 }
 
 /* An SNP VMSA without SNPActive is refused before any ioctl. */
@@ -356,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fold_equals_measure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_mid_launch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpuid_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_need_snp_active, setup, teardown),
 		cmocka_unit_test(test_cli_refuses_without_snp),
 	};
