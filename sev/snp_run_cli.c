@@ -183,6 +183,18 @@ int sev_cli_run(int argc, char **argv)
 		rc = sev_measure_load(&m);
 	if (!rc)
 		rc = sev_measure_compute(&m); /* the plan, and measure's digest of it */
+	/* the firmware refuses an ID block for another launch at
+	 * SNP_LAUNCH_FINISH (SNP ABI, ID_BLOCK: LD at 0, POLICY at 88); say so first */
+	if (!rc && id_block && memcmp(id_block, m.digest, SNP_DIGEST_LEN)) {
+		char want[2 * SNP_DIGEST_LEN + 1], got[2 * SNP_DIGEST_LEN + 1];
+
+		hex_encode(m.digest, SNP_DIGEST_LEN, want);
+		hex_encode(id_block, SNP_DIGEST_LEN, got);
+		rc = err_set(EINVAL, "--id-block %s: its launch digest %s is not this launch's %s", idb, got, want);
+	}
+	if (!rc && id_block && le64(id_block + 88) != q.policy)
+		rc = err_set(EINVAL, "--id-block %s: its policy %#llx is not the launch's --policy %#llx", idb,
+			     (unsigned long long)le64(id_block + 88), (unsigned long long)q.policy);
 	if (!rc)
 		rc = cc_rec_create(dry, &rec);
 	if (!rc && m.mode != SEV_MODE_SNP) {

@@ -29,6 +29,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "common/common.h"
@@ -360,6 +361,53 @@ static void test_features_need_snp_active(void **state)
 	cc_rec_close(rec);
 }
 
+/* --id-block/--id-auth reach SNP_LAUNCH_FINISH (id_block_en, auth_key_en);
+ * an ID block for another launch digest is refused before any ioctl. */
+static void test_cli_id_block(void **state)
+{
+	struct fixture *f = *state;
+	struct snp_id_block b = { .policy = 0x30000 };
+	struct snp_id_auth *a = calloc(1, sizeof(*a));
+	uint8_t block[SNP_ID_BLOCK_LEN];
+	EVP_PKEY *idk = EVP_EC_gen("P-384"), *auk = EVP_EC_gen("P-384");
+	char pb[96], pa[96];
+	size_t n;
+	json_t **l;
+
+	assert_non_null(a);
+	assert_non_null(idk);
+	assert_non_null(auk);
+	memcpy(b.ld, f->m.digest, SNP_DIGEST_LEN);
+	snp_id_block_encode(&b, block);
+	assert_int_equal(snp_id_auth_build(block, idk, auk, a), 0);
+	snprintf(pb, sizeof(pb), "%s.idb", f->path);
+	snprintf(pa, sizeof(pa), "%s.ida", f->path);
+	assert_int_equal(file_write(pb, block, sizeof(block)), 0);
+	assert_int_equal(file_write(pa, a->auth, sizeof(a->auth)), 0);
+	char *argv[] = { "run", "--platform", "snp", "--firmware", (char *)f->m.firmware, "--kernel", (char *)f->m.kernel,
+			 "--initrd", (char *)f->m.initrd, "--cmdline", "console=ttyS0", "--vcpus", "2", "--vcpu-type",
+			 "EPYC-v4", "--mem", "1G", "--id-block", pb, "--id-auth", pa, "--author-key-en", "--dry-run",
+			 f->path, NULL };
+	assert_int_equal(sev_cli_run(24, argv), 0);
+	l = read_lines(f->path, &n);
+	assert_string_equal(name_of(l[n - 1]), "KVM_SEV_SNP_LAUNCH_FINISH");
+	assert_int_equal(json_integer_value(json_object_get(l[n - 1], "id_block_en")), 1);
+	assert_int_equal(json_integer_value(json_object_get(l[n - 1], "auth_key_en")), 1);
+	free_lines(l, n);
+
+	block[0] ^= 1; /* another launch */
+	assert_int_equal(file_write(pb, block, sizeof(block)), 0);
+	unlink(f->path);
+	assert_int_equal(sev_cli_run(24, argv), 2);
+	assert_non_null(strstr(err_msg(), "is not this launch's"));
+	assert_int_equal(access(f->path, F_OK), -1); /* no file written */
+	unlink(pb);
+	unlink(pa);
+	EVP_PKEY_free(idk);
+	EVP_PKEY_free(auk);
+	free(a);
+}
+
 /* Without --dry-run on a host without SNP: exit 2, one line naming what is missing. */
 static void test_cli_refuses_without_snp(void **state)
 {
@@ -381,6 +429,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fold_equals_measure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_mid_launch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpuid_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_id_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_need_snp_active, setup, teardown),
 		cmocka_unit_test(test_cli_refuses_without_snp),
 	};
