@@ -52,11 +52,11 @@ $(O)/fuzz/obj/%.o: %.c $(HDRS)
 	$(FUZZ_CC) $(CFLAGS) -Wno-unused-command-line-argument -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
 $(O)/libcvmm.a: $(LIB_SRCS:%.c=$(O)/obj/%.o)
-	@rm -f $@; ar rcs $@ $^
+	@rm -f $@; ar rcsP $@ $^
 $(O)/asan/libcvmm.a: $(LIB_SRCS:%.c=$(O)/asan/obj/%.o)
-	@rm -f $@; ar rcs $@ $^
+	@rm -f $@; ar rcsP $@ $^
 $(O)/fuzz/libcvmm.a: $(LIB_SRCS:%.c=$(O)/fuzz/obj/%.o)
-	@rm -f $@; ar rcs $@ $^
+	@rm -f $@; ar rcsP $@ $^
 
 # ---- programs ----
 $(O)/obj/vmm/main.o $(O)/asan/obj/vmm/main.o: CFLAGS += -DCVMM_VERSION=\"$(VERSION)\"
