@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "common/common.h"
 #include "backend_snp.h"
@@ -27,16 +26,10 @@
 #define SEV_FEAT_SNP_ACTIVE 0x1ull
 #define GHCB_VERSION_SNP 2 /* SNP needs GHCB protocol version 2 (GHCB spec 2.0) */
 
-struct snp_region {
-	uint64_t gpa, size;
-	uint8_t *host;  /* the shared backing (userspace_addr) */
-	int gmem_fd;
-};
-
 struct snp_vm {
 	struct cc_io *io;
 	int kvm_fd, sev_fd, vm_fd;
-	struct snp_region reg[SNP_MAX_REGIONS];
+	struct cc_slot reg[SNP_MAX_REGIONS];
 	unsigned nreg;
 	int vcpu_fd[SEV_MAX_VCPUS];
 	unsigned nvcpus;
@@ -89,12 +82,8 @@ void snp_backend_release(struct snp_vm *v)
 		return;
 	for (unsigned i = 0; i < v->nvcpus; i++)
 		v->io->close(v->io, v->vcpu_fd[i]);
-	for (unsigned i = 0; i < v->nreg; i++) {
-		if (v->reg[i].host)
-			munmap(v->reg[i].host, v->reg[i].size);
-		if (v->reg[i].gmem_fd >= 0)
-			v->io->close(v->io, v->reg[i].gmem_fd);
-	}
+	for (unsigned i = 0; i < v->nreg; i++)
+		cc_slot_release(v->io, &v->reg[i]);
 	if (v->vm_fd >= 0)
 		v->io->close(v->io, v->vm_fd);
 	if (v->sev_fd >= 0)
@@ -110,44 +99,9 @@ void snp_backend_release(struct snp_vm *v)
  * KVM_SET_MEMORY_ATTRIBUTES). */
 static int add_region(struct snp_vm *v, uint64_t gpa, uint64_t size)
 {
-	struct snp_region *r = &v->reg[v->nreg];
-	struct kvm_create_guest_memfd g = { .size = size };
-	char step[48];
-	int rc;
+	unsigned i = v->nreg++; /* released with the VM whatever happens next */
 
-	snprintf(step, sizeof(step), "memory slot %u", v->nreg);
-	r->gpa = gpa;
-	r->size = size;
-	r->gmem_fd = -1;
-	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (r->host == MAP_FAILED) {
-		r->host = NULL;
-		return err_set(ENOMEM, "SNP launch: %s: cannot map %llu bytes of shared backing", step,
-			       (unsigned long long)size);
-	}
-	v->nreg++;
-	rc = vm_ioctl(v, v->vm_fd, KVM_CREATE_GUEST_MEMFD, &g, step, "KVM_CREATE_GUEST_MEMFD");
-	if (rc < 0)
-		return rc;
-	r->gmem_fd = rc;
-	struct kvm_userspace_memory_region2 m = {
-		.slot = v->nreg - 1, .flags = KVM_MEM_GUEST_MEMFD, .guest_phys_addr = gpa, .memory_size = size,
-		.userspace_addr = (uintptr_t)r->host, .guest_memfd_offset = 0, .guest_memfd = (uint32_t)r->gmem_fd,
-	};
-	rc = vm_ioctl(v, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, &m, step, "KVM_SET_USER_MEMORY_REGION2");
-	if (rc < 0)
-		return rc;
-	struct kvm_memory_attributes a = { .address = gpa, .size = size, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
-	rc = vm_ioctl(v, v->vm_fd, KVM_SET_MEMORY_ATTRIBUTES, &a, step, "KVM_SET_MEMORY_ATTRIBUTES");
-	return rc < 0 ? rc : 0;
-}
-
-static struct snp_region *region_of(struct snp_vm *v, uint64_t gpa, uint64_t len)
-{
-	for (unsigned i = 0; i < v->nreg; i++)
-		if (gpa >= v->reg[i].gpa && range_ok(gpa - v->reg[i].gpa, len, v->reg[i].size))
-			return &v->reg[i];
-	return NULL;
+	return cc_slot_add(v->io, v->vm_fd, i, gpa, size, "SNP launch", &v->reg[i]);
 }
 
 /* The CPUID table the guest gets (SNP ABI "CPUID Function Table"): what
@@ -231,7 +185,7 @@ static int page_type(enum plan_kind k)
 
 static int launch_update(struct snp_vm *v, size_t index, const struct plan_step *s)
 {
-	struct snp_region *r;
+	struct cc_slot *r;
 	char step[128];
 	int type = page_type(s->kind);
 	uint64_t len = (s->len + SEV_PAGE_SIZE - 1) / SEV_PAGE_SIZE * SEV_PAGE_SIZE;
@@ -239,7 +193,7 @@ static int launch_update(struct snp_vm *v, size_t index, const struct plan_step 
 	snprintf(step, sizeof(step), "plan step %zu \"%s\" at gpa %#llx", index, s->label, (unsigned long long)s->gpa);
 	if (type < 0)
 		return err_set(EINVAL, "SNP launch: %s: a %s step has no SNP page type", step, plan_kind_name(s->kind));
-	if (s->gpa % SEV_PAGE_SIZE || !(r = region_of(v, s->gpa, len)))
+	if (s->gpa % SEV_PAGE_SIZE || !(r = cc_slot_find(v->reg, v->nreg, s->gpa, len)))
 		return err_set(EINVAL, "SNP launch: %s: %#llx bytes are not page aligned inside guest memory", step,
 			       (unsigned long long)len);
 	uint8_t *host = r->host + (s->gpa - r->gpa);

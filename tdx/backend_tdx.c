@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "common/common.h"
 #include "backend_tdx.h"
@@ -26,16 +25,10 @@
 #define TDX_CPUID_MAX   256
 #define SPLIT_IRQCHIP_PINS 24 /* IOAPIC pins routed to userspace */
 
-struct tdx_region {
-	uint64_t gpa, size;
-	uint8_t *host;
-	int gmem_fd;
-};
-
 struct tdx_vm {
 	struct cc_io *io;
 	int kvm_fd, vm_fd;
-	struct tdx_region reg[TDX_MAX_REGIONS];
+	struct cc_slot reg[TDX_MAX_REGIONS];
 	unsigned nreg;
 	int vcpu_fd[TDX_MAX_VCPUS];
 	unsigned nvcpus;
@@ -75,12 +68,8 @@ void tdx_backend_release(struct tdx_vm *v)
 		return;
 	for (unsigned i = 0; i < v->nvcpus; i++)
 		v->io->close(v->io, v->vcpu_fd[i]);
-	for (unsigned i = 0; i < v->nreg; i++) {
-		if (v->reg[i].host)
-			munmap(v->reg[i].host, v->reg[i].size);
-		if (v->reg[i].gmem_fd >= 0)
-			v->io->close(v->io, v->reg[i].gmem_fd);
-	}
+	for (unsigned i = 0; i < v->nreg; i++)
+		cc_slot_release(v->io, &v->reg[i]);
 	if (v->vm_fd >= 0)
 		v->io->close(v->io, v->vm_fd);
 	if (v->kvm_fd >= 0)
@@ -90,51 +79,19 @@ void tdx_backend_release(struct tdx_vm *v)
 
 static int add_region(struct tdx_vm *v, uint64_t gpa, uint64_t size)
 {
-	struct tdx_region *r = &v->reg[v->nreg];
-	struct kvm_create_guest_memfd g = { .size = size };
-	char step[32];
-	int rc;
+	unsigned i = v->nreg++; /* released with the VM whatever happens next */
 
-	snprintf(step, sizeof(step), "memory slot %u", v->nreg);
-	r->gpa = gpa;
-	r->size = size;
-	r->gmem_fd = -1;
-	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (r->host == MAP_FAILED) {
-		r->host = NULL;
-		return err_set(ENOMEM, "TDX launch: %s: cannot map %llu bytes", step, (unsigned long long)size);
-	}
-	v->nreg++;
-	if ((rc = kvm_call(v, v->vm_fd, KVM_CREATE_GUEST_MEMFD, &g, step, "KVM_CREATE_GUEST_MEMFD")) < 0)
-		return rc;
-	r->gmem_fd = rc;
-	struct kvm_userspace_memory_region2 m = {
-		.slot = v->nreg - 1, .flags = KVM_MEM_GUEST_MEMFD, .guest_phys_addr = gpa, .memory_size = size,
-		.userspace_addr = (uintptr_t)r->host, .guest_memfd = (uint32_t)r->gmem_fd,
-	};
-	if ((rc = kvm_call(v, v->vm_fd, KVM_SET_USER_MEMORY_REGION2, &m, step, "KVM_SET_USER_MEMORY_REGION2")) < 0)
-		return rc;
-	struct kvm_memory_attributes a = { .address = gpa, .size = size, .attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE };
-	rc = kvm_call(v, v->vm_fd, KVM_SET_MEMORY_ATTRIBUTES, &a, step, "KVM_SET_MEMORY_ATTRIBUTES");
-	return rc < 0 ? rc : 0;
-}
-
-static struct tdx_region *region_of(struct tdx_vm *v, uint64_t gpa, uint64_t len)
-{
-	for (unsigned i = 0; i < v->nreg; i++)
-		if (gpa >= v->reg[i].gpa && range_ok(gpa - v->reg[i].gpa, len, v->reg[i].size))
-			return &v->reg[i];
-	return NULL;
+	return cc_slot_add(v->io, v->vm_fd, i, gpa, size, "TDX launch", &v->reg[i]);
 }
 
 static int init_mem_region(struct tdx_vm *v, const struct tdx_launch_req *q, size_t index, const struct plan_step *s)
 {
 	uint64_t len = (s->len + 4095) / 4096 * 4096;
-	struct tdx_region *r;
+	struct cc_slot *r;
 	char step[96];
 
 	snprintf(step, sizeof(step), "plan step %zu \"%s\" at gpa %#llx", index, s->label, (unsigned long long)s->gpa);
-	if (s->gpa % 4096 || !len || !(r = region_of(v, s->gpa, len)))
+	if (s->gpa % 4096 || !len || !(r = cc_slot_find(v->reg, v->nreg, s->gpa, len)))
 		return err_set(EINVAL, "TDX launch: %s: not page aligned inside guest memory", step);
 	uint8_t *host = r->host + (s->gpa - r->gpa);
 	memset(host, 0, len);

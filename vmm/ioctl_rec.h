@@ -49,4 +49,19 @@ const uint8_t *cc_rec_tdx_mrtd(const struct cc_rec *r);
 /* Flush and close the file: 0, or -errno if writing failed. */
 int cc_rec_close(struct cc_rec *r);
 
+/* A private memory slot (cc_slot.c): guest_memfd + anonymous shared backing
+ * + KVM_SET_USER_MEMORY_REGION2 + the range made private. who ("SNP
+ * launch") begins error messages. On failure the slot still owns what was
+ * made: release it. */
+struct cc_slot {
+	uint64_t gpa, size;
+	uint8_t *host;  /* the shared backing (userspace_addr) */
+	int gmem_fd;
+};
+int cc_slot_add(struct cc_io *io, int vm_fd, unsigned index, uint64_t gpa, uint64_t size, const char *who,
+		struct cc_slot *s);
+void cc_slot_release(struct cc_io *io, struct cc_slot *s);
+/* The slot holding [gpa, gpa+len), or NULL. */
+struct cc_slot *cc_slot_find(struct cc_slot *s, unsigned n, uint64_t gpa, uint64_t len);
+
 #endif
