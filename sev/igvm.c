@@ -256,19 +256,23 @@ int igvm_parse(const uint8_t *data, size_t len, const char *what, struct igvm *f
 
 		if (rd_u32(&r, "variable header type", &type) || rd_u32(&r, "variable header length", &length))
 			goto bad;
-		if (length > rd_left(&r))
-			return err_set(EINVAL, "%s: variable header at offset %#zx: length %u runs past the headers", what,
-				       r.off - 8, length);
+		if (length > rd_left(&r)) {
+			ret = err_set(EINVAL, "%s: variable header at offset %#zx: length %u runs past the headers",
+				      what, r.off - 8, length);
+			goto fail;
+		}
 		if (f->n == cap) {
 			struct igvm_hdr *nh;
 
-			if (cap >= MAX_HEADERS)
-				return err_set(E2BIG, "%s: more than %u variable headers", what, MAX_HEADERS);
+			if (cap >= MAX_HEADERS) {
+				ret = err_set(E2BIG, "%s: more than %u variable headers", what, MAX_HEADERS);
+				goto fail;
+			}
 			cap = cap ? cap * 2 : 64;
 			nh = realloc(f->h, cap * sizeof(*nh));
 			if (!nh) {
-				igvm_free(f);
-				return err_set(ENOMEM, "out of memory");
+				ret = err_set(ENOMEM, "out of memory");
+				goto fail;
 			}
 			f->h = nh;
 		}
