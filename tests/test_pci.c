@@ -220,6 +220,62 @@ static void test_bus_limits(void **state)
 	assert_int_equal(irqs[30].gsi, 16 + 31 % 8);
 }
 
+/* Nine devices: slots 1 and 9 share GSI 17. One device's deassert must not
+ * drop the line while the other still asserts it (issue 15: lost INTx). */
+static unsigned line_calls, line_gsi;
+static int line_level;
+static void record_line(struct vm *vm, unsigned gsi, int level)
+{
+	(void)vm;
+	line_calls++;
+	line_gsi = gsi;
+	line_level = level;
+}
+
+static void test_shared_intx(void **state)
+{
+	static struct pci_dev many[9];
+	(void)state;
+	bus.set_line = record_line;
+	line_calls = 0;
+	for (unsigned i = 0; i < 8; i++) { /* slots 2..9 */
+		memset(&many[i], 0, sizeof(many[i]));
+		many[i].bar_size[0] = 4096;
+		assert_int_equal(pci_bus_add(&bus, &many[i]), 0);
+	}
+	struct pci_dev *a = &dev, *b = &many[7];
+	assert_int_equal(a->slot, 1);
+	assert_int_equal(b->slot, 9);
+	assert_int_equal(a->gsi, b->gsi);
+	pci_set_intx(a, true);
+	assert_int_equal(line_calls, 1);
+	assert_int_equal(line_gsi, 17);
+	assert_int_equal(line_level, 1);
+	pci_set_intx(b, true); /* already high: no new transition */
+	assert_int_equal(line_calls, 1);
+	pci_set_intx(a, false); /* a's ISR read: b still asserts */
+	assert_int_equal(line_calls, 1);
+	assert_int_equal(line_level, 1);
+	pci_set_intx(a, false); /* twice is harmless */
+	assert_int_equal(line_calls, 1);
+	pci_set_intx(b, false);
+	assert_int_equal(line_calls, 2);
+	assert_int_equal(line_level, 0);
+	/* another line is independent */
+	pci_set_intx(&many[0], true);
+	assert_int_equal(line_gsi, 18);
+	assert_int_equal(line_level, 1);
+	pci_set_intx(a, true);
+	assert_int_equal(line_gsi, 17);
+	assert_int_equal(line_calls, 4);
+	/* INTx disable in the command register masks the pin */
+	pci_set_intx(a, false);
+	conf1_write(1, 0x04, 0x0402, 2);
+	pci_set_intx(a, true);
+	assert_int_equal(line_gsi, 17);
+	assert_int_equal(line_level, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup(test_capabilities, setup),
 		cmocka_unit_test_setup(test_mmio, setup),
 		cmocka_unit_test_setup(test_bus_limits, setup),
+		cmocka_unit_test_setup(test_shared_intx, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

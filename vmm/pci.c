@@ -47,6 +47,7 @@ void pci_bus_init(struct pci_bus *b, struct vm *vm)
 	pthread_mutex_init(&b->lock, NULL);
 	b->vm = vm;
 	b->mmio_next = PCI_MMIO_START;
+	b->set_line = vm ? vm_set_irq : NULL;
 	/* 00:00.0 host bridge (class 06/00): Linux's conf1 sanity check looks
 	 * for one (arch/x86/pci/direct.c). Red Hat's generic host bridge id. */
 	struct pci_dev *h = &b->host_bridge;
@@ -141,6 +142,7 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d)
 	d->slot = slot;
 	d->gsi = pci_slot_gsi(slot);
 	d->vm = b->vm;
+	d->bus = b;
 	d->cfg[CFG_INT_LINE] = (uint8_t)d->gsi;
 	d->cfg[CFG_INT_PIN] = 1; /* INTA# */
 	/* Firmware would enable decoding; there is none, and Linux keeps
@@ -273,9 +275,26 @@ unsigned pci_bus_irqs(struct pci_bus *b, struct mpt_pci_irq *out, unsigned max)
 
 void pci_set_intx(struct pci_dev *d, bool level)
 {
+	struct pci_bus *b = d->bus;
+	unsigned line;
+	bool was, now;
+
 	/* INTx disable (command bit 10) masks the pin (§6.2.2). */
 	if (level && (le16(d->cfg + CFG_COMMAND) & 0x0400))
 		level = false;
-	if (d->vm)
-		vm_set_irq(d->vm, d->gsi, level);
+	if (!b || d->gsi < PCI_GSI_BASE || d->gsi >= PCI_GSI_BASE + 8 || d->slot >= PCI_SLOTS)
+		return;
+	line = d->gsi - PCI_GSI_BASE;
+	pthread_mutex_lock(&b->lock);
+	was = b->intx_slots[line] != 0;
+	if (level)
+		b->intx_slots[line] |= 1u << d->slot;
+	else
+		b->intx_slots[line] &= ~(1u << d->slot);
+	now = b->intx_slots[line] != 0;
+	/* level-triggered: the IOAPIC re-delivers at EOI while the line stays
+	 * high, so only the wired-OR's transitions reach KVM */
+	if (was != now && b->set_line)
+		b->set_line(b->vm, d->gsi, now);
+	pthread_mutex_unlock(&b->lock);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct vm;
+struct pci_bus;
 
 /* ---------------- guest memory ----------------
  * Guest RAM is one host mapping. RAM below the 32-bit MMIO hole is
@@ -60,6 +61,7 @@ struct pci_dev {
 	unsigned slot;
 	unsigned gsi;                 /* INTx line routed to the IOAPIC */
 	struct vm *vm;
+	struct pci_bus *bus;
 };
 
 /* Append a capability (cap[0] = id; cap[1] (next) is filled in) to config
@@ -67,7 +69,9 @@ struct pci_dev {
  * Returns its config-space offset, or a negative errno when full. */
 int pci_add_cap(struct pci_dev *d, const void *cap, const void *wmask, unsigned len);
 int pci_register(struct vm *vm, struct pci_dev *d);
-/* Raise/lower the device's INTx line. */
+/* Raise/lower the device's INTx line. Devices share lines (slot % 8): the
+ * bus keeps one bit per asserting slot and drives the GSI while any is set
+ * (level-triggered wired-OR), so one device's deassert never drops another's. */
 void pci_set_intx(struct pci_dev *d, bool level);
 /* Send an MSI (KVM_SIGNAL_MSI). */
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);

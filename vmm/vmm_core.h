@@ -172,6 +172,10 @@ struct pci_bus {
 	uint32_t cf8;          /* CONFIG_ADDRESS (PCI Local Bus 3.0 §3.2.2.3.2) */
 	uint64_t mmio_next;    /* next free address for BARs */
 	struct vm *vm;
+	/* INTx wired-OR: slots asserting each of the 8 PCI GSIs, and what
+	 * drives a line (vm_set_irq; replaceable for tests) */
+	uint32_t intx_slots[8];
+	void (*set_line)(struct vm *vm, unsigned gsi, int level);
 };
 void pci_bus_init(struct pci_bus *b, struct vm *vm);
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
