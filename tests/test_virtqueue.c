@@ -628,6 +628,94 @@ static void test_log_flood(void **state)
 	fclose(log);
 }
 
+/* §2.7.10 vring_need_event, including the 16-bit wrap */
+static void test_need_event(void **state)
+{
+	(void)state;
+	assert_true(vq_need_event(5, 6, 5));   /* stepped over 5 */
+	assert_false(vq_need_event(5, 5, 4)); /* not yet past 5 */
+	assert_true(vq_need_event(5, 9, 2));  /* 5 inside (2, 9] */
+	assert_false(vq_need_event(9, 9, 2));
+	assert_false(vq_need_event(5, 6, 6)); /* nothing new */
+	assert_true(vq_need_event(0xffff, 1, 0xfffe));
+	assert_false(vq_need_event(1, 1, 0xfffe));
+}
+
+#define USED_EVENT(r) ((r)->avail + 4 + 2u * (r)->size)
+#define AVAIL_EVENT(r) ((r)->used + 4 + 8u * (r)->size)
+
+/* One request of 8 writable bytes, served; returns whether INTx rose (the
+ * ISR read clears it again). */
+static bool serve_one(struct fixture *f)
+{
+	bool irq;
+
+	ring_publish(&f->ring, 0);
+	notify(f->pci, 0);
+	irq = f->vm->intx_level == 1;
+	if (irq)
+		assert_int_equal(bar_read(f->pci, 0, VPCI_ISR_OFF, 1), 1);
+	return irq;
+}
+
+static void test_event_idx(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f, ALL_FEATURES | 1ull << VIRTIO_F_EVENT_IDX);
+	assert_true(f->dev->features & 1ull << VIRTIO_F_EVENT_IDX);
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	/* used_event 0: the first completion interrupts */
+	assert_true(serve_one(f));
+	assert_int_equal(ring_used_idx(&f->ring), 1);
+	/* the device asks to be notified at the next avail entry */
+	assert_int_equal(le16(gpa(f->vm, AVAIL_EVENT(&f->ring))), 1);
+	/* the driver wants an interrupt only once entry 5 is used (idx 6) */
+	put_le16(gpa(f->vm, USED_EVENT(&f->ring)), 5);
+	for (unsigned i = 2; i <= 5; i++) {
+		assert_false(serve_one(f));
+		assert_int_equal(ring_used_idx(&f->ring), i);
+		assert_int_equal(le16(gpa(f->vm, AVAIL_EVENT(&f->ring))), i);
+	}
+	assert_true(serve_one(f));
+	assert_int_equal(ring_used_idx(&f->ring), 6);
+	/* used_event stays behind: no more interrupts until the driver moves it */
+	assert_false(serve_one(f));
+	put_le16(gpa(f->vm, USED_EVENT(&f->ring)), 7);
+	assert_true(serve_one(f));
+	assert_int_equal(ring_used_idx(&f->ring), 8);
+	/* several chains in one notification: one interrupt if event is inside */
+	put_le16(gpa(f->vm, USED_EVENT(&f->ring)), 9);
+	ring_publish(&f->ring, 0);
+	ring_publish(&f->ring, 0);
+	assert_true(serve_one(f));
+	assert_int_equal(ring_used_idx(&f->ring), 11);
+	assert_int_equal(le16(gpa(f->vm, AVAIL_EVENT(&f->ring))), 11);
+	/* a reset starts over: the first completion interrupts again */
+	bring_up(f, ALL_FEATURES | 1ull << VIRTIO_F_EVENT_IDX);
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	put_le16(gpa(f->vm, USED_EVENT(&f->ring)), 100);
+	assert_true(serve_one(f));
+	assert_false(serve_one(f));
+	assert_false(f->dev->broken);
+}
+
+/* Without EVENT_IDX the avail ring's NO_INTERRUPT flag suppresses (§2.7.7) */
+static void test_no_interrupt_flag(void **state)
+{
+	struct fixture *f = *state;
+
+	ring_desc(&f->ring, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE, 0);
+	assert_true(serve_one(f));
+	put_le16(gpa(f->vm, f->ring.avail), VIRTQ_AVAIL_F_NO_INTERRUPT);
+	assert_false(serve_one(f));
+	assert_int_equal(ring_used_idx(&f->ring), 2);
+	/* no avail_event bookkeeping without the feature */
+	assert_int_equal(le16(gpa(f->vm, AVAIL_EVENT(&f->ring))), 0);
+	put_le16(gpa(f->vm, f->ring.avail), 0);
+	assert_true(serve_one(f));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -641,6 +729,7 @@ int main(void)
 		T(test_many_chains_wrap_idx), T(test_log_flood), T(test_serve_bounded_refill),
 		T(test_walker_checks_size), T(test_queue_size_256), T(test_zero_length_descriptors),
 		T(test_indirect_at_end_of_ram), T(test_common_cfg_8byte_writes), cmocka_unit_test(test_iov_helpers),
+		cmocka_unit_test(test_need_event), T(test_event_idx), T(test_no_interrupt_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

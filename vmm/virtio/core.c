@@ -100,6 +100,7 @@ static void queue_reset(struct virtqueue *vq)
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
 	vq->last_avail = vq->used_idx = 0;
 	vq->rekick = false;
+	vq->signalled_valid = false;
 }
 
 void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
@@ -114,7 +115,8 @@ void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
 	/* §6.1: VERSION_1 (modern only) and ACCESS_PLATFORM (a CC guest must
 	 * bounce through swiotlb since the device only sees shared memory). */
 	d->features = device_features | 1ull << VIRTIO_F_VERSION_1 |
-		      1ull << VIRTIO_F_ACCESS_PLATFORM | 1ull << VIRTIO_F_INDIRECT_DESC;
+		      1ull << VIRTIO_F_ACCESS_PLATFORM | 1ull << VIRTIO_F_INDIRECT_DESC |
+		      1ull << VIRTIO_F_EVENT_IDX;
 	if (num_queues > VIRTIO_MAX_QUEUES)
 		num_queues = VIRTIO_MAX_QUEUES;
 	if (queue_max > VQ_CHAIN_MAX)
@@ -216,6 +218,7 @@ int vq_validate(struct virtqueue *vq)
 		return vq_fail(vq, "used ring at 0x%llx is not guest RAM",
 			       (unsigned long long)vq->used_gpa);
 	vq->last_avail = vq->used_idx = 0;
+	vq->signalled_valid = false;
 	return 0;
 }
 
@@ -226,6 +229,22 @@ static uint16_t load16(const uint8_t *p)
 
 	memcpy(&v, p, 2);
 	return le16((const uint8_t *)&v);
+}
+
+static bool event_idx(const struct virtqueue *vq)
+{
+	return vq->dev->driver_features & 1ull << VIRTIO_F_EVENT_IDX;
+}
+
+/* §2.7.10: avail_event lives after the used ring's n elements */
+static void put_avail_event(struct virtqueue *vq, uint16_t n, uint16_t v)
+{
+	uint8_t *used = gm_ptr(vq->dev->mem, vq->used_gpa, used_bytes(n)), b[2];
+
+	if (!used)
+		return; /* vq_push reports it */
+	put_le16(b, v);
+	memcpy(used + 4 + 8u * n, b, 2);
 }
 
 static int add_buf(struct virtqueue *vq, struct vq_chain *c, void *p, uint32_t len, bool writable,
@@ -274,6 +293,14 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 		return vq_fail(vq, "rings are no longer guest RAM");
 	avail_idx = load16(avail + 2);
 	pending = (uint16_t)(avail_idx - vq->last_avail);
+	if (pending == 0 && event_idx(vq)) {
+		/* ask for a notification at the next entry, then look again:
+		 * the driver may have added one before it saw avail_event */
+		put_avail_event(vq, n, vq->last_avail);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		avail_idx = load16(avail + 2);
+		pending = (uint16_t)(avail_idx - vq->last_avail);
+	}
 	if (pending == 0)
 		return 0;
 	/* §2.7.13.3: the driver can be at most queue-size entries ahead */
@@ -385,10 +412,38 @@ int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written)
 	return 0;
 }
 
+/* Whether the driver wants this interrupt (see virtio_dev.h). */
+static bool vq_wants_interrupt(struct virtqueue *vq)
+{
+	uint16_t n = vq->size, old;
+	const uint8_t *avail;
+	bool valid;
+
+	if (vq->kick_fd >= 0 && vq->call_fd >= 0)
+		return true; /* vhost decided */
+	if (!vq->enabled || n == 0 || n > VQ_CHAIN_MAX || (n & (n - 1)))
+		return true;
+	avail = gm_ptr(vq->dev->mem, vq->avail_gpa, avail_bytes(n));
+	if (!avail)
+		return true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* used idx out before used_event in */
+	if (!event_idx(vq))
+		return !(load16(avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	old = vq->signalled_used;
+	valid = vq->signalled_valid;
+	vq->signalled_used = vq->used_idx;
+	vq->signalled_valid = true;
+	if (!valid)
+		return true; /* the first decision since the queue was enabled */
+	return vq_need_event(load16(avail + 4 + 2u * n), vq->used_idx, old);
+}
+
 void vq_interrupt(struct virtqueue *vq)
 {
 	struct virtio_dev *d = vq->dev;
 
+	if (!vq_wants_interrupt(vq))
+		return;
 	if (d->transport && d->transport->queue_irq)
 		d->transport->queue_irq(d, vq);
 }

@@ -27,6 +27,7 @@
 #define VIRTIO_STATUS_FAILED             0x80
 /* §6 reserved feature bits */
 #define VIRTIO_F_INDIRECT_DESC   28
+#define VIRTIO_F_EVENT_IDX       29 /* VIRTIO_RING_F_EVENT_IDX */
 #define VIRTIO_F_VERSION_1       32
 #define VIRTIO_F_ACCESS_PLATFORM 33
 /* §5 device ids */
@@ -39,6 +40,7 @@
 #define VIRTQ_DESC_F_NEXT     1
 #define VIRTQ_DESC_F_WRITE    2
 #define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* §2.7.7 (without EVENT_IDX) */
 #define VIRTQ_SIZE_MAX        32768 /* §2.7 */
 #define VIRTIO_MSI_NO_VECTOR  0xffff
 
@@ -63,6 +65,9 @@ struct virtqueue {
 	uint16_t used_idx;   /* device's copy of used->idx */
 	int kick_fd, call_fd; /* eventfds when a vhost backend runs the queue (else -1) */
 	bool rekick;         /* vq_serve stopped at its batch bound: notify again */
+	/* §2.7.10 EVENT_IDX: used idx at the last interrupt decision */
+	uint16_t signalled_used;
+	bool signalled_valid;
 };
 
 /* One descriptor chain popped from the avail ring, as host iovecs into
@@ -84,8 +89,19 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c);
 /* Put a chain on the used ring with `written` bytes written to its in[]
  * buffers. Returns 0 or -EIO (device marked broken). Does not interrupt. */
 int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written);
-/* Interrupt the driver for this queue (MSI-X vector or INTx + ISR bit 0). */
+/* Interrupt the driver for this queue (MSI-X vector or INTx + ISR bit 0),
+ * unless the driver asked not to be: with VIRTIO_F_EVENT_IDX only when the
+ * used idx moved past the driver's used_event since the last interrupt
+ * (§2.7.10), without it not while avail->flags has NO_INTERRUPT. Queues a
+ * vhost backend runs (kick_fd and call_fd set) are always interrupted: the
+ * kernel made that decision. With EVENT_IDX, vq_pop publishes avail_event
+ * (its next slot) whenever it finds the ring empty, and checks once more. */
 void vq_interrupt(struct virtqueue *vq);
+/* The §2.7.10 test: did the used idx step over event going old -> new? */
+static inline bool vq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
 /* Serve the available chains: handle() carries out the request and returns
  * the bytes it wrote to the chain's in[] buffers; each chain goes on the
  * used ring, then the driver is interrupted once if any did. Stops at a
@@ -181,7 +197,8 @@ struct virtio_dev {
 };
 
 /* Fill the common part of a device: ops, queues (num, max size each),
- * offered features (VERSION_1 | ACCESS_PLATFORM | INDIRECT_DESC are added). */
+ * offered features (VERSION_1 | ACCESS_PLATFORM | INDIRECT_DESC | EVENT_IDX
+ * are added; a vhost-backed device drops what its backend lacks). */
 void virtio_dev_init(struct virtio_dev *d, struct vm *vm, struct guest_mem *mem,
 		     const struct virtio_dev_ops *ops, unsigned num_queues,
 		     uint16_t queue_max, uint64_t device_features);
