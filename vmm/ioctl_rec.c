@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -53,7 +55,44 @@ static void real_annotate(struct cc_io *io, const char *key, int64_t value)
 	(void)value;
 }
 
-struct cc_io cc_io_real = { real_open, real_ioctl, real_close, real_annotate };
+static int real_fallocate(struct cc_io *io, int fd, int mode, uint64_t offset, uint64_t len)
+{
+	(void)io;
+	return fallocate(fd, mode, (off_t)offset, (off_t)len) ? -errno : 0;
+}
+
+static int real_madvise(struct cc_io *io, void *addr, size_t len, int advice)
+{
+	(void)io;
+	return madvise(addr, len, advice) ? -errno : 0;
+}
+
+static struct kvm_run *real_map_run(struct cc_io *io, int kvm_fd, int vcpu_fd, size_t *len)
+{
+	int n = real_ioctl(io, kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	void *p;
+
+	if (n < (int)sizeof(struct kvm_run)) {
+		err_set(n < 0 ? -n : EINVAL, "KVM_GET_VCPU_MMAP_SIZE: %s", n < 0 ? strerror(-n) : "too small");
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)n, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd, 0);
+	if (p == MAP_FAILED) {
+		err_set(errno, "mmap of the vCPU's kvm_run: %s", strerror(errno));
+		return NULL;
+	}
+	*len = (size_t)n;
+	return p;
+}
+
+static void real_unmap_run(struct cc_io *io, struct kvm_run *run, size_t len)
+{
+	(void)io;
+	munmap(run, len);
+}
+
+struct cc_io cc_io_real = { real_open, real_ioctl, real_close, real_annotate, real_fallocate, real_madvise,
+			    real_map_run, real_unmap_run };
 
 /* ---------------- the recording stand-in ---------------- */
 #define REC_FD_BASE 100
@@ -92,6 +131,11 @@ struct cc_rec {
 	char note_key[32];
 	int64_t note_val;
 	bool note;
+	/* run time: KVM_RUN's stand-in, the kvm_run of each vCPU fd */
+	int (*on_run)(void *ctx, int vcpu_fd, struct kvm_run *run);
+	void *on_run_ctx;
+	struct kvm_run *run_of[REC_MAX_FDS];
+	pthread_mutex_t lock;     /* the quote worker's KVM_SIGNAL_MSI comes from another thread */
 };
 
 static struct cc_rec *rec_of(struct cc_io *io) { return (struct cc_rec *)io; }
@@ -525,6 +569,7 @@ static const char *ioctl_name(unsigned long req)
 		{ KVM_SET_CPUID2, "KVM_SET_CPUID2" }, { KVM_ENABLE_CAP, "KVM_ENABLE_CAP" },
 		{ KVM_RUN, "KVM_RUN" }, { SEV_ISSUE_CMD, "SEV_ISSUE_CMD" },
 		{ KVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID" }, { KVM_MEMORY_ENCRYPT_REG_REGION, "KVM_MEMORY_ENCRYPT_REG_REGION" },
+		{ KVM_SIGNAL_MSI, "KVM_SIGNAL_MSI" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (t[i].req == req)
@@ -627,7 +672,7 @@ static int tdx_op(struct cc_rec *r, struct rec_fd *s, struct kvm_tdx_cmd *c, jso
 	return 0;
 }
 
-static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
+static int rec_ioctl_locked(struct cc_io *io, int fd, unsigned long req, void *arg)
 {
 	struct cc_rec *r = rec_of(io);
 	struct rec_fd *s = slot(r, fd);
@@ -650,6 +695,11 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 		json_object_set_new(o, "errno", json_integer(r->fail_err));
 		emit(r, o);
 		return -r->fail_err;
+	}
+	if (s->kind == REC_VCPU && req == KVM_RUN) {
+		emit(r, o);
+		/* nothing runs in a dry run; the tests script the exits */
+		return r->on_run ? r->on_run(r->on_run_ctx, fd, r->run_of[fd - REC_FD_BASE]) : -EIO;
 	}
 	if (s->kind == REC_VCPU)
 		return vcpu_ioctl(r, s, req, arg, o);
@@ -765,6 +815,13 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 		json_object_set_new(o, "flags", json_integer(c->flags));
 		json_object_set_new(o, "args", json_pack("[I,I,I,I]", (json_int_t)c->args[0], (json_int_t)c->args[1],
 							 (json_int_t)c->args[2], (json_int_t)c->args[3]));
+	} else if (req == KVM_SIGNAL_MSI) {
+		const struct kvm_msi *m = arg;
+
+		json_object_set_new(o, "address_lo", hexnum(m->address_lo));
+		json_object_set_new(o, "address_hi", hexnum(m->address_hi));
+		json_object_set_new(o, "data", hexnum(m->data));
+		json_object_set_new(o, "flags", json_integer(m->flags));
 	} else if (req == KVM_SET_MEMORY_ATTRIBUTES) {
 		const struct kvm_memory_attributes *a = arg;
 
@@ -775,6 +832,87 @@ static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
 	}
 	emit(r, o);
 	return 0;
+}
+
+static int rec_ioctl(struct cc_io *io, int fd, unsigned long req, void *arg)
+{
+	struct cc_rec *r = rec_of(io);
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = rec_ioctl_locked(io, fd, req, arg);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* Not ioctls, but part of the conversion contract: one line each,
+ * "syscall" instead of "ioctl". */
+static int rec_fallocate(struct cc_io *io, int fd, int mode, uint64_t offset, uint64_t len)
+{
+	struct cc_rec *r = rec_of(io);
+	struct rec_fd *s;
+	json_t *o = json_pack("{s:s,s:i,s:i,s:o,s:o}", "syscall", "fallocate", "fd", fd, "mode", mode, "offset",
+			      hexnum(offset), "len", hexnum(len));
+
+	pthread_mutex_lock(&r->lock);
+	s = slot(r, fd);
+	emit(r, o);
+	pthread_mutex_unlock(&r->lock);
+	return s && s->kind == REC_GMEM ? 0 : -EBADF;
+}
+
+static int rec_madvise(struct cc_io *io, void *addr, size_t len, int advice)
+{
+	struct cc_rec *r = rec_of(io);
+	json_t *o = json_pack("{s:s,s:o,s:o,s:i}", "syscall", "madvise", "addr", hexnum((uintptr_t)addr), "len",
+			      hexnum(len), "advice", advice);
+
+	pthread_mutex_lock(&r->lock);
+	emit(r, o);
+	pthread_mutex_unlock(&r->lock);
+	/* the shared backing is real memory: give it back for real */
+	return madvise(addr, len, advice) ? -errno : 0;
+}
+
+static struct kvm_run *rec_map_run(struct cc_io *io, int kvm_fd, int vcpu_fd, size_t *len)
+{
+	struct cc_rec *r = rec_of(io);
+	struct rec_fd *s;
+	struct kvm_run *run = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	r->calls++;
+	emit(r, line("KVM_GET_VCPU_MMAP_SIZE", kvm_fd));
+	s = slot(r, vcpu_fd);
+	if (s && s->kind == REC_VCPU && !r->run_of[vcpu_fd - REC_FD_BASE] && (run = calloc(1, 3 * 4096))) {
+		r->run_of[vcpu_fd - REC_FD_BASE] = run;
+		*len = 3 * 4096;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!run)
+		err_set(EBADF, "mmap of the vCPU's kvm_run: fd %d is not a vCPU", vcpu_fd);
+	return run;
+}
+
+static void rec_unmap_run(struct cc_io *io, struct kvm_run *run, size_t len)
+{
+	struct cc_rec *r = rec_of(io);
+
+	(void)len;
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < REC_MAX_FDS; i++)
+		if (r->run_of[i] == run)
+			r->run_of[i] = NULL;
+	pthread_mutex_unlock(&r->lock);
+	free(run);
+}
+
+void cc_rec_on_run(struct cc_rec *r, int (*fn)(void *ctx, int vcpu_fd, struct kvm_run *run), void *ctx)
+{
+	pthread_mutex_lock(&r->lock);
+	r->on_run = fn;
+	r->on_run_ctx = ctx;
+	pthread_mutex_unlock(&r->lock);
 }
 
 static int rec_open(struct cc_io *io, const char *path)
@@ -809,7 +947,9 @@ int cc_rec_create(const char *path, struct cc_rec **out)
 
 	if (!r)
 		return err_set(ENOMEM, "out of memory");
-	r->io = (struct cc_io){ rec_open, rec_ioctl, rec_close, rec_annotate };
+	r->io = (struct cc_io){ rec_open, rec_ioctl, rec_close, rec_annotate, rec_fallocate, rec_madvise,
+				rec_map_run, rec_unmap_run };
+	pthread_mutex_init(&r->lock, NULL);
 	if (path && !(r->f = fopen(path, "we"))) {
 		int e = errno;
 
@@ -863,6 +1003,9 @@ int cc_rec_close(struct cc_rec *r)
 		return 0;
 	plan_free(&r->td);
 	EVP_MD_CTX_free(r->sev_ctx);
+	for (int i = 0; i < REC_MAX_FDS; i++)
+		free(r->run_of[i]);
+	pthread_mutex_destroy(&r->lock);
 	if (r->f && (fclose(r->f) || r->write_failed))
 		ret = -EIO;
 	free(r);

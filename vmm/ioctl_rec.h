@@ -10,8 +10,12 @@
 #ifndef CVMM_VMM_IOCTL_REC_H
 #define CVMM_VMM_IOCTL_REC_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+struct kvm_run;
 
 struct cc_io {
 	/* an fd, or -errno */
@@ -23,6 +27,14 @@ struct cc_io {
 	 * the source pages in the firmware image), added to the next recorded
 	 * line; the real implementation ignores it. */
 	void (*annotate)(struct cc_io *io, const char *key, int64_t value);
+	/* Run time (cc_run.c). fallocate(2) on a guest_memfd: 0 or -errno. */
+	int (*fallocate)(struct cc_io *io, int fd, int mode, uint64_t offset, uint64_t len);
+	/* madvise(2) on the shared backing: 0 or -errno. */
+	int (*madvise)(struct cc_io *io, void *addr, size_t len, int advice);
+	/* The vCPU's struct kvm_run: KVM_GET_VCPU_MMAP_SIZE on kvm_fd, mmap of
+	 * vcpu_fd; NULL with err_set(). */
+	struct kvm_run *(*map_run)(struct cc_io *io, int kvm_fd, int vcpu_fd, size_t *len);
+	void (*unmap_run)(struct cc_io *io, struct kvm_run *run, size_t len);
 };
 
 /* The real thing: open(2) O_RDWR|O_CLOEXEC, ioctl(2), close(2). */
@@ -46,6 +58,11 @@ const uint8_t *cc_rec_snp_measurement(const struct cc_rec *r);
 const uint8_t *cc_rec_sev_digest(const struct cc_rec *r);
 /* TDX: MRTD after a successful KVM_TDX_FINALIZE_VM, else NULL. */
 const uint8_t *cc_rec_tdx_mrtd(const struct cc_rec *r);
+/* KVM_RUN on a vCPU fd calls fn(ctx, vcpu_fd, run) where run is what
+ * map_run gave for that fd; fn fills in the exit and returns KVM_RUN's
+ * result (0, or -errno such as -EFAULT with KVM_EXIT_MEMORY_FAULT). Without
+ * fn KVM_RUN fails with -EIO (nothing runs in a dry run). */
+void cc_rec_on_run(struct cc_rec *r, int (*fn)(void *ctx, int vcpu_fd, struct kvm_run *run), void *ctx);
 /* Flush and close the file: 0, or -errno if writing failed. */
 int cc_rec_close(struct cc_rec *r);
 
@@ -63,5 +80,67 @@ int cc_slot_add(struct cc_io *io, int vm_fd, unsigned index, uint64_t gpa, uint6
 void cc_slot_release(struct cc_io *io, struct cc_slot *s);
 /* The slot holding [gpa, gpa+len), or NULL. */
 struct cc_slot *cc_slot_find(struct cc_slot *s, unsigned n, uint64_t gpa, uint64_t len);
+
+/* ---------------- run time (cc_run.c) ----------------
+ * The guest memory of a running confidential VM as a slot table, and the
+ * exits its vCPUs bring to userspace (api.rst KVM_EXIT_MEMORY_FAULT,
+ * KVM_EXIT_HYPERCALL with KVM_HC_MAP_GPA_RANGE). Everything goes through
+ * the seam, so the logic is exercised by the unit tests without /dev/kvm. */
+struct cc_mem {
+	struct cc_io *io;
+	int vm_fd;
+	struct cc_slot *slot;
+	unsigned nslot;
+	bool private_mem;         /* guest_memfd + attributes (SNP, TDX); SEV/SEV-ES: none */
+	pthread_mutex_t lock;     /* conversions one at a time */
+	uint64_t to_private, to_shared; /* 4 KiB pages converted */
+	uint64_t release_errors;  /* fallocate/madvise that failed (memory kept, still correct) */
+};
+void cc_mem_init(struct cc_mem *m, struct cc_io *io, int vm_fd, struct cc_slot *slot, unsigned nslot,
+		 bool private_mem);
+void cc_mem_destroy(struct cc_mem *m);
+/* Make [gpa, gpa+size) private or shared: KVM_SET_MEMORY_ATTRIBUTES, then
+ * the other backing released (fallocate PUNCH_HOLE|KEEP_SIZE on the
+ * guest_memfd when going shared, MADV_DONTNEED on the shared backing when
+ * going private). gpa and size 4 KiB aligned, size > 0, the whole range
+ * guest RAM; else -EINVAL/-EFAULT with err_set() and nothing changed. */
+int cc_mem_convert(struct cc_mem *m, uint64_t gpa, uint64_t size, bool to_private);
+/* The shared backing of [gpa, gpa+len) (one slot), or NULL. */
+uint8_t *cc_mem_shared(struct cc_mem *m, uint64_t gpa, uint64_t len);
+
+/* KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE). */
+int cc_enable_map_gpa_exit(struct cc_io *io, int vm_fd);
+/* KVM_EXIT_MEMORY_FAULT: convert to what the guest accessed. 0: re-enter
+ * KVM_RUN; < 0 (err_set): the guest cannot go on (a range that is not its
+ * RAM would fault again at once). */
+int cc_exit_memory_fault(struct cc_mem *m, struct kvm_run *run);
+/* KVM_EXIT_HYPERCALL: MAP_GPA_RANGE converted, hypercall.ret 0 or
+ * -KVM_EINVAL for a bad request; any other hypercall -KVM_ENOSYS. Always
+ * 0: the guest gets the error, the VMM goes on. */
+int cc_exit_hypercall(struct cc_mem *m, struct kvm_run *run);
+
+/* The vCPU run loop of a confidential VM. */
+struct cc_runner {
+	struct cc_mem *mem;
+	/* KVM_EXIT_IO / KVM_EXIT_MMIO (NULL: reads give all ones, writes
+	 * are dropped); KVM_EXIT_TDX (NULL: TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED
+	 * left as KVM set it). Return 0 to go on, < 0 to stop the VM as crashed. */
+	int (*io)(void *ctx, unsigned vcpu, struct kvm_run *run);
+	int (*tdx)(void *ctx, unsigned vcpu, struct kvm_run *run);
+	void *ctx;
+	volatile int stop;
+	pthread_mutex_t lock;
+	int status;               /* -1 running; then 0 poweroff, 3 reset, 4 crash */
+	char why[192];
+	uint64_t exits;
+};
+void cc_runner_init(struct cc_runner *r, struct cc_mem *mem);
+/* Stop the VM with status (the first caller wins). */
+void cc_runner_stop(struct cc_runner *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Run vCPU index until the VM stops; returns r->status. */
+int cc_vcpu_loop(struct cc_runner *r, unsigned index, int vcpu_fd, struct kvm_run *run);
+/* One thread per vCPU (each maps its kvm_run through the seam), until the
+ * VM stops; the others are kicked out of KVM_RUN. Returns r->status. */
+int cc_run_vcpus(struct cc_runner *r, int kvm_fd, const int *vcpu_fd, unsigned n);
 
 #endif
