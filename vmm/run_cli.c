@@ -26,7 +26,10 @@ static void usage(FILE *f)
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
 		"                       or \"console=hvc0 panic=-1\" with --console virtio)\n"
-		"  --mem SIZE           guest RAM, K/M/G suffixes (default 512M)\n"
+		"  --mem SIZE[,hugepages=on][,shared=on][,prealloc=on][,thp=off]\n"
+		"                       guest RAM, K/M/G suffixes (default 512M); 2 MiB huge\n"
+		"                       pages, a shared memfd, faulted in up front\n"
+		"  --numa node=N        bind guest RAM to host NUMA node N (mbind)\n"
 		"  --vcpus N            vCPUs, 1-%d (default 1)\n"
 		"  --disk PATH[,ro]     virtio-blk on a raw image (repeatable, up to %d)\n"
 		"  --rng                virtio-rng fed by getrandom(2)\n"
@@ -145,7 +148,7 @@ struct jail_opts {
 static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bool *print_seccomp,
 		      struct jail_opts *jo)
 {
-	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_VCPUS, O_DISK, O_RNG,
+	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_NUMA, O_VCPUS, O_DISK, O_RNG,
 	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_POLICY, O_STATE_DIR, O_ATTEST_LISTEN,
 	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_JAIL, O_USER, O_CG_MEM, O_CG_CPUS, O_CG_PIDS, O_SELINUX, O_HELP };
 	static const struct option opts[] = {
@@ -154,6 +157,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		{ "initrd", required_argument, NULL, O_INITRD },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "mem", required_argument, NULL, O_MEM },
+		{ "numa", required_argument, NULL, O_NUMA },
 		{ "vcpus", required_argument, NULL, O_VCPUS },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "rng", no_argument, NULL, O_RNG },
@@ -190,7 +194,8 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		case O_KERNEL: c->kernel = optarg; break;
 		case O_INITRD: c->initrd = optarg; break;
 		case O_CMDLINE: c->cmdline = optarg; break;
-		case O_MEM: rc = parse_size(optarg, &c->mem, "--mem"); break;
+		case O_MEM: rc = gm_parse_mem(optarg, &c->mem, &c->mem_opts); break;
+		case O_NUMA: rc = gm_parse_numa(optarg, &c->mem_opts); break;
 		case O_VCPUS:
 			rc = parse_u64(optarg, VM_MAX_VCPUS, &v, "--vcpus");
 			if (!rc && v == 0)

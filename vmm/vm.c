@@ -371,7 +371,7 @@ int vmm_run(const struct vm_config *c)
 	if (!rc && vm->exit_efd < 0)
 		rc = err_set(errno, "eventfd: %s", strerror(errno));
 	if (!rc)
-		rc = gm_alloc(&vm->mem, c->mem);
+		rc = gm_alloc_opts(&vm->mem, c->mem, &c->mem_opts);
 	if (!rc)
 		rc = evloop_create(&vm->evloop);
 	if (!rc) {

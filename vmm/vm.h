@@ -18,6 +18,8 @@ struct guest_mem {
 	uint8_t *host;
 	uint64_t size;     /* total bytes of RAM */
 	uint64_t low_size; /* bytes mapped below 4 GiB (<= VM_MMIO_HOLE_START) */
+	int fd;            /* memfd behind it (shared=on, hugepages=on), else -1 */
+	bool hugepages;    /* backed by 2 MiB hugetlb pages */
 };
 
 #define VM_MMIO_HOLE_START 0xC0000000ull /* 32-bit PCI MMIO window [3 GiB, 4 GiB - 16 MiB) */

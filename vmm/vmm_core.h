@@ -56,8 +56,26 @@
 static inline unsigned pci_slot_gsi(unsigned slot) { return PCI_GSI_BASE + slot % 8; }
 
 /* ---------------- guest memory ---------------- */
-/* Map size bytes of anonymous RAM and split it around the 32-bit hole. */
+/* How guest RAM is backed (`cvmm run --mem SIZE,hugepages=on,shared=on,
+ * prealloc=on` and `--numa node=N`, docs/run.md). */
+struct gm_opts {
+	bool hugepages;  /* memfd with MFD_HUGETLB (2 MiB pages from the reserved pool) */
+	bool shared;     /* memfd, MAP_SHARED (vhost-user, guest_memfd's shared half) */
+	bool prealloc;   /* fault every page in before the guest runs */
+	bool no_thp;     /* thp=off: no MADV_HUGEPAGE (advised by default) */
+	bool numa;       /* mbind(MPOL_BIND) to host node numa_node */
+	int numa_node;
+};
+/* Map size bytes of RAM as o says (NULL or all zero = anonymous, THP
+ * advised) and split
+ * it around the 32-bit hole. Errors name the option and what is missing
+ * (e.g. how many huge pages to reserve). */
+int gm_alloc_opts(struct guest_mem *m, uint64_t size, const struct gm_opts *o);
 int gm_alloc(struct guest_mem *m, uint64_t size);
+/* "SIZE[,hugepages=on|off][,shared=on|off][,prealloc=on|off][,thp=on|off]"
+ * (o keeps what is not named) and "node=N". */
+int gm_parse_mem(const char *arg, uint64_t *size, struct gm_opts *o);
+int gm_parse_numa(const char *arg, struct gm_opts *o);
 void gm_free(struct guest_mem *m);
 
 /* ---------------- bzImage and boot_params (boot.c) ----------------
@@ -251,6 +269,7 @@ struct vm_config {
 	const char *platform;
 	const char *kernel, *initrd, *cmdline;
 	uint64_t mem;
+	struct gm_opts mem_opts;  /* --mem SIZE,hugepages=on,... and --numa node=N */
 	unsigned vcpus;
 	bool console_virtio;   /* --console virtio (else serial) */
 	bool debug_console;    /* 8250 even when the platform is confidential */
