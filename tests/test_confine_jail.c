@@ -112,12 +112,17 @@ static int inside(void)
 	close(fd);
 	if (mkdir("/d", 0700) == 0)
 		return 20;
+	/* in its user namespace only 64000 exists: becoming root there fails */
+	if (setuid(0) == 0 || setresuid(0, 0, 0) == 0)
+		return 22;
 	return 0;
 }
 
 static void test_setup_in_child(void **state)
 {
 	char root[96], path[128], line[256], self_ns[64] = "", child_ns[64] = "";
+	char self_userns[64] = "", child_userns[64] = "";
+	unsigned m[3];
 	struct confine_jail j;
 	int p[2], q[2], st;
 	bool seen_uid = false, seen_cap = false, seen_nnp = false;
@@ -166,12 +171,30 @@ static void test_setup_in_child(void **state)
 	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
 	assert_true(readlink(path, child_ns, sizeof(child_ns) - 1) > 0);
 	assert_true(readlink("/proc/self/ns/mnt", self_ns, sizeof(self_ns) - 1) > 0);
+	/* a user namespace of its own that maps only 64000, to itself */
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	assert_true(readlink(path, child_userns, sizeof(child_userns) - 1) > 0);
+	assert_true(readlink("/proc/self/ns/user", self_userns, sizeof(self_userns) - 1) > 0);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(sscanf(line, "%u %u %u", &m[0], &m[1], &m[2]), 3);
+	assert_null(fgets(line, sizeof(line), f)); /* one line only */
+	fclose(f);
+	assert_true(m[0] == 64000 && m[1] == 64000 && m[2] == 1);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(sscanf(line, "%u %u %u", &m[0], &m[1], &m[2]), 3);
+	assert_true(m[0] == 64000 && m[1] == 64000 && m[2] == 1);
 	close(q[1]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(seen_uid);
 	assert_true(seen_cap);
 	assert_true(seen_nnp);
 	assert_string_not_equal(child_ns, self_ns);
+	assert_string_not_equal(child_userns, self_userns);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("jailed child: status 0x%x (exit code = the failed check in inside())", st);
 	/* the disk write went through the bind mount; the host sees no jail mounts */

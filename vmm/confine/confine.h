@@ -73,7 +73,9 @@ int confine_cli_seccomp(int argc, char **argv);
  * mounts) and device nodes (made there, owned by the uid); pivot_root into
  * it; rlimits; a cgroup v2 leaf with limits; setgroups/setresgid/setresuid
  * to the unprivileged ids with every capability and the bounding set
- * dropped (libcap-ng); no_new_privs; Landlock where the kernel has it. */
+ * dropped (libcap-ng); no_new_privs; then a user namespace of its own
+ * that maps only UID and GID (its capabilities there dropped too);
+ * Landlock where the kernel has it. */
 #include <sys/types.h>
 
 #define CONFINE_JAIL_MAX_FILES 16
@@ -113,7 +115,7 @@ int confine_jail_parse_user(const char *s, uid_t *uid, gid_t *gid);
 int confine_cgroup_cpu_max(unsigned cpus, char *buf, size_t len);
 
 /* In the calling process: namespaces (not PID), the root, pivot_root,
- * rlimits, ids, capabilities, no_new_privs, Landlock. Used by
+ * rlimits, ids, capabilities, no_new_privs, user namespace, Landlock. Used by
  * confine_jail_enter in its child; tested on its own in a child. */
 int confine_jail_setup(struct confine_jail *j);
 

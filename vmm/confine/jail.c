@@ -4,8 +4,9 @@
  * then in the child: private mounts, the tmpfs root with bind mounts and
  * device nodes, pivot_root, rlimits, ids and capabilities (libcap-ng:
  * setgroups, setresgid, setresuid, bounding set cleared), no_new_privs,
- * Landlock. The seccomp filters come later, per thread (seccomp.c), once
+ * a user namespace mapping only those ids, Landlock. The seccomp filters come later, per thread (seccomp.c), once
  * the VM is set up. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -95,7 +96,35 @@ static int write_str(const char *path, const char *s)
 	return e;
 }
 
-/* ---- cgroup v2 leaf (in the launcher, before the PID namespace) ---- */
+/* ---- cgroup v2 leaf (in the launcher, before the PID namespace) ----
+ * The launcher drops to the guest's uid and stays in its leaf until it
+ * ends, so it cannot remove the leaf itself: each jailed launch removes
+ * the leaves of launchers that have ended (their PID is gone and the leaf
+ * is empty; rmdir of a populated cgroup fails with EBUSY, so a live guest's
+ * leaf is never touched). */
+static void sweep_leaves(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end, path[512];
+		long pid;
+
+		if (strncmp(e->d_name, "cvmm-", 5))
+			continue;
+		errno = 0;
+		pid = strtol(e->d_name + 5, &end, 10);
+		if (*end || errno || pid <= 0 || pid == getpid() || !(kill((pid_t)pid, 0) && errno == ESRCH))
+			continue;
+		snprintf(path, sizeof(path), "%.250s/%.250s", parent, e->d_name);
+		(void)rmdir(path);
+	}
+	closedir(d);
+}
+
 static int cgroup_leaf(struct confine_jail *j)
 {
 	const char *root = j->cgroup_root ? j->cgroup_root : "/sys/fs/cgroup";
@@ -126,6 +155,7 @@ static int cgroup_leaf(struct confine_jail *j)
 		for (size_t k = 0; k < ARRAY_SIZE(ctl); k++)
 			(void)write_str(f, ctl[k]); /* one at a time: a missing one does not stop the others */
 	}
+	sweep_leaves(parent);
 	snprintf(path, sizeof(path), "%s/cvmm-%d", parent, (int)getpid());
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return err_set(errno, "--jail: %s: %s", path, strerror(errno));
@@ -281,6 +311,62 @@ static int drop_ids(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* A user namespace of its own, entered last (the mounts and device nodes
+ * need the host's root): the process, already at UID:GID with no
+ * capabilities, unshares one and maps only its own ids into it, the way an
+ * unprivileged process may (setgroups denied first). It gains a full
+ * capability set in the new namespace, which is dropped again at once.
+ * Inside, ids other than its own appear as the overflow id; the host's
+ * root is not mapped at all. /proc is no longer in the jail: the maps are
+ * written through a /proc/self directory opened before pivot_root (the
+ * detached procfs stays usable through it). */
+static int write_at(int dirfd, const char *name, const char *s)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	e = n == (ssize_t)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return e;
+}
+
+static int enter_userns(int procfd, uid_t uid, gid_t gid)
+{
+	char map[64];
+	int e;
+
+	if (unshare(CLONE_NEWUSER))
+		return err_set(errno, "--jail: new user namespace: %s (unprivileged user namespaces disabled? "
+				      "sysctl user.max_user_namespaces)", strerror(errno));
+	/* after the id change the process is not dumpable and its /proc files
+	 * are root's: dumpable just long enough to write its own maps */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return err_set(errno, "--jail: dumpable: %s", strerror(errno));
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (!(e = write_at(procfd, "uid_map", map)) && !(e = write_at(procfd, "setgroups", "deny"))) {
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+		e = write_at(procfd, "gid_map", map);
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (e)
+		return err_set(-e, "--jail: user namespace id maps: %s", strerror(-e));
+	/* the new namespace's capabilities, bounding set and ambient set: gone */
+	capng_clear(CAPNG_SELECT_BOTH);
+	capng_clear(CAPNG_SELECT_BOUNDS);
+	if (capng_apply(CAPNG_SELECT_BOTH) || capng_apply(CAPNG_SELECT_BOUNDS))
+		return err_set(EPERM, "--jail: dropping the user namespace's capabilities failed");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return err_set(errno, "--jail: clearing ambient capabilities: %s", strerror(errno));
+	capng_get_caps_process();
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		return err_set(EPERM, "--jail: capabilities left in the user namespace");
+	return 0;
+}
+
 /* Landlock: from here on only the jail root's files, read/write, no
  * creating, removing, linking or executing anything. */
 static bool landlock(void)
@@ -326,8 +412,15 @@ int confine_jail_setup(struct confine_jail *j)
 	if (sethostname("cvmm", 4)) {
 		/* cosmetic */
 	}
-	if ((rc = build_root(j)) || (rc = pivot(j->root)) || (rc = limits(j)) || (rc = drop_ids(j->uid, j->gid)))
+	int procfd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return err_set(errno, "--jail: /proc/self: %s", strerror(errno));
+	if ((rc = build_root(j)) || (rc = pivot(j->root)) || (rc = limits(j)) || (rc = drop_ids(j->uid, j->gid)) ||
+	    (rc = enter_userns(procfd, j->uid, j->gid))) {
+		close(procfd);
 		return rc;
+	}
+	close(procfd);
 	j->landlock = landlock();
 	return 0;
 }
@@ -412,8 +505,14 @@ int confine_jail_enter(struct confine_jail *j, bool *in_child)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	/* The launcher too: same ids, no capabilities, only waiting. */
+	/* The launcher too: same ids, no capabilities, a user namespace of its
+	 * own, only waiting. */
+	int procfd = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (ok && (rc = drop_ids(j->uid, j->gid)) == 0)
+		rc = enter_userns(procfd, j->uid, j->gid);
+	if (procfd >= 0)
+		close(procfd);
+	if (ok && !rc)
 		rc = launcher_filter();
 	if (ok && rc) {
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
