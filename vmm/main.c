@@ -22,6 +22,9 @@ static const struct command commands[] = {
 	{ "measure", vmm_cli_measure, "predict the launch digest (SNP, SEV-ES, SEV, TDX MRTD, sim-snp, sim-tdx MRTD)" },
 	{ "id-block", sev_cli_id_block, "build the SNP ID block and ID auth for a launch digest (snp-create-id-block)" },
 	{ "run", vmm_cli_run, "launch a guest" },
+	{ "serve", vmm_cli_serve, "serve the VM lifecycle API (Cloud Hypervisor's) on a Unix socket, no VM yet" },
+	{ "ctl", vmm_cli_ctl, "a client of the API socket: ping, info, pause, resume, shutdown, ..." },
+	{ "config", vmm_cli_config, "check a guest configuration file (VmConfig JSON)" },
 	{ "host-info", vmm_cli_host_info, "what this host offers for confidential guests (KVM VM types, /dev/sev, parameters)" },
 	{ "seccomp", confine_cli_seccomp, "print the seccomp allow-list of each thread role of cvmm run" },
 	{ "sim-root", vmm_cli_sim_root, "print a sim platform's root certificate (sim-snp ARK, sim-tdx root CA) to pin" },
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 		printf("cvmm " CVMM_VERSION "\n");
 		return 0;
 	}
+	vmm_version = CVMM_VERSION;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);

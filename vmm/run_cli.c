@@ -10,6 +10,7 @@
 
 #include "common/common.h"
 #include "tdx/tdx.h"
+#include "vmm/api.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_core.h"
 
@@ -43,6 +44,11 @@ static void usage(FILE *f)
 		"                       console is virtio; always for confidential platforms)\n"
 		"  --print-manifest FILE\n"
 		"                       write the device manifest (DTB) to FILE\n"
+		"  --config FILE        the guest from a VmConfig file (Cloud Hypervisor's JSON,\n"
+		"                       docs/api.md) instead of --kernel ... --vsock\n"
+		"  --api-socket PATH    serve the control API on this Unix socket (docs/api.md);\n"
+		"                       a guest reboot then boots it again in place\n"
+		"  --api-socket-group G also group G may use the socket\n"
 		"\n"
 		"sim-snp and attestation (docs/attestation.md):\n"
 		"  --policy P           SNP guest policy (default 0x30000)\n"
@@ -143,6 +149,7 @@ struct jail_opts {
 	uint64_t mem, pids;
 	unsigned cpus;
 	enum confine_selinux_mode selinux;
+	const char *api_socket, *api_group, *config;
 };
 
 static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bool *print_seccomp,
@@ -150,7 +157,8 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 {
 	enum { O_PLATFORM = 256, O_KERNEL, O_INITRD, O_CMDLINE, O_MEM, O_NUMA, O_VCPUS, O_DISK, O_RNG,
 	       O_CONSOLE, O_NET, O_VSOCK, O_DEBUG_CONSOLE, O_MANIFEST, O_POLICY, O_STATE_DIR, O_ATTEST_LISTEN,
-	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_JAIL, O_USER, O_CG_MEM, O_CG_CPUS, O_CG_PIDS, O_SELINUX, O_HELP };
+	       O_TLS_CERT, O_TLS_KEY, O_AGENT_PORT, O_SECCOMP, O_PRINT_SECCOMP, O_JAIL, O_USER, O_CG_MEM, O_CG_CPUS, O_CG_PIDS, O_SELINUX, O_API_SOCKET,
+	       O_API_GROUP, O_CONFIG, O_HELP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "kernel", required_argument, NULL, O_KERNEL },
@@ -180,6 +188,9 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		{ "cgroup-cpus", required_argument, NULL, O_CG_CPUS },
 		{ "cgroup-pids", required_argument, NULL, O_CG_PIDS },
 		{ "selinux", required_argument, NULL, O_SELINUX },
+		{ "api-socket", required_argument, NULL, O_API_SOCKET },
+		{ "api-socket-group", required_argument, NULL, O_API_GROUP },
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -252,6 +263,9 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 			break;
 		case O_CG_PIDS: rc = parse_u64(optarg, 1u << 22, &jo->pids, "--cgroup-pids"); break;
 		case O_SELINUX: rc = confine_selinux_parse(optarg, &jo->selinux); break;
+		case O_API_SOCKET: jo->api_socket = optarg; break;
+		case O_API_GROUP: jo->api_group = optarg; break;
+		case O_CONFIG: jo->config = optarg; break;
 		case O_HELP:
 		case 'h': *help = true; return 0;
 		default:
@@ -263,8 +277,14 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!rc && *print_seccomp)
 		return 0;
-	if (!rc && !c->kernel)
+	if (!rc && jo->config && c->kernel)
+		rc = err_set(EINVAL, "--config FILE describes the guest: no --kernel with it");
+	if (!rc && !c->kernel && !jo->config)
 		rc = err_set(EINVAL, "--kernel is required (try cvmm run --help)");
+	if (!rc && jo->api_group && !jo->api_socket)
+		rc = err_set(EINVAL, "--api-socket-group goes with --api-socket");
+	if (!rc && jo->api_socket && jo->on)
+		rc = err_set(EINVAL, "--api-socket with --jail is not supported yet (docs/api.md)");
 	if (!rc && c->attest_listen && !c->vsock_cid)
 		rc = err_set(EINVAL, "--attest-listen relays to the guest agent over vsock: give --vsock CID too");
 	if (!rc && jo->on && !jo->user)
@@ -361,6 +381,11 @@ int vmm_cli_run(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	json_t *config_json = NULL;
+	if (jo.config && api_vmconfig_load(jo.config, &c, &config_json)) {
+		fprintf(stderr, "cvmm run: --config %s\n", err_msg());
+		return VMM_EXIT_ERROR;
+	}
 	if (print_seccomp) {
 		if (confine_seccomp_dump(stdout)) {
 			fprintf(stderr, "cvmm run: %s\n", err_msg());
@@ -411,7 +436,9 @@ int vmm_cli_run(int argc, char **argv)
 			(unsigned)j.gid, j.landlock ? "on" : "not available", j.cgroup[0] ? ", cgroup " : "", j.cgroup);
 	}
 	/* with sVirt this is the launcher's child: the launcher puts the labels back */
-	int status = vmm_run(&c);
+	int status = jo.api_socket ? vmm_api_run(&c, &c, config_json, jo.api_socket, jo.api_group) : vmm_run(&c);
+	if (!jo.api_socket)
+		json_decref(config_json); /* c's strings pointed into it */
 	if (status == VMM_EXIT_ERROR || status == VMM_EXIT_CRASH)
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 	return status;

@@ -243,6 +243,21 @@ static void test_post_launch_ioctl(struct vcpu *v)
 	}
 }
 
+/* vm.pause: wait outside KVM_RUN until resumed or stopped (the guest's
+ * state stays in KVM; a parked thread makes no system call but futex). */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->gate_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->pause_req && !vm->stopping)
+		pthread_cond_wait(&vm->pause_cond, &vm->gate_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -256,10 +271,13 @@ static void *vcpu_main(void *arg)
 	pthread_mutex_lock(&v->vm->gate_lock);
 	while (!v->vm->gate_open)
 		pthread_cond_wait(&v->vm->gate_cond, &v->vm->gate_lock);
+	v->vm->in_loop++;
 	pthread_mutex_unlock(&v->vm->gate_lock);
 	if (!v->vm->stopping)
 		test_post_launch_ioctl(v);
 	while (!v->vm->stopping) {
+		if (v->vm->pause_req)
+			vcpu_park(v);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -275,6 +293,10 @@ static void *vcpu_main(void *arg)
 		if (!handle_exit(v))
 			break;
 	}
+	pthread_mutex_lock(&v->vm->gate_lock);
+	v->vm->in_loop--;
+	pthread_cond_broadcast(&v->vm->pause_cond);
+	pthread_mutex_unlock(&v->vm->gate_lock);
 	return NULL;
 }
 
@@ -304,11 +326,42 @@ void vm_gate_open(struct vm *vm)
 	pthread_mutex_unlock(&vm->gate_lock);
 }
 
+void vcpu_pause_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->gate_lock);
+	vm->pause_req = true;
+	pthread_mutex_unlock(&vm->gate_lock);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		if (!v->started)
+			continue;
+		/* as for stopping: immediate_exit for a thread about to enter
+		 * KVM_RUN, the signal for one inside it */
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, SIG_KICK);
+	}
+	pthread_mutex_lock(&vm->gate_lock);
+	while (vm->parked < vm->in_loop && !vm->stopping)
+		pthread_cond_wait(&vm->pause_cond, &vm->gate_lock);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
+void vcpu_resume_all(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->gate_lock);
+	vm->pause_req = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
 void vcpu_stop_all(struct vm *vm)
 {
 	vm->stopping = 1;
 	__sync_synchronize();
 	vm_gate_open(vm);
+	pthread_mutex_lock(&vm->gate_lock);
+	pthread_cond_broadcast(&vm->pause_cond); /* parked vCPUs end too */
+	pthread_mutex_unlock(&vm->gate_lock);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		if (!v->started)

@@ -21,6 +21,7 @@
 #include "attestation/attestation.h"
 #include "attestation/endpoint.h"
 #include "common/common.h"
+#include "vmm/api.h"
 #include "tdx/tdx.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm_core.h"
@@ -344,6 +345,7 @@ int vmm_run(const struct vm_config *c)
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->gate_lock, NULL);
 	pthread_cond_init(&vm->gate_cond, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->platform = cc_platform_find(c->platform);
 	if (!vm->platform) {
 		free(vm);
@@ -418,7 +420,7 @@ int vmm_run(const struct vm_config *c)
 	/* The main thread is the last to be confined; then the vCPUs run. */
 	int sfd = -1;
 	if (!rc) {
-		sfd = open_signalfd();
+		sfd = c->api ? -1 : open_signalfd(); /* under the API its controller takes them */
 		rc = confine_seccomp_install(CONFINE_VMM, c->seccomp);
 	}
 	if (!rc) {
@@ -426,11 +428,15 @@ int vmm_run(const struct vm_config *c)
 		if (c->launch_notice)
 			fprintf(stderr, "cvmm run: %s\n", c->launch_notice);
 		vm_gate_open(vm);
+		if (c->api)
+			api_vmm_attach(c->api, vm);
 	}
 
 	int status = VMM_EXIT_ERROR;
 	if (!rc) {
 		status = wait_for_end(vm, sfd);
+		if (c->api)
+			api_vmm_detach(c->api, vm);
 		if (getenv("CVMM_DEBUG_EXIT"))
 			fprintf(stderr, "cvmm run: %s\n", vm->exit_why);
 		if (status == VMM_EXIT_CRASH)
@@ -464,6 +470,7 @@ int vmm_run(const struct vm_config *c)
 	pthread_mutex_destroy(&vm->exit_lock);
 	pthread_mutex_destroy(&vm->gate_lock);
 	pthread_cond_destroy(&vm->gate_cond);
+	pthread_cond_destroy(&vm->pause_cond);
 	free(vm);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return status;

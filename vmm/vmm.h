@@ -9,6 +9,12 @@
 #include <stdio.h>
 
 int vmm_cli_run(int argc, char **argv);
+/* The control API (docs/api.md): `cvmm serve`, `cvmm ctl`, `cvmm config check`. */
+int vmm_cli_serve(int argc, char **argv);
+int vmm_cli_ctl(int argc, char **argv);
+int vmm_cli_config(int argc, char **argv);
+/* `cvmm --version`'s string, for vmm.ping (set by main). */
+extern const char *vmm_version;
 /* `cvmm measure`: --platform sim-snp here, every other platform in sev/ (and tdx/). */
 int vmm_cli_measure(int argc, char **argv);
 int vmm_cli_measure_sim(int argc, char **argv);

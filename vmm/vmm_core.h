@@ -291,6 +291,9 @@ struct vm_config {
 	/* confinement (docs/security.md) */
 	enum confine_seccomp_mode seccomp; /* default kill */
 	const char *launch_notice;   /* printed on stderr once the vCPUs run */
+	/* the API socket's controller (vmm/api.h): told when the guest runs
+	 * and when it ends; it owns the signals (NULL for plain cvmm run) */
+	struct api_vmm *api;
 };
 /* Build, boot and run the VM until it ends; returns the exit status
  * (VMM_EXIT_*), with err_msg() set for VMM_EXIT_ERROR. */
@@ -348,6 +351,11 @@ struct vm {
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate_cond;
 	bool gate_open;
+	/* pause (API vm.pause): under gate_lock, vCPUs park on pause_cond
+	 * while pause_req is set; in_loop counts those still running */
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	unsigned parked, in_loop;
 };
 /* vcpu.c: the vCPU threads wait for this before their first KVM_RUN */
 void vm_gate_open(struct vm *vm);
@@ -363,6 +371,10 @@ int vcpu_setup_long_mode(struct vm *vm, struct vcpu *v);
 int vcpu_set_state(struct vcpu *v, const struct sev_cpu_state *st);
 int vcpu_start(struct vcpu *v);
 void vcpu_stop_all(struct vm *vm);
+/* Stop every vCPU out of KVM_RUN and wait until all are parked (or have
+ * ended); resume lets them run again. From one controlling thread. */
+void vcpu_pause_all(struct vm *vm);
+void vcpu_resume_all(struct vm *vm);
 void vcpu_destroy(struct vcpu *v);
 /* CVMM_PROFILE=1: sample vCPU 0's rip while the guest runs; dump at exit. */
 void vcpu_profile_start(struct vm *vm);

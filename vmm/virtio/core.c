@@ -409,6 +409,9 @@ int vq_push(struct virtqueue *vq, const struct vq_chain *c, uint32_t written)
 	put_le16(idx, vq->used_idx);
 	memcpy(used + 2, idx, 2);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&vq->dev->stat_requests, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&vq->dev->stat_out_bytes, c->out_len, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&vq->dev->stat_in_bytes, written, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -48,6 +48,13 @@ int virtio_vsock_create(struct vm *vm, uint64_t guest_cid);
  * file_write()). Format: docs/virtio.md. */
 int virtio_manifest_dtb(struct vm *vm, void **dtb, size_t *len);
 
+/* vm.counters of the API: {"virtio-blk@2": {"requests": N, "out_bytes": N,
+ * "in_bytes": N}, ...} per device (PCI slot in the name, as in the
+ * manifest); queues a vhost backend runs (vsock) are served by the kernel
+ * and count nothing here. New reference, NULL when out of memory. */
+struct json_t;
+struct json_t *virtio_counters(struct vm *vm);
+
 /* Tear down every virtio device of this VM (closes their fds, removes them
  * from the event loop). Call before the VM's memory and event loop go away. */
 void virtio_destroy_all(struct vm *vm);

@@ -192,6 +192,9 @@ struct virtio_dev {
 	uint64_t log_suppressed;  /* lines not written since the last one */
 	int rekick_fd;            /* eventfd: a queue has rekick set (-1: none) */
 
+	/* vm.counters (counters.c): chains completed, bytes the guest gave the
+	 * device (out[]) and the device wrote back (in[]); atomic adds */
+	uint64_t stat_requests, stat_out_bytes, stat_in_bytes;
 	void *priv;               /* the device's own state */
 	struct virtio_dev *next;  /* registry of all devices (manifest order) */
 };
