@@ -84,6 +84,9 @@ int fw_from_bytes(const uint8_t *data, size_t size, const char *name, struct fw_
  * find the entry with this GUID; *data/ *len are its payload. -ENOENT when
  * the table has no such entry; other errors when the table is malformed. */
 int fw_table_find(const struct fw_image *fw, const char *guid, const uint8_t **data, size_t *len);
+/* The image as one measured step at the top of 4 GiB (QEMU's -bios and
+ * pflash launch, "firmware"): the first step of every firmware plan. */
+int plan_add_firmware(struct launch_plan *p, const struct fw_image *fw);
 /* Validate the table as a whole (used by fuzzing and `fw_load` users). */
 int fw_table_check(const struct fw_image *fw);
 

@@ -67,3 +67,11 @@ void plan_free(struct launch_plan *p)
 	free(p->steps);
 	*p = (struct launch_plan){0};
 }
+
+int plan_add_firmware(struct launch_plan *p, const struct fw_image *fw)
+{
+	struct plan_step s = { .gpa = fw->base_gpa, .len = fw->size, .kind = PLAN_NORMAL, .data = fw->data,
+			       .vcpu = -1, .label = "firmware" };
+
+	return plan_add(p, &s);
+}

@@ -159,10 +159,44 @@ int pci_register(struct vm *vm, struct pci_dev *d)
 	return pci_bus_add(&vm->pci, d);
 }
 
+/* A device without BARs at a fixed slot and function (chipset functions
+ * of a firmware boot, piix.c); function 0 of the slot must come first. */
+int pci_bus_add_fixed(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned fn)
+{
+	for (int i = 0; i < PCI_BARS; i++)
+		if (d->bar_size[i])
+			return err_set(EINVAL, "PCI %04x:%04x: a fixed function has no BARs", d->vendor_id, d->device_id);
+	if (!slot || slot >= PCI_SLOTS || fn > 7)
+		return err_set(EINVAL, "PCI: no slot %u function %u", slot, fn);
+	pthread_mutex_lock(&b->lock);
+	if (fn ? !b->dev[slot] || b->func[slot][fn - 1] : b->dev[slot] != NULL) {
+		pthread_mutex_unlock(&b->lock);
+		return err_set(EBUSY, "PCI: slot %u function %u is not free", slot, fn);
+	}
+	header_init(d);
+	d->slot = slot;
+	d->gsi = pci_slot_gsi(slot);
+	d->vm = b->vm;
+	d->bus = b;
+	if (fn)
+		b->func[slot][fn - 1] = d;
+	else
+		b->dev[slot] = d;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static struct pci_dev *dev_at(struct pci_bus *b, unsigned slot, unsigned fn)
+{
+	if (slot >= PCI_SLOTS || fn > 7)
+		return NULL;
+	return fn ? b->func[slot][fn - 1] : b->dev[slot];
+}
+
 void pci_cfg_read(struct pci_bus *b, unsigned slot, unsigned fn, unsigned off, uint8_t *data, unsigned len)
 {
 	pthread_mutex_lock(&b->lock);
-	struct pci_dev *d = slot < PCI_SLOTS && fn == 0 ? b->dev[slot] : NULL;
+	struct pci_dev *d = dev_at(b, slot, fn);
 	for (unsigned i = 0; i < len; i++)
 		data[i] = d && off + i < sizeof(d->cfg) ? d->cfg[off + i] : 0xff;
 	pthread_mutex_unlock(&b->lock);
@@ -178,7 +212,7 @@ static void bars_update(struct pci_dev *d)
 void pci_cfg_write(struct pci_bus *b, unsigned slot, unsigned fn, unsigned off, const uint8_t *data, unsigned len)
 {
 	pthread_mutex_lock(&b->lock);
-	struct pci_dev *d = slot < PCI_SLOTS && fn == 0 ? b->dev[slot] : NULL;
+	struct pci_dev *d = dev_at(b, slot, fn);
 	if (!d || !range_ok(off, len, sizeof(d->cfg))) {
 		pthread_mutex_unlock(&b->lock);
 		return;

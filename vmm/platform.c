@@ -14,7 +14,8 @@ static int kvm_setup_vcpu(struct vm *vm, unsigned index, int vcpu_fd)
 	(void)vcpu_fd;
 	/* APs wait for INIT/SIPI in the in-kernel LAPIC; only the BSP starts
 	 * at the kernel's 64-bit entry. */
-	return index == 0 ? vcpu_setup_long_mode(vm, &vm->vcpu[0]) : 0;
+	/* With --firmware every vCPU keeps its reset state (firmware_boot.c). */
+	return index == 0 && !vm->fw ? vcpu_setup_long_mode(vm, &vm->vcpu[0]) : 0;
 }
 
 static const struct cc_platform platform_kvm = {

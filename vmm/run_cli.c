@@ -24,6 +24,9 @@ static void usage(FILE *f)
 		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build);\n"
 		"                       snp, sev-es, sev, tdx: cvmm run --platform P --help\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
+		"  --firmware FILE      boot this OVMF image first (kvm platform): mapped at the\n"
+		"                       top of 4 GiB, the kernel, initrd and command line given\n"
+		"                       to it through fw_cfg as QEMU does (docs/firmware.md)\n"
 		"  --initrd FILE        initial ramdisk\n"
 		"  --cmdline S          kernel command line (default \"console=ttyS0 panic=-1\",\n"
 		"                       or \"console=hvc0 panic=-1\" with --console virtio)\n"
@@ -85,6 +88,9 @@ static void usage(FILE *f)
 		"error, 3 guest reset, 4 guest crashed (triple fault, KVM internal error).\n",
 		VM_MAX_VCPUS, VMM_MAX_DISKS);
 }
+
+/* getopt value of --firmware (docs/firmware.md) */
+enum { O_FIRMWARE = 1024 };
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -166,6 +172,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "mem", required_argument, NULL, O_MEM },
 		{ "numa", required_argument, NULL, O_NUMA },
+		{ "firmware", required_argument, NULL, O_FIRMWARE },
 		{ "vcpus", required_argument, NULL, O_VCPUS },
 		{ "disk", required_argument, NULL, O_DISK },
 		{ "rng", no_argument, NULL, O_RNG },
@@ -205,6 +212,7 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		case O_KERNEL: c->kernel = optarg; break;
 		case O_INITRD: c->initrd = optarg; break;
 		case O_CMDLINE: c->cmdline = optarg; break;
+		case O_FIRMWARE: c->firmware = optarg; break;
 		case O_MEM: rc = gm_parse_mem(optarg, &c->mem, &c->mem_opts); break;
 		case O_NUMA: rc = gm_parse_numa(optarg, &c->mem_opts); break;
 		case O_VCPUS:
@@ -297,6 +305,9 @@ static int parse_args(int argc, char **argv, struct vm_config *c, bool *help, bo
 		rc = err_set(EINVAL, "--vsock %llu: sim-snp serves its guest on vsock port 0x%x + CID: use a CID "
 				     "below %u", (unsigned long long)c->vsock_cid, SNP_SIM_PORT_BASE,
 			     UINT32_MAX - SNP_SIM_PORT_BASE);
+	if (!rc && c->firmware && strcmp(c->platform, "kvm") && strcmp(c->platform, "auto"))
+		rc = err_set(EINVAL, "--firmware with --platform %s: firmware boot is for the kvm platform (snp, "
+				     "sev-es, sev and tdx take --firmware in their own launch)", c->platform);
 	return rc;
 }
 
@@ -320,6 +331,8 @@ static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct 
 	c->kernel = confine_jail_add_file(j, c->kernel, "kernel", false, false);
 	if (c->initrd)
 		c->initrd = confine_jail_add_file(j, c->initrd, "initrd", false, false);
+	if (c->firmware)
+		c->firmware = confine_jail_add_file(j, c->firmware, "firmware", false, false);
 	for (unsigned i = 0; i < c->ndisks; i++) {
 		if (!c->disk[i].ro && !stat(c->disk[i].path, &st) && (uint64_t)st.st_size > fsize)
 			fsize = (uint64_t)st.st_size;
@@ -399,6 +412,8 @@ int vmm_cli_run(int argc, char **argv)
 	sv.file[sv.nfiles++] = c.kernel;
 	if (c.initrd)
 		sv.file[sv.nfiles++] = c.initrd;
+	if (c.firmware)
+		sv.file[sv.nfiles++] = c.firmware;
 	for (unsigned i = 0; i < c.ndisks; i++) {
 		sv.writable[sv.nfiles] = !c.disk[i].ro;
 		sv.file[sv.nfiles++] = c.disk[i].path;

@@ -23,6 +23,7 @@
 #include "common/common.h"
 #include "vmm/api.h"
 #include "tdx/tdx.h"
+#include "vmm/firmware_boot.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm_core.h"
 
@@ -195,7 +196,18 @@ static int load_boot(struct vm *vm, const struct vm_config *c, const struct boot
 		.initrd = f->initrd, .initrd_len = f->ilen, .cmdline = boot_cmdline(c),
 		.vcpus = vm->nvcpus, .snp = vm->platform->snp_plan, .sev_features = SIM_SNP_SEV_FEATURES,
 	};
-	int rc = vmm_boot_plan(&vm->mem, &in, &vm->plan, &vm->entry);
+	int rc;
+
+	if (vm->fw) {
+		/* --firmware: the firmware loads the kernel from fw_cfg */
+		const struct fw_cfg_boot fb = {
+			.kernel = f->kernel, .kernel_len = f->klen, .kernel_path = c->kernel, .initrd = f->initrd,
+			.initrd_len = f->ilen, .cmdline = boot_cmdline(c), .vcpus = vm->nvcpus,
+		};
+		rc = vmm_firmware_load(vm, &fb);
+	} else {
+		rc = vmm_boot_plan(&vm->mem, &in, &vm->plan, &vm->entry);
+	}
 
 	if (!rc && wants_evidence(vm) &&
 	    (!EVP_Digest(f->kernel, f->klen, vm->kernel_sha256, NULL, EVP_sha256(), NULL) ||
@@ -368,6 +380,8 @@ int vmm_run(const struct vm_config *c)
 	struct boot_files files = { 0 };
 	vmm_debug_timing("start");
 	rc = read_boot_files(c, &files);
+	if (!rc && c->firmware)
+		rc = vmm_firmware_read(c->firmware, &vm->fw);
 	vmm_debug_timing("boot files read");
 	vm->exit_efd = eventfd(0, EFD_CLOEXEC);
 	if (!rc && vm->exit_efd < 0)
@@ -387,6 +401,8 @@ int vmm_run(const struct vm_config *c)
 		rc = kvm_vm_map_memory(vm);
 	if (!rc && vm->platform->init)
 		rc = vm->platform->init(vm);
+	if (!rc && vm->fw)
+		rc = vmm_firmware_devices(vm); /* its CMOS RTC before legacy_ports' stub */
 	if (!rc)
 		rc = legacy_ports(vm);
 	if (!rc)
@@ -463,6 +479,7 @@ int vmm_run(const struct vm_config *c)
 			vcpu_destroy(&vm->vcpu[i]);
 	kvm_vm_close(vm);
 	plan_free(&vm->plan);
+	vmm_firmware_free(vm->fw);
 	free(vm->manifest);
 	gm_free(&vm->mem);
 	if (vm->exit_efd >= 0)

@@ -186,6 +186,7 @@ uint8_t vmm_acpi_checksum(const uint8_t *p, size_t n);
 struct pci_bus {
 	pthread_mutex_t lock;
 	struct pci_dev *dev[PCI_SLOTS];
+	struct pci_dev *func[PCI_SLOTS][7]; /* functions 1-7 (pci_bus_add_fixed) */
 	struct pci_dev host_bridge;
 	uint32_t cf8;          /* CONFIG_ADDRESS (PCI Local Bus 3.0 §3.2.2.3.2) */
 	uint64_t mmio_next;    /* next free address for BARs */
@@ -197,6 +198,8 @@ struct pci_bus {
 };
 void pci_bus_init(struct pci_bus *b, struct vm *vm);
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d);
+/* A device without BARs at slot/fn (chipset functions of a firmware boot). */
+int pci_bus_add_fixed(struct pci_bus *b, struct pci_dev *d, unsigned slot, unsigned fn);
 /* Config space access of bus 0 (absent functions read all ones). */
 void pci_cfg_read(struct pci_bus *b, unsigned slot, unsigned fn, unsigned off, uint8_t *data, unsigned len);
 void pci_cfg_write(struct pci_bus *b, unsigned slot, unsigned fn, unsigned off, const uint8_t *data, unsigned len);
@@ -268,6 +271,7 @@ const char *cc_platform_names(void);
 struct vm_config {
 	const char *platform;
 	const char *kernel, *initrd, *cmdline;
+	const char *firmware;  /* --firmware: boot OVMF through fw_cfg (docs/firmware.md) */
 	uint64_t mem;
 	struct gm_opts mem_opts;  /* --mem SIZE,hugepages=on,... and --numa node=N */
 	unsigned vcpus;
@@ -339,6 +343,7 @@ struct vm {
 	bool tsc_deadline;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
 	struct launch_plan plan;  /* what was loaded (boot_plan.c) */
+	struct fw_boot *fw;       /* --firmware (firmware_boot.c), else NULL */
 	uint8_t *manifest;        /* device manifest DTB */
 	size_t manifest_len;
 	uint8_t host_data[32];    /* SHA-256 of the manifest */
