@@ -429,14 +429,35 @@ static void test_vsock_config(void **state)
 	fake_vm_free(vm);
 }
 
+/* vhost-net: a backend that is not vhost fails at its first ioctl, naming
+ * it, and leaves nothing behind (no device, the fds closed) */
+static void test_net_vhost_not_vhost(void **state)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 2 };
+	struct vm *vm = fake_vm_new();
+	int sv[2], fd = open("/dev/null", O_RDWR);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_true(virtio_net_create_vhost_fd(vm, sv[0], fd, mac, "tap-test") < 0);
+	assert_non_null(strstr(err_msg(), "/dev/vhost-net: VHOST_SET_OWNER"));
+	assert_int_equal(vm->n_pci, 0);
+	assert_null(virtio_registry_first());
+	assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed */
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1);
+	close(sv[1]);
+	fake_vm_free(vm);
+}
+
 static void test_create_errors(void **state)
 {
 	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
 	struct vm *vm = fake_vm_new();
 
 	(void)state;
-	assert_int_equal(virtio_net_create(vm, "", mac), -EINVAL);
-	assert_int_equal(virtio_net_create(vm, "a-name-longer-than-ifnamsiz", mac), -EINVAL);
+	assert_int_equal(virtio_net_create(vm, "", mac, VIRTIO_NET_VHOST_AUTO), -EINVAL);
+	assert_int_equal(virtio_net_create(vm, "a-name-longer-than-ifnamsiz", mac, VIRTIO_NET_VHOST_AUTO), -EINVAL);
 	assert_non_null(strstr(err_msg(), "tap name"));
 	assert_int_equal(virtio_blk_create(vm, "/dev/null", false), -EINVAL); /* a char device */
 	assert_non_null(strstr(err_msg(), "/dev/null"));
@@ -453,7 +474,7 @@ static void test_net_real_tap(void **state)
 	int r;
 
 	(void)state;
-	r = virtio_net_create(vm, "cvmm-vt%d", mac);
+	r = virtio_net_create(vm, "cvmm-vt%d", mac, VIRTIO_NET_VHOST_OFF);
 	if (r == -EPERM || r == -EACCES || r == -ENOENT || r == -ENODEV) {
 		fake_vm_free(vm);
 		skip();
@@ -469,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_blk_config),  cmocka_unit_test(test_blk_round_trip),
 		cmocka_unit_test(test_blk_read_only), cmocka_unit_test(test_net),
 		cmocka_unit_test(test_console), cmocka_unit_test(test_console_output_unread),     cmocka_unit_test(test_vsock_config),
+		cmocka_unit_test(test_net_vhost_not_vhost),
+		cmocka_unit_test(test_net_vhost_not_vhost),
 		cmocka_unit_test(test_create_errors), cmocka_unit_test(test_net_real_tap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,8 @@ static void test_vhost_ioctls(void **state)
 	assert_int_equal(VIRTIO_VHOST_SET_VRING_CALL, VHOST_SET_VRING_CALL);
 	assert_int_equal(VIRTIO_VHOST_VSOCK_SET_GUEST_CID, VHOST_VSOCK_SET_GUEST_CID);
 	assert_int_equal(VIRTIO_VHOST_VSOCK_SET_RUNNING, VHOST_VSOCK_SET_RUNNING);
+	assert_int_equal(VIRTIO_VHOST_NET_SET_BACKEND, VHOST_NET_SET_BACKEND);
+	assert_int_equal(VIRTIO_VHOST_F_RING_EVENT_IDX, VIRTIO_RING_F_EVENT_IDX);
 }
 
 static void test_virtio_constants(void **state)

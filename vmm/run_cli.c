@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "tdx/tdx.h"
+#include "vmm/host_info.h"
 #include "vmm/api.h"
+#include "vmm/virtio/virtio.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_core.h"
 
@@ -40,8 +43,9 @@ static void usage(FILE *f)
 		"  --console serial|virtio\n"
 		"                       guest console on stdin/stdout: 8250 UART at 0x3f8\n"
 		"                       (default) or virtio-console (hvc0)\n"
-		"  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n"
-		"                       virtio-net on a tap interface\n"
+		"  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX][,vhost=on|off]\n"
+		"                       virtio-net on a tap interface; vhost-net (the kernel\n"
+		"                       data path) by default when /dev/vhost-net opens\n"
 		"  --vsock CID          virtio-vsock (vhost-vsock) with guest CID >= 3\n"
 		"  --debug-console      also expose the 8250 UART (output to stderr when the\n"
 		"                       console is virtio; always for confidential platforms)\n"
@@ -118,8 +122,12 @@ static int parse_net(char *arg, struct vm_config *c)
 			if (rc)
 				return rc;
 			c->net_mac_set = true;
+		} else if (!strcmp(tok, "vhost=on")) {
+			c->net_vhost = VIRTIO_NET_VHOST_ON;
+		} else if (!strcmp(tok, "vhost=off")) {
+			c->net_vhost = VIRTIO_NET_VHOST_OFF;
 		} else {
-			return err_set(EINVAL, "--net: unknown option '%s' (tap=NAME[,mac=..])", tok);
+			return err_set(EINVAL, "--net: unknown option '%s' (tap=NAME[,mac=..][,vhost=on|off])", tok);
 		}
 	}
 	if (!c->net_tap)
@@ -351,6 +359,9 @@ static int jail_prepare(struct vm_config *c, const struct jail_opts *jo, struct 
 	int rc = confine_jail_add_dev(j, "/dev/kvm");
 	if (!rc && c->net_tap)
 		rc = confine_jail_add_dev(j, "/dev/net/tun");
+	if (!rc && c->net_tap && c->net_vhost != VIRTIO_NET_VHOST_OFF &&
+	    (c->net_vhost == VIRTIO_NET_VHOST_ON || !access("/dev/vhost-net", R_OK | W_OK)))
+		rc = confine_jail_add_dev(j, "/dev/vhost-net");
 	if (!rc && c->vsock_cid)
 		rc = confine_jail_add_dev(j, "/dev/vhost-vsock");
 	/* the sim platforms' key store: bound in, read and written as the uid */

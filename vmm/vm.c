@@ -148,7 +148,7 @@ static int create_devices(struct vm *vm, const struct vm_config *c)
 		uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 		if (c->net_mac_set)
 			memcpy(mac, c->net_mac, 6);
-		rc = virtio_net_create(vm, c->net_tap, mac);
+		rc = virtio_net_create(vm, c->net_tap, mac, (enum virtio_net_vhost)c->net_vhost);
 	}
 	if (!rc && c->vsock_cid)
 		rc = virtio_vsock_create(vm, c->vsock_cid);

@@ -283,6 +283,7 @@ struct vm_config {
 	const char *net_tap;
 	uint8_t net_mac[6];
 	bool net_mac_set;
+	unsigned net_vhost;    /* enum virtio_net_vhost: auto (default), on, off */
 	uint64_t vsock_cid;
 	const char *manifest_out;
 	/* sim-snp (docs/attestation.md) */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <linux/if_tun.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -62,6 +63,8 @@ static const struct confine_ioctl vcpu_ioctls[] = {
 	IOC(VIRTIO_VHOST_SET_VRING_KICK),
 	IOC(VIRTIO_VHOST_SET_VRING_CALL),
 	IOC(VIRTIO_VHOST_VSOCK_SET_RUNNING),
+	IOC(VIRTIO_VHOST_NET_SET_BACKEND), /* vhost-net: tap attached at DRIVER_OK, detached on reset */
+	IOC(TUNSETOFFLOAD),             /* vhost-net: the offloads the driver accepted */
 };
 
 /* ---- vmm: the device event loop (tap receive, console input, vhost call
@@ -92,6 +95,7 @@ static const struct confine_ioctl vmm_ioctls[] = {
 	IOC(KVM_SIGNAL_MSI),
 	IOC(KVM_IOEVENTFD),             /* vhost-vsock teardown (deassign) */
 	IOC(VIRTIO_VHOST_VSOCK_SET_RUNNING), /* vhost-vsock teardown */
+	IOC(VIRTIO_VHOST_NET_SET_BACKEND), /* vhost-net teardown (tap detached) */
 	IOC(KVM_GET_REGS),              /* CVMM_DEBUG_EXIT register dump (read only) */
 	IOC(KVM_GET_SREGS),
 	IOC(TCGETS),                    /* the terminal given back at exit */

@@ -5,6 +5,7 @@
 #ifndef CVMM_VMM_VIRTIO_VHOST_H
 #define CVMM_VMM_VIRTIO_VHOST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
@@ -55,5 +56,45 @@ struct virtio_vhost_memory {
 #define VIRTIO_VHOST_SET_VRING_CALL    _IOW(VIRTIO_VHOST_MAGIC, 0x21, struct virtio_vhost_vring_file)
 #define VIRTIO_VHOST_VSOCK_SET_GUEST_CID _IOW(VIRTIO_VHOST_MAGIC, 0x60, uint64_t)
 #define VIRTIO_VHOST_VSOCK_SET_RUNNING _IOW(VIRTIO_VHOST_MAGIC, 0x61, int)
+#define VIRTIO_VHOST_NET_SET_BACKEND   _IOW(VIRTIO_VHOST_MAGIC, 0x30, struct virtio_vhost_vring_file)
+/* <linux/virtio_config.h> / <linux/virtio_ring.h> feature bits vhost reports */
+#define VIRTIO_VHOST_F_RING_EVENT_IDX  29
+
+/* ---- a vhost kernel backend running some of a device's queues (vhost.c) ----
+ * Device queues first .. first+n-1 are the backend's rings 0 .. n-1 (vhost-net:
+ * one backend per receive/transmit pair; vhost-vsock: rx and tx). Each such
+ * queue gets a kick eventfd (KVM_IOEVENTFD on its notify address while
+ * running) and a call eventfd whose signals the event loop turns into the
+ * queue's interrupt. Runs with dev->lock held except open/close. */
+#define VIRTIO_VHOST_MAX_RINGS 2 /* vhost-net and vhost-vsock run two rings each */
+struct virtio_dev;
+struct virtio_vhost {
+	struct virtio_dev *dev;
+	const char *what;          /* "virtio-net: /dev/vhost-net", for messages */
+	int fd;                    /* -1: none */
+	unsigned first, n;
+	uint64_t features;         /* VHOST_GET_FEATURES */
+	bool running;              /* rings handed over (start .. stop) */
+	uint64_t ioevent_addr[VIRTIO_VHOST_MAX_RINGS]; /* per ring; 0 = none registered */
+};
+/* Take ownership of fd (an open /dev/vhost-*): SET_OWNER, GET_FEATURES, the
+ * queues' eventfds and call watches. On failure everything is closed. */
+int virtio_vhost_open(struct virtio_vhost *h, struct virtio_dev *d, int fd, const char *what,
+		      unsigned first, unsigned n);
+/* The device went DRIVER_OK: SET_FEATURES (the driver's features the
+ * backend knows, without ACCESS_PLATFORM: vhost would switch to IOTLB
+ * mode), SET_MEM_TABLE (guest RAM), each ring's num/base/addr/kick/call,
+ * ioeventfds. The device attaches its backend (SET_RUNNING, NET_SET_BACKEND)
+ * after this. */
+int virtio_vhost_start(struct virtio_vhost *h);
+/* Remove the ioeventfds (the device has detached its backend first). */
+void virtio_vhost_stop(struct virtio_vhost *h);
+/* The driver notified a vhost queue through the BAR (no ioeventfd at that
+ * address, e.g. the BAR moved): forward it to the kick eventfd. */
+void virtio_vhost_kick(struct virtio_vhost *h, unsigned queue);
+/* An ioctl on the backend; the error names what and req_name. */
+int virtio_vhost_ioctl(struct virtio_vhost *h, unsigned long req, void *arg, const char *req_name);
+/* Stop watching, close the eventfds and the backend (safe on a failed open). */
+void virtio_vhost_close(struct virtio_vhost *h);
 
 #endif

@@ -32,8 +32,11 @@ int virtio_blk_create(struct vm *vm, const char *path, bool read_only);
 int virtio_rng_create(struct vm *vm);
 
 /* virtio-net on an existing or new tap interface (/dev/net/tun,
- * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR); mac is offered with VIRTIO_NET_F_MAC. */
-int virtio_net_create(struct vm *vm, const char *tap_name, const uint8_t mac[6]);
+ * IFF_TAP | IFF_NO_PI | IFF_VNET_HDR); mac is offered with VIRTIO_NET_F_MAC.
+ * vhost: the kernel data path (/dev/vhost-net) when it can be opened (AUTO),
+ * always (ON: an error without it) or never (OFF: frames pass through cvmm). */
+enum virtio_net_vhost { VIRTIO_NET_VHOST_AUTO, VIRTIO_NET_VHOST_ON, VIRTIO_NET_VHOST_OFF };
+int virtio_net_create(struct vm *vm, const char *tap_name, const uint8_t mac[6], enum virtio_net_vhost vhost);
 
 /* virtio-vsock backed by the vhost-vsock kernel driver (/dev/vhost-vsock)
  * with the given guest CID (>= 3). */

@@ -257,6 +257,8 @@ void virtio_pci_free(struct virtio_dev *d);
 
 /* ---- devices without their host backend, for tests ---- */
 int virtio_net_create_fd(struct vm *vm, int tap_fd, const uint8_t mac[6], const char *tap_name);
+int virtio_net_create_vhost_fd(struct vm *vm, int tap_fd, int vhost_fd, const uint8_t mac[6],
+			       const char *tap_name);
 int virtio_vsock_create_fd(struct vm *vm, int vhost_fd, uint64_t guest_cid);
 
 #endif
