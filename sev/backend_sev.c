@@ -37,6 +37,7 @@ struct sev_vm {
 	unsigned nreg;
 	int vcpu_fd[SEV_MAX_VCPUS];
 	unsigned nvcpus;
+	struct cc_slot slot[SEV_MAX_REGIONS]; /* sev_backend_view */
 };
 
 static int kvm_call(struct sev_vm *v, int fd, unsigned long req, void *arg, const char *step, const char *name)
@@ -112,6 +113,27 @@ static struct sev_region *region_of(struct sev_vm *v, uint64_t gpa, uint64_t len
 	return NULL;
 }
 
+/* amd-memory-encryption.rst KVM_SEV_LAUNCH_SECRET: {hdr_uaddr, hdr_len,
+ * guest_uaddr, guest_len, trans_uaddr, trans_len}; the PSP decrypts the
+ * packet with the TEK of the owner's session and writes it to the guest
+ * pages at guest_uaddr (our mapping of secret_gpa). */
+static int launch_secret(struct sev_vm *v, const struct sev_launch_req *q)
+{
+	struct sev_region *r;
+	char step[64];
+
+	snprintf(step, sizeof(step), "launch secret at gpa %#llx", (unsigned long long)q->secret_gpa);
+	if (!q->secret_len || q->secret_len > UINT32_MAX || !(r = region_of(v, q->secret_gpa, q->secret_len)))
+		return err_set(EINVAL, "%s: %s: %zu bytes there are not guest memory", v->who, step, q->secret_len);
+	struct kvm_sev_launch_secret s = {
+		.hdr_uaddr = (uintptr_t)q->secret_hdr, .hdr_len = SEV_LAUNCH_SECRET_HDR_LEN,
+		.guest_uaddr = (uintptr_t)(r->host + (q->secret_gpa - r->gpa)), .guest_len = (uint32_t)q->secret_len,
+		.trans_uaddr = (uintptr_t)q->secret, .trans_len = (uint32_t)q->secret_len,
+	};
+	v->io->annotate(v->io, "gpa", (int64_t)q->secret_gpa);
+	return sev_cmd(v, KVM_SEV_LAUNCH_SECRET, &s, step, "KVM_SEV_LAUNCH_SECRET");
+}
+
 static int launch(struct sev_vm *v, const struct sev_launch_req *q, uint8_t measurement[48])
 {
 	const struct launch_plan *p = q->plan;
@@ -163,6 +185,14 @@ static int launch(struct sev_vm *v, const struct sev_launch_req *q, uint8_t meas
 	if (q->mem > low && (rc = add_region(v, FOUR_GIB, q->mem - low)))
 		return rc;
 	struct kvm_sev_launch_start start = { .policy = q->policy };
+	if (!q->dh_cert != !q->session)
+		return err_set(EINVAL, "%s: the guest owner's PDH certificate and session blob go together", v->who);
+	if (q->dh_cert) {
+		start.dh_uaddr = (uintptr_t)q->dh_cert;
+		start.dh_len = (uint32_t)q->dh_cert_len;
+		start.session_uaddr = (uintptr_t)q->session;
+		start.session_len = (uint32_t)q->session_len;
+	}
 	if ((rc = sev_cmd(v, KVM_SEV_LAUNCH_START, &start, "launch start", "KVM_SEV_LAUNCH_START")))
 		return rc;
 	for (size_t i = 0; i < p->n; i++) {
@@ -200,6 +230,8 @@ static int launch(struct sev_vm *v, const struct sev_launch_req *q, uint8_t meas
 	struct kvm_sev_launch_measure m = { .uaddr = (uintptr_t)measurement, .len = 48 };
 	if ((rc = sev_cmd(v, KVM_SEV_LAUNCH_MEASURE, &m, "measure", "KVM_SEV_LAUNCH_MEASURE")))
 		return rc;
+	if (q->secret && (rc = launch_secret(v, q)))
+		return rc;
 	return sev_cmd(v, KVM_SEV_LAUNCH_FINISH, NULL, "launch finish", "KVM_SEV_LAUNCH_FINISH");
 }
 
@@ -220,4 +252,14 @@ int sev_backend_launch(struct cc_io *io, const struct sev_launch_req *req, uint8
 	}
 	*out = v;
 	return 0;
+}
+
+void sev_backend_view(struct sev_vm *v, struct cc_vm_view *out)
+{
+	/* SEV keeps guest RAM in ordinary slots: no guest_memfd, no attributes */
+	for (unsigned i = 0; i < v->nreg; i++)
+		v->slot[i] = (struct cc_slot){ .gpa = v->reg[i].gpa, .size = v->reg[i].size, .host = v->reg[i].host,
+					      .gmem_fd = -1 };
+	*out = (struct cc_vm_view){ .io = v->io, .kvm_fd = v->kvm_fd, .vm_fd = v->vm_fd, .slot = v->slot,
+				    .nslot = v->nreg, .private_mem = false, .vcpu_fd = v->vcpu_fd, .nvcpus = v->nvcpus };
 }

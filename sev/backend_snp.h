@@ -38,11 +38,29 @@ struct sev_launch_req {
 	uint64_t mem;
 	unsigned vcpus;
 	uint32_t policy;
+	/* the guest owner's launch session for LAUNCH_START (both or neither):
+	 * its PDH certificate and session blob (SEV API LAUNCH_START) */
+	const uint8_t *dh_cert, *session;
+	size_t dh_cert_len, session_len;
+	/* --launch-secret: KVM_SEV_LAUNCH_SECRET after LAUNCH_MEASURE, before
+	 * LAUNCH_FINISH; packet header (SEV_LAUNCH_SECRET_HDR_LEN bytes), the
+	 * encrypted secret, and where it goes in the guest */
+	const uint8_t *secret_hdr, *secret;
+	size_t secret_len;
+	uint64_t secret_gpa;
 };
+#define SEV_LAUNCH_SECRET_HDR_LEN 52 /* SEV API PACKET_HEADER: FLAGS 4, IV 16, MAC 32 */
+/* OVMF's SEV secret area (footer GUID table entry: u32 base, u32 size;
+ * OvmfPkg/ResetVector/Ia16/ResetVectorVtf0.asm SEV_LAUNCH_SECRET_BLOCK) */
+#define FW_GUID_SEV_SECRET "4c2eb361-7d9b-4cc3-8081-127c90d3d294"
 struct sev_vm;
 /* Launch through io up to LAUNCH_FINISH; measurement receives what
  * KVM_SEV_LAUNCH_MEASURE returned (48 bytes: HMAC-SHA-256 and mnonce). */
 int sev_backend_launch(struct cc_io *io, const struct sev_launch_req *req, uint8_t measurement[48], struct sev_vm **out);
 void sev_backend_release(struct sev_vm *vm);
+
+/* The launched VMs as the run loop (vmm/cc_run.c) sees them. */
+void snp_backend_view(struct snp_vm *vm, struct cc_vm_view *out);
+void sev_backend_view(struct sev_vm *vm, struct cc_vm_view *out);
 
 #endif

@@ -13,11 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "attestation/base64.h"
 #include "common/common.h"
 #include "backend_snp.h"
 #include "sev_measure.h"
 #include "sev_uapi.h"
 #include "vmm/kvm_uapi.h"
+#include "vmm/vmm_core.h"
 
 #define SNP_DEFAULT_POLICY 0x30000ull /* SMT allowed, reserved bit 17 (SNP ABI, guest policy) */
 
@@ -28,6 +32,11 @@ static const char usage_text[] =
 	"  --policy P           guest policy (default snp 0x30000, sev-es 0x5, sev 0x1)\n"
 	"  --id-block F --id-auth F   ID block (96 bytes) and ID auth (4096 bytes) for SNP_LAUNCH_FINISH\n"
 	"  --author-key-en      the ID auth carries an author key\n"
+	"  --launch-secret F    sev, sev-es: inject the guest owner's secret (LAUNCH_SECRET) after\n"
+	"                       LAUNCH_MEASURE; F is JSON {\"packet-header\": base64, \"secret\": base64,\n"
+	"                       \"gpa\": N (optional; default OVMF's SEV secret area)}\n"
+	"  --sev-dh-cert F --sev-session F   sev, sev-es: the guest owner's PDH certificate and\n"
+	"                       launch session blob for LAUNCH_START\n"
 	"  --dry-run FILE       launch against the ioctl recorder: FILE gets one JSON line per ioctl,\n"
 	"                       stdout the launch digest; nothing runs\n";
 
@@ -76,14 +85,92 @@ static int host_check(const char *platform, unsigned long type)
 	if (access("/dev/sev", R_OK | W_OK))
 		return err_set(ENODEV, "--platform %s: /dev/sev is missing (%s): the ccp driver with SEV firmware",
 			       platform, strerror(errno));
-	return err_set(ENOTSUP, "--platform %s: this build launches it only with --dry-run FILE (the run loop is not "
-				"implemented yet)", platform);
+	return 0;
+}
+
+/* --launch-secret FILE: {"packet-header": base64 (52 bytes), "secret":
+ * base64, "gpa": N}, the arguments of QEMU's sev-inject-launch-secret.
+ * Without "gpa" the secret goes to OVMF's SEV secret area and must fit it. */
+static int read_secret(const char *path, const struct fw_image *fw, struct sev_launch_req *q, uint8_t **hdr,
+		       uint8_t **sec)
+{
+	json_error_t je;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *g;
+	const char *h, *d;
+	size_t hl, dl;
+	int rc;
+
+	if (!o)
+		return err_set(EINVAL, "--launch-secret %s: %s (line %d)", path, je.text, je.line);
+	if (json_unpack_ex(o, &je, JSON_STRICT, "{s:s,s:s,s?o}", "packet-header", &h, "secret", &d, "gpa", &g)) {
+		json_decref(o);
+		return err_set(EINVAL, "--launch-secret %s: %s (want {\"packet-header\", \"secret\", \"gpa\"})", path,
+			       je.text);
+	}
+	g = json_object_get(o, "gpa");
+	if ((rc = att_b64_decode(h, strlen(h), SEV_LAUNCH_SECRET_HDR_LEN, "--launch-secret packet-header", hdr, &hl)) ||
+	    (rc = att_b64_decode(d, strlen(d), 1u << 20, "--launch-secret secret", sec, &dl)))
+		goto out;
+	if (hl != SEV_LAUNCH_SECRET_HDR_LEN || !dl) {
+		rc = err_set(EINVAL, "--launch-secret %s: a packet header of %zu bytes (need %u) and a secret of %zu",
+			     path, hl, SEV_LAUNCH_SECRET_HDR_LEN, dl);
+		goto out;
+	}
+	if (g && (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) % 16)) {
+		rc = err_set(EINVAL, "--launch-secret %s: \"gpa\" must be a 16-byte aligned address", path);
+		goto out;
+	}
+	if (g) {
+		q->secret_gpa = (uint64_t)json_integer_value(g);
+	} else {
+		const uint8_t *e;
+		size_t el;
+
+		if ((rc = fw_table_find(fw, FW_GUID_SEV_SECRET, &e, &el)) || el < 8) {
+			rc = err_set(ENOENT, "--launch-secret %s: no \"gpa\" and the firmware has no SEV secret area", path);
+			goto out;
+		}
+		q->secret_gpa = le32(e);
+		if (dl > le32(e + 4)) {
+			rc = err_set(EINVAL, "--launch-secret %s: a secret of %zu bytes does not fit the firmware's secret "
+					     "area (%u bytes at %#x)", path, dl, le32(e + 4), le32(e));
+			goto out;
+		}
+	}
+	q->secret_hdr = *hdr;
+	q->secret = *sec;
+	q->secret_len = dl;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* After the launch on a real host: the vCPUs until the guest stops; a
+ * bare debug console (COM1 / the firmware debug port) on stderr. */
+static int run_guest(struct cc_vm_view *view, const char *platform)
+{
+	struct cc_mem mem;
+	struct cc_runner r;
+	int console = STDERR_FILENO, st;
+
+	cc_mem_init(&mem, view->io, view->vm_fd, view->slot, view->nslot, view->private_mem);
+	cc_runner_init(&r, &mem);
+	r.io = cc_console_io;
+	r.io_ctx = &console;
+	st = cc_run_vm(view, &r);
+	cc_mem_destroy(&mem);
+	if (st < 0) {
+		fprintf(stderr, "cvmm run: --platform %s: %s\n", platform, err_msg());
+		return VMM_EXIT_ERROR;
+	}
+	fprintf(stderr, "cvmm run: %s\n", r.why);
+	return st;
 }
 
 int sev_cli_run(int argc, char **argv)
 {
 	enum { O_PLATFORM = 256, O_FW, O_KERNEL, O_INITRD, O_CMDLINE, O_VCPUS, O_VTYPE, O_VSIG, O_FEAT, O_POLICY,
-	       O_MEM, O_DRY, O_IDB, O_IDA, O_AUTHOR };
+	       O_MEM, O_DRY, O_IDB, O_IDA, O_AUTHOR, O_SECRET, O_DH, O_SESSION };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM }, { "firmware", required_argument, NULL, O_FW },
 		{ "ovmf", required_argument, NULL, O_FW }, { "kernel", required_argument, NULL, O_KERNEL },
@@ -94,14 +181,19 @@ int sev_cli_run(int argc, char **argv)
 		{ "mem", required_argument, NULL, O_MEM }, { "dry-run", required_argument, NULL, O_DRY },
 		{ "id-block", required_argument, NULL, O_IDB }, { "id-auth", required_argument, NULL, O_IDA },
 		{ "author-key-en", no_argument, NULL, O_AUTHOR }, { "help", no_argument, NULL, 'h' },
+		{ "launch-secret", required_argument, NULL, O_SECRET }, { "sev-dh-cert", required_argument, NULL, O_DH },
+		{ "sev-session", required_argument, NULL, O_SESSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct measure_req m = { .mode = SEV_MODE_SNP, .guest_features = 0x1, .vmm = SEV_VMM_QEMU };
 	struct snp_launch_req q = { .mem = 512ull << 20, .policy = SNP_DEFAULT_POLICY };
 	bool policy_set = false, features_set = false;
 	uint8_t sev_measurement[48];
-	const char *dry = NULL, *idb = NULL, *ida = NULL, *platform = NULL;
-	uint8_t *id_block = NULL, *id_auth = NULL;
+	const char *dry = NULL, *idb = NULL, *ida = NULL, *platform = NULL, *secret = NULL, *dh = NULL, *session = NULL;
+	uint8_t *id_block = NULL, *id_auth = NULL, *sec_hdr = NULL, *sec = NULL, *dh_cert = NULL, *sess = NULL;
+	size_t dh_len = 0, sess_len = 0;
+	struct cc_vm_view view;
+	int status = 0;
 	struct cc_rec *rec = NULL;
 	struct snp_vm *vm = NULL;
 	uint64_t v;
@@ -136,6 +228,9 @@ int sev_cli_run(int argc, char **argv)
 		case O_IDB: idb = optarg; break;
 		case O_IDA: ida = optarg; break;
 		case O_AUTHOR: q.author_key_en = true; break;
+		case O_SECRET: secret = optarg; break;
+		case O_DH: dh = optarg; break;
+		case O_SESSION: session = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			rc = err_set(EINVAL, "unknown option or missing value '%s' (try cvmm run --platform snp --help)",
@@ -161,6 +256,11 @@ int sev_cli_run(int argc, char **argv)
 			m.vcpus = 1;
 		m.guest_features = 0;
 	}
+	if (!rc && m.mode == SEV_MODE_SNP && (secret || dh || session))
+		rc = err_set(EINVAL, "%s is for --platform sev and sev-es (SNP guests get secrets through the secrets "
+				     "page and attestation)", secret ? "--launch-secret" : dh ? "--sev-dh-cert" : "--sev-session");
+	if (!rc && !dh != !session)
+		rc = err_set(EINVAL, "--sev-dh-cert and --sev-session go together");
 	if (!rc && !m.firmware)
 		rc = err_set(EINVAL, "--platform %s needs --firmware OVMF.fd (an SEV capable OVMF)", platform);
 	if (!rc && !m.vcpus)
@@ -195,7 +295,7 @@ int sev_cli_run(int argc, char **argv)
 	if (!rc && id_block && le64(id_block + 88) != q.policy)
 		rc = err_set(EINVAL, "--id-block %s: its policy %#llx is not the launch's --policy %#llx", idb,
 			     (unsigned long long)le64(id_block + 88), (unsigned long long)q.policy);
-	if (!rc)
+	if (!rc && dry)
 		rc = cc_rec_create(dry, &rec);
 	if (!rc && m.mode != SEV_MODE_SNP) {
 		struct sev_launch_req sq = { .plan = &m.plan, .mode = m.mode, .mem = q.mem, .vcpus = m.vcpus,
@@ -204,15 +304,39 @@ int sev_cli_run(int argc, char **argv)
 		const uint8_t *d;
 		char hex[2 * SEV_DIGEST_LEN + 1];
 
-		rc = sev_backend_launch(cc_rec_io(rec), &sq, sev_measurement, &svm);
+		if (dh && !(rc = file_read(dh, 1u << 16, &dh_cert, &dh_len)) &&
+		    !(rc = file_read(session, 1u << 16, &sess, &sess_len))) {
+			sq.dh_cert = dh_cert;
+			sq.dh_cert_len = dh_len;
+			sq.session = sess;
+			sq.session_len = sess_len;
+		} else if (rc) {
+			rc = err_wrap(-rc, "%s", dh_cert ? "--sev-session" : "--sev-dh-cert");
+		}
+		if (!rc && secret)
+			rc = read_secret(secret, &m.fw, &sq, &sec_hdr, &sec);
+		if (!rc)
+			rc = sev_backend_launch(dry ? cc_rec_io(rec) : &cc_io_real, &sq, sev_measurement, &svm);
+		if (!rc && !dry) {
+			/* the launch measurement for the guest owner: HMAC-SHA-256 (TIK) and mnonce */
+			char mhex[2 * 48 + 1];
+
+			hex_encode(sev_measurement, 48, mhex);
+			printf("%s\n", mhex);
+			fflush(stdout);
+			sev_backend_view(svm, &view);
+			status = run_guest(&view, platform);
+		}
 		sev_backend_release(svm);
-		if (!rc && !(d = cc_rec_sev_digest(rec)))
-			rc = err_set(EIO, "dry run: the recorder has no launch digest");
-		else if (!rc && memcmp(d, m.digest, SEV_DIGEST_LEN))
-			rc = err_set(EIO, "dry run: the launch digest differs from cvmm measure's (a backend bug)");
-		else if (!rc) {
-			hex_encode(d, SEV_DIGEST_LEN, hex);
-			printf("%s\n", hex);
+		if (!rc && dry) {
+			if (!(d = cc_rec_sev_digest(rec)))
+				rc = err_set(EIO, "dry run: the recorder has no launch digest");
+			else if (memcmp(d, m.digest, SEV_DIGEST_LEN))
+				rc = err_set(EIO, "dry run: the launch digest differs from cvmm measure's (a backend bug)");
+			else {
+				hex_encode(d, SEV_DIGEST_LEN, hex);
+				printf("%s\n", hex);
+			}
 		}
 	} else if (!rc) {
 		q.plan = &m.plan;
@@ -220,10 +344,14 @@ int sev_cli_run(int argc, char **argv)
 		q.guest_features = m.guest_features;
 		q.id_block = id_block;
 		q.id_auth = id_auth;
-		rc = snp_backend_launch(cc_rec_io(rec), &q, &vm);
+		rc = snp_backend_launch(dry ? cc_rec_io(rec) : &cc_io_real, &q, &vm);
+		if (!rc && !dry) {
+			snp_backend_view(vm, &view);
+			status = run_guest(&view, platform);
+		}
 		snp_backend_release(vm);
 	}
-	if (!rc && m.mode == SEV_MODE_SNP) {
+	if (!rc && dry && m.mode == SEV_MODE_SNP) {
 		const uint8_t *d = cc_rec_snp_measurement(rec);
 		char hex[2 * SNP_DIGEST_LEN + 1];
 
@@ -247,9 +375,13 @@ int sev_cli_run(int argc, char **argv)
 	sev_measure_release(&m);
 	free(id_block);
 	free(id_auth);
+	free(sec_hdr);
+	free(sec);
+	free(dh_cert);
+	free(sess);
 	if (rc) {
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 		return 2;
 	}
-	return 0;
+	return status;
 }

@@ -208,3 +208,9 @@ int tdx_backend_launch(struct cc_io *io, const struct tdx_launch_req *req, struc
 	*out = v;
 	return 0;
 }
+
+void tdx_backend_view(struct tdx_vm *v, struct cc_vm_view *out)
+{
+	*out = (struct cc_vm_view){ .io = v->io, .kvm_fd = v->kvm_fd, .vm_fd = v->vm_fd, .slot = v->reg,
+				    .nslot = v->nreg, .private_mem = true, .vcpu_fd = v->vcpu_fd, .nvcpus = v->nvcpus };
+}

@@ -25,6 +25,8 @@ struct tdx_vm;
  * sub-command and the TDX module's error code. */
 int tdx_backend_launch(struct cc_io *io, const struct tdx_launch_req *req, struct tdx_vm **out);
 void tdx_backend_release(struct tdx_vm *vm);
+/* The launched TD as the run loop (vmm/cc_run.c) sees it. */
+void tdx_backend_view(struct tdx_vm *vm, struct cc_vm_view *out);
 
 /* ---------------- run time ---------------- */
 /* The quote generation service (qgs.c): `--tdx-qgs unix:PATH|vsock:CID:PORT`. */

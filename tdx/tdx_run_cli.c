@@ -14,6 +14,8 @@
 #include "common/common.h"
 #include "backend_tdx.h"
 #include "tdx_uapi.h"
+#include "vmm/kvm_uapi.h"
+#include "vmm/vmm_core.h"
 
 #define TDX_DEFAULT_MEM   (2ull << 30)    /* as cvmm measure --platform tdx */
 #define TDX_ATTR_SEPT_VE_DISABLE (1ull << 28) /* QEMU's default TD attribute */
@@ -25,6 +27,10 @@ static const char usage_text[] =
 	"  --mrconfigid HEX --mrowner HEX --mrownerconfig HEX   48-byte TD_PARAMS values\n"
 	"  --attributes V       TD attributes (default 0x10000000, SEPT_VE_DISABLE)\n"
 	"  --xfam V             XFAM (default 0x3)\n"
+	"  --tdx-qgs unix:PATH|vsock:CID:PORT\n"
+	"                       the quote generation service the TD's GetQuote requests go to\n"
+	"                       (Intel's qgsd: vsock:2:4050); without it GetQuote answers\n"
+	"                       QGS_UNAVAILABLE\n"
 	"  --dry-run FILE       build the TD against the ioctl recorder: FILE gets one JSON line per\n"
 	"                       ioctl, stdout the MRTD; nothing runs\n";
 
@@ -51,14 +57,43 @@ static int host_check(void)
 		return err_set(ENODEV, "--platform tdx: KVM does not offer KVM_X86_TDX_VM (KVM_CAP_VM_TYPES %#x): needs an "
 				       "Intel Xeon host with TDX enabled in the BIOS and kvm_intel.tdx=1",
 			       types < 0 ? 0 : types);
-	return err_set(ENOTSUP, "--platform tdx: this build builds TDs only with --dry-run FILE (the run loop "
-				"with KVM_EXIT_TDX and private memory conversion is not implemented yet)");
+	return 0;
+}
+
+/* After FINALIZE on a real host: the vCPUs with KVM_EXIT_TDX served, until
+ * the TD stops; a bare debug console on stderr. */
+static int run_td(struct tdx_vm *vm, const struct qgs_addr *qgs)
+{
+	struct cc_vm_view view;
+	struct cc_mem mem;
+	struct cc_runner r;
+	struct tdx_run_ctx t;
+	int console = STDERR_FILENO, st;
+
+	tdx_backend_view(vm, &view);
+	cc_mem_init(&mem, view.io, view.vm_fd, view.slot, view.nslot, true);
+	tdx_run_ctx_init(&t, &mem, qgs);
+	cc_runner_init(&r, &mem);
+	r.io = cc_console_io;
+	r.io_ctx = &console;
+	r.tdx = tdx_exit;
+	r.tdx_ctx = &t;
+	st = cc_run_vm(&view, &r);
+	tdx_run_ctx_drain(&t); /* no quote worker may outlive the TD's memory */
+	cc_mem_destroy(&mem);
+	if (st < 0) {
+		fprintf(stderr, "cvmm run: --platform tdx: %s\n", err_msg());
+		return VMM_EXIT_ERROR;
+	}
+	fprintf(stderr, "cvmm run: %s (quotes: %llu, failed %llu)\n", r.why, (unsigned long long)t.quotes,
+		(unsigned long long)t.quote_errors);
+	return st;
 }
 
 int tdx_cli_run(int argc, char **argv)
 {
 	enum { O_PLATFORM = 256, O_FW, O_KERNEL, O_INITRD, O_CMDLINE, O_VCPUS, O_MEM, O_DRY, O_CFG, O_OWN, O_OWNCFG,
-	       O_ATTR, O_XFAM };
+	       O_ATTR, O_XFAM, O_QGS };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM }, { "firmware", required_argument, NULL, O_FW },
 		{ "kernel", required_argument, NULL, O_KERNEL }, { "initrd", required_argument, NULL, O_INITRD },
@@ -67,6 +102,7 @@ int tdx_cli_run(int argc, char **argv)
 		{ "mrconfigid", required_argument, NULL, O_CFG }, { "mrowner", required_argument, NULL, O_OWN },
 		{ "mrownerconfig", required_argument, NULL, O_OWNCFG },
 		{ "attributes", required_argument, NULL, O_ATTR }, { "xfam", required_argument, NULL, O_XFAM },
+		{ "tdx-qgs", required_argument, NULL, O_QGS },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct tdx_launch_req q = { .mem = TDX_DEFAULT_MEM, .vcpus = 1, .attributes = TDX_ATTR_SEPT_VE_DISABLE,
@@ -78,8 +114,10 @@ int tdx_cli_run(int argc, char **argv)
 	bool fw_loaded = false;
 	struct cc_rec *rec = NULL;
 	struct tdx_vm *vm = NULL;
+	struct qgs_addr qgs;
+	bool has_qgs = false;
 	uint64_t v;
-	int o, rc = 0;
+	int o, rc = 0, status = 0;
 
 	err_clear();
 	opterr = 0;
@@ -106,6 +144,7 @@ int tdx_cli_run(int argc, char **argv)
 		case O_OWNCFG: rc = hex_decode_exact(optarg, q.mrownerconfig, TDX_MR_SIZE, "--mrownerconfig"); break;
 		case O_ATTR: rc = num("--attributes", optarg, &q.attributes); break;
 		case O_XFAM: rc = num("--xfam", optarg, &q.xfam); break;
+		case O_QGS: rc = qgs_parse_addr(optarg, &qgs); has_qgs = !rc; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			rc = err_set(EINVAL, "unknown option or missing value '%s' (try cvmm run --platform tdx --help)",
@@ -132,15 +171,17 @@ int tdx_cli_run(int argc, char **argv)
 		rc = fw_tdvf_parse(&fw, md);
 	if (!rc)
 		rc = tdx_plan_build(&fw, md, q.mem, &plan);
-	if (!rc)
+	if (!rc && dry)
 		rc = cc_rec_create(dry, &rec);
 	if (!rc) {
 		q.plan = &plan;
 		q.fw = &fw;
-		rc = tdx_backend_launch(cc_rec_io(rec), &q, &vm);
+		rc = tdx_backend_launch(dry ? cc_rec_io(rec) : &cc_io_real, &q, &vm);
+		if (!rc && !dry)
+			status = run_td(vm, has_qgs ? &qgs : NULL);
 		tdx_backend_release(vm);
 	}
-	if (!rc) {
+	if (!rc && dry) {
 		const uint8_t *mrtd = cc_rec_tdx_mrtd(rec);
 		uint8_t want[TDX_MR_SIZE];
 		char hex[2 * TDX_MR_SIZE + 1];
@@ -172,5 +213,5 @@ int tdx_cli_run(int argc, char **argv)
 		fprintf(stderr, "cvmm run: %s\n", err_msg());
 		return 2;
 	}
-	return 0;
+	return status;
 }

@@ -224,12 +224,98 @@ static void test_fail_mid_launch(void **state)
 	assert_non_null(strstr(err_msg(), "KVM_SEV_LAUNCH_UPDATE_VMSA failed: firmware error 0x2"));
 }
 
+/* --launch-secret: amd-memory-encryption.rst KVM_SEV_LAUNCH_SECRET
+ * {hdr_uaddr, hdr_len, guest_uaddr, guest_len, trans_uaddr, trans_len},
+ * issued after LAUNCH_MEASURE and before LAUNCH_FINISH (the SEV API's
+ * LSECRET state); guest_uaddr is the host address of the guest's pages, in
+ * the pinned region; the packet header is 52 bytes (SEV API PACKET_HEADER).
+ * The owner's session goes into LAUNCH_START {dh_uaddr, dh_len,
+ * session_uaddr, session_len}. Not measured: the digest is unchanged. */
+static int run_secret(struct fixture *f, uint64_t gpa, unsigned fail_nth, unsigned *open_fds)
+{
+	static uint8_t hdr[52], secret[64], dh[0x824], session[0x70];
+	struct sev_launch_req q = { .plan = &f->m.plan, .mode = f->m.mode, .mem = 1ull << 30, .vcpus = 2,
+				    .policy = 0x5, .dh_cert = dh, .dh_cert_len = sizeof(dh), .session = session,
+				    .session_len = sizeof(session), .secret_hdr = hdr, .secret = secret,
+				    .secret_len = sizeof(secret), .secret_gpa = gpa };
+	uint8_t meas[48];
+	struct cc_rec *rec = NULL;
+	struct sev_vm *vm = NULL;
+	int rc;
+
+	memset(hdr, 0x11, sizeof(hdr));
+	memset(secret, 0x22, sizeof(secret));
+	assert_int_equal(cc_rec_create(f->path, &rec), 0);
+	cc_rec_fail(rec, fail_nth, EIO, 0x13);
+	err_clear();
+	rc = sev_backend_launch(cc_rec_io(rec), &q, meas, &vm);
+	sev_backend_release(vm);
+	if (!rc)
+		assert_memory_equal(cc_rec_sev_digest(rec), f->m.digest, 32);
+	*open_fds = cc_rec_open_fds(rec);
+	assert_int_equal(cc_rec_close(rec), 0);
+	return rc;
+}
+
+static void test_launch_secret(void **state)
+{
+	struct fixture *f = *state;
+	char hdr_hex[65], sec_hex[65];
+	uint8_t b[64];
+	unsigned fds;
+	size_t n, k;
+	json_t **l;
+	uint64_t slot0 = 0;
+
+	assert_int_equal(run_secret(f, 0x810000, 0, &fds), 0);
+	assert_int_equal(fds, 0);
+	l = read_lines(f->path, &n);
+	for (k = 0; k < n; k++) {
+		if (!strcmp(name_of(l[k]), "KVM_SET_USER_MEMORY_REGION2") && !slot0)
+			slot0 = strtoull(str(l[k], "userspace_addr"), NULL, 16);
+		if (!strcmp(name_of(l[k]), "KVM_SEV_LAUNCH_START")) {
+			assert_int_equal(json_integer_value(json_object_get(l[k], "dh_len")), 0x824);
+			assert_int_equal(json_integer_value(json_object_get(l[k], "session_len")), 0x70);
+		}
+		if (!strcmp(name_of(l[k]), "KVM_SEV_LAUNCH_SECRET"))
+			break;
+	}
+	assert_true(k > 0 && k + 1 < n);
+	assert_string_equal(name_of(l[k - 1]), "KVM_SEV_LAUNCH_MEASURE");
+	assert_string_equal(name_of(l[k + 1]), "KVM_SEV_LAUNCH_FINISH");
+	assert_int_equal(k + 2, n);
+	assert_int_equal(json_integer_value(json_object_get(l[k], "hdr_len")), 52);
+	assert_int_equal(json_integer_value(json_object_get(l[k], "guest_len")), 64);
+	assert_int_equal(json_integer_value(json_object_get(l[k], "trans_len")), 64);
+	assert_int_equal(json_integer_value(json_object_get(l[k], "gpa")), 0x810000);
+	assert_int_equal(strtoull(str(l[k], "guest_uaddr"), NULL, 16), slot0 + 0x810000);
+	memset(b, 0x11, 52);
+	sha256_hex(b, 52, hdr_hex);
+	memset(b, 0x22, 64);
+	sha256_hex(b, 64, sec_hex);
+	assert_string_equal(str(l[k], "hdr_sha256"), hdr_hex);
+	assert_string_equal(str(l[k], "trans_sha256"), sec_hex);
+	for (size_t i = 0; i < n; i++)
+		json_decref(l[i]);
+	free(l);
+	/* call 23 is LAUNCH_SECRET (22 MEASURE): the firmware refuses the packet */
+	assert_int_equal(run_secret(f, 0x810000, 23, &fds), -EIO);
+	assert_int_equal(fds, 0);
+	assert_non_null(strstr(err_msg(), "SEV-ES launch: launch secret at gpa 0x810000: KVM_SEV_LAUNCH_SECRET failed: "
+					  "firmware error 0x13"));
+	/* a gpa that is not guest memory: refused before the firmware sees it */
+	assert_int_equal(run_secret(f, 0x50000000, 0, &fds), -EINVAL);
+	assert_int_equal(fds, 0);
+	assert_non_null(strstr(err_msg(), "launch secret at gpa 0x50000000: 64 bytes there are not guest memory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sequence_es, setup_es, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_sev, setup_sev, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_mid_launch, setup_es, teardown),
+		cmocka_unit_test_setup_teardown(test_launch_secret, setup_es, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,6 +97,51 @@ static void test_snp_off(void **state)
 	json_decref(o);
 }
 
+/* --platform auto: the best hardware platform with nothing missing, else
+ * kvm (never a sim platform); explicit only, rewritten in argv. */
+static void test_auto(void **state)
+{
+	struct cc_rec *rec = NULL;
+	char a0[] = "run", a1[] = "--platform", a2[] = "auto", a3[] = "--platform=auto", k[] = "kvm";
+	char *argv[] = { a0, a1, a2, NULL }, *argv_eq[] = { a0, a3, NULL }, *argv_none[] = { a0, a1, k, NULL };
+	json_t *o;
+
+	(void)state;
+	param("kvm_amd", "sev", "Y");
+	param("kvm_amd", "sev_es", "Y");
+	param("kvm_amd", "sev_snp", "Y");
+	param("kvm_intel", "tdx", "N");
+	o = probe();
+	assert_string_equal(vmm_auto_platform(o), "snp");
+	json_decref(o);
+	param("kvm_amd", "sev_snp", "N");
+	o = probe();
+	assert_string_equal(vmm_auto_platform(o), "sev-es");
+	json_decref(o);
+	param("kvm_amd", "sev", "N");
+	param("kvm_amd", "sev_es", "N");
+	param("kvm_intel", "tdx", "Y");
+	o = probe();
+	assert_string_equal(vmm_auto_platform(o), "tdx");
+	json_decref(o);
+	param("kvm_intel", "tdx", "N");
+	o = probe();
+	assert_string_equal(s(o, "best_platform"), "sim-snp"); /* host-info's view */
+	assert_string_equal(vmm_auto_platform(o), "kvm");      /* auto's: no sim */
+	json_decref(o);
+	/* the argv rewrite */
+	param("kvm_amd", "sev", "Y");
+	assert_int_equal(cc_rec_create(NULL, &rec), 0);
+	assert_int_equal(vmm_resolve_auto(cc_rec_io(rec), root, 3, argv), 0);
+	assert_string_equal(argv[2], "sev");
+	assert_int_equal(vmm_resolve_auto(cc_rec_io(rec), root, 2, argv_eq), 0);
+	assert_string_equal(argv_eq[1], "--platform=sev");
+	assert_int_equal(vmm_resolve_auto(cc_rec_io(rec), root, 3, argv_none), 0);
+	assert_string_equal(argv_none[2], "kvm");
+	assert_int_equal(cc_rec_open_fds(rec), 0);
+	cc_rec_close(rec);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/test_host_info.%d", (int)getpid());
@@ -104,6 +149,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snp_host),
 		cmocka_unit_test(test_snp_off),
+		cmocka_unit_test(test_auto),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[128];

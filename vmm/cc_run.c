@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "vmm/ioctl_rec.h"
@@ -224,7 +225,7 @@ static bool handle(struct cc_runner *r, unsigned index, struct kvm_run *run)
 	case KVM_EXIT_HYPERCALL:
 		return !cc_exit_hypercall(r->mem, run);
 	case KVM_EXIT_TDX:
-		if (r->tdx && r->tdx(r->ctx, index, run)) {
+		if (r->tdx && r->tdx(r->tdx_ctx, index, run)) {
 			cc_runner_stop(r, VMM_EXIT_CRASH, "vCPU %u: %s", index, err_msg());
 			return false;
 		}
@@ -233,7 +234,7 @@ static bool handle(struct cc_runner *r, unsigned index, struct kvm_run *run)
 	case KVM_EXIT_MMIO:
 		if (!r->io)
 			no_device(run);
-		else if (r->io(r->ctx, index, run)) {
+		else if (r->io(r->io_ctx, index, run)) {
 			cc_runner_stop(r, VMM_EXIT_CRASH, "vCPU %u: %s", index, err_msg());
 			return false;
 		}
@@ -383,4 +384,42 @@ int cc_run_vcpus(struct cc_runner *r, int kvm_fd, const int *vcpu_fd, unsigned n
 			io->unmap_run(io, t[i].run, t[i].run_len);
 	free(t);
 	return r->status;
+}
+
+int cc_run_vm(const struct cc_vm_view *v, struct cc_runner *r)
+{
+	int rc = cc_enable_map_gpa_exit(v->io, v->vm_fd);
+
+	if (rc)
+		return rc;
+	return cc_run_vcpus(r, v->kvm_fd, v->vcpu_fd, v->nvcpus);
+}
+
+#define COM1 0x3f8
+#define COM1_LSR (COM1 + 5)
+#define FW_DEBUG_PORT 0x402
+#define LSR_THRE_TEMT 0x60
+
+int cc_console_io(void *ctx, unsigned vcpu, struct kvm_run *run)
+{
+	int fd = *(int *)ctx;
+	uint8_t *p;
+
+	(void)vcpu;
+	if (run->exit_reason != KVM_EXIT_IO) {
+		no_device(run);
+		return 0;
+	}
+	if (run->io.data_offset < sizeof(*run) || run->io.size > 8 || run->io.count > 512)
+		return 0; /* not what KVM hands out; ignored */
+	p = (uint8_t *)run + run->io.data_offset;
+	if (run->io.direction == KVM_EXIT_IO_OUT) {
+		if ((run->io.port == COM1 || run->io.port == FW_DEBUG_PORT) && run->io.size == 1 && fd >= 0)
+			for (uint32_t i = 0; i < run->io.count; i++)
+				if (write(fd, p + i, 1) < 0)
+					break; /* a console that cannot take it loses output, never the guest */
+		return 0;
+	}
+	memset(p, run->io.port == COM1_LSR ? LSR_THRE_TEMT : 0xff, (size_t)run->io.size * run->io.count);
+	return 0;
 }

@@ -229,3 +229,54 @@ int vmm_cli_host_info(int argc, char **argv)
 	}
 	return 0;
 }
+
+const char *vmm_auto_platform(json_t *info)
+{
+	static const char *const hw[] = { "snp", "tdx", "sev-es", "sev" };
+	json_t *miss = json_object_get(info, "missing");
+
+	for (size_t i = 0; i < ARRAY_SIZE(hw); i++) {
+		json_t *m = json_object_get(miss, hw[i]);
+
+		if (json_is_object(miss) && (!m || (json_is_array(m) && !json_array_size(m))))
+			return hw[i];
+	}
+	return "kvm";
+}
+
+int vmm_resolve_auto(struct cc_io *io, const char *sysroot, int argc, char **argv)
+{
+	static char eq[32];
+	json_t *info = NULL;
+	const char *pick;
+	int at = -1, rc;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--platform") && i + 1 < argc && !strcmp(argv[i + 1], "auto"))
+			at = i + 1;
+		else if (!strcmp(argv[i], "--platform=auto"))
+			at = i;
+	if (at < 0)
+		return 0;
+	if ((rc = vmm_host_info(io, sysroot, &info)))
+		return err_wrap(-rc, "--platform auto");
+	pick = vmm_auto_platform(info);
+	if (!strcmp(pick, "kvm")) {
+		json_t *m = json_object_get(json_object_get(info, "missing"), "snp");
+		json_t *t = json_object_get(json_object_get(info, "missing"), "tdx");
+
+		fprintf(stderr, "cvmm run: --platform auto: kvm (no confidential hardware platform: snp needs %s, tdx "
+				"needs %s)\n", json_string_value(json_array_get(m, 0)) ? json_string_value(json_array_get(m, 0)) : "?",
+			json_string_value(json_array_get(t, 0)) ? json_string_value(json_array_get(t, 0)) : "?");
+	} else {
+		fprintf(stderr, "cvmm run: --platform auto: %s\n", pick);
+	}
+	if (!strncmp(argv[at], "--platform=", 11)) {
+		snprintf(eq, sizeof(eq), "--platform=%s", pick);
+		argv[at] = eq;
+	} else {
+		argv[at] = (char *)pick;
+	}
+	json_decref(info);
+	return 0;
+}

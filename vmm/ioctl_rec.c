@@ -434,6 +434,27 @@ static int encrypt_op(struct cc_rec *r, int fd, struct kvm_sev_cmd *c, json_t *o
 		json_object_set_new(o, "launch_digest", hexstr(r->sev_digest, 32));
 		break;
 	}
+	case KVM_SEV_LAUNCH_SECRET: {
+		struct kvm_sev_launch_secret *ls = d;
+		uint8_t h[32];
+		unsigned hl = 32;
+
+		json_object_set_new(o, "hdr_uaddr", hexnum(ls->hdr_uaddr));
+		json_object_set_new(o, "hdr_len", json_integer(ls->hdr_len));
+		json_object_set_new(o, "guest_uaddr", hexnum(ls->guest_uaddr));
+		json_object_set_new(o, "guest_len", json_integer(ls->guest_len));
+		json_object_set_new(o, "trans_uaddr", hexnum(ls->trans_uaddr));
+		json_object_set_new(o, "trans_len", json_integer(ls->trans_len));
+		if (!r->sev_measured || !ls->hdr_uaddr || !ls->trans_uaddr || !ls->guest_uaddr) {
+			emit(r, o); /* the firmware takes it only between MEASURE and FINISH */
+			return -EINVAL;
+		}
+		EVP_Digest((const uint8_t *)(uintptr_t)ls->hdr_uaddr, ls->hdr_len, h, &hl, EVP_sha256(), NULL);
+		json_object_set_new(o, "hdr_sha256", hexstr(h, 32));
+		EVP_Digest((const uint8_t *)(uintptr_t)ls->trans_uaddr, ls->trans_len, h, &hl, EVP_sha256(), NULL);
+		json_object_set_new(o, "trans_sha256", hexstr(h, 32));
+		break; /* not measured: the launch digest is already taken */
+	}
 	case KVM_SEV_SNP_LAUNCH_UPDATE:
 		json_decref(o);
 		return snp_update(r, c, fd, d);

@@ -126,8 +126,9 @@ struct cc_runner {
 	 * are dropped); KVM_EXIT_TDX (NULL: TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED
 	 * left as KVM set it). Return 0 to go on, < 0 to stop the VM as crashed. */
 	int (*io)(void *ctx, unsigned vcpu, struct kvm_run *run);
+	void *io_ctx;
 	int (*tdx)(void *ctx, unsigned vcpu, struct kvm_run *run);
-	void *ctx;
+	void *tdx_ctx;
 	volatile int stop;
 	pthread_mutex_t lock;
 	int status;               /* -1 running; then 0 poweroff, 3 reset, 4 crash */
@@ -142,5 +143,24 @@ int cc_vcpu_loop(struct cc_runner *r, unsigned index, int vcpu_fd, struct kvm_ru
 /* One thread per vCPU (each maps its kvm_run through the seam), until the
  * VM stops; the others are kicked out of KVM_RUN. Returns r->status. */
 int cc_run_vcpus(struct cc_runner *r, int kvm_fd, const int *vcpu_fd, unsigned n);
+
+/* A launched confidential VM as the run loop sees it (the backends fill it). */
+struct cc_vm_view {
+	struct cc_io *io;
+	int kvm_fd, vm_fd;
+	struct cc_slot *slot;
+	unsigned nslot;
+	bool private_mem;
+	const int *vcpu_fd;
+	unsigned nvcpus;
+};
+/* Enable the MAP_GPA_RANGE exit, then run v's vCPUs with r (r->mem over
+ * v's slots, the io/tdx hooks as the caller set them). Returns the VM's
+ * exit status (r->why says why), or -errno (err_set) before any vCPU ran. */
+int cc_run_vm(const struct cc_vm_view *v, struct cc_runner *r);
+/* The cc_runner io hook of a bare debug console: bytes the guest writes to
+ * COM1's THR (0x3f8) or the firmware debug port (0x402) go to *(int *)ctx;
+ * COM1's LSR reads "transmitter empty"; everything else reads all ones. */
+int cc_console_io(void *ctx, unsigned vcpu, struct kvm_run *run);
 
 #endif

@@ -12,6 +12,7 @@
 #include "common/common.h"
 #include "tdx/tdx.h"
 #include "vmm/host_info.h"
+#include "vmm/host_info.h"
 #include "vmm/api.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm.h"
@@ -24,8 +25,9 @@ static void usage(FILE *f)
 		"\n"
 		"Boot a Linux guest under KVM with virtio-pci devices.\n"
 		"\n"
-		"  --platform P         kvm, sim-snp, sim-tdx or auto (default auto = kvm on this build);\n"
-		"                       snp, sev-es, sev, tdx: cvmm run --platform P --help\n"
+		"  --platform P         kvm (default), sim-snp, sim-tdx; snp, sev-es, sev, tdx: cvmm run\n"
+		"                       --platform P --help; auto: the best hardware platform cvmm host-info\n"
+		"                       finds, else kvm (the choice is printed on stderr)\n"
 		"  --kernel FILE        x86-64 bzImage (boot protocol 2.12+, 64-bit entry)\n"
 		"  --firmware FILE      boot this OVMF image first (kvm platform): mapped at the\n"
 		"                       top of 4 GiB, the kernel, initrd and command line given\n"
@@ -390,6 +392,11 @@ static const char *wants_cc_backend(int argc, char **argv)
 
 int vmm_cli_run(int argc, char **argv)
 {
+	/* an explicit --platform auto becomes what the host offers (host_info.c) */
+	if (vmm_resolve_auto(&cc_io_real, "", argc, argv)) {
+		fprintf(stderr, "cvmm run: %s\n", err_msg());
+		return VMM_EXIT_ERROR;
+	}
 	const char *cc = wants_cc_backend(argc, argv);
 	if (cc)
 		return !strcmp(cc, "tdx") ? tdx_cli_run(argc, argv) : sev_cli_run(argc, argv);
