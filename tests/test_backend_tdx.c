@@ -30,6 +30,7 @@
 #include "tdx/backend_tdx.h"
 #include "tdx/tdx.h"
 #include "vmm/ioctl_rec.h"
+#include "vmm/kvm_uapi.h"
 
 #define FW "tests/fixtures/measure/firmware/OVMF.inteltdx.ms-2026.08+ds-2.fd"
 
@@ -279,6 +280,111 @@ static void test_cli_refuses_without_tdx(void **state)
 	assert_non_null(strstr(err_msg(), "--platform tdx: "));
 }
 
+/* After FINALIZE the TD runs (cc_run_vm): KVM_CAP_EXIT_HYPERCALL with the
+ * MAP_GPA_RANGE bit (api.rst: args[0] = 1 << 12) is enabled, one thread per
+ * vCPU issues KVM_RUN; scripted exits on vCPU 0: MapGPA makes a buffer
+ * shared, GetQuote without --tdx-qgs answers QGS_UNAVAILABLE in it (GHCI:
+ * status 0x8000000000000001, the TDVMCALL itself SUCCESS), then the TD
+ * powers off (KVM_SYSTEM_EVENT_SHUTDOWN). vCPU 1 halts until stopped. */
+struct td_script {
+	int vcpu0;
+	unsigned step;
+	uint64_t quote_ret, map_ret;
+};
+
+static int td_on_run(void *ctx, int fd, struct kvm_run *run)
+{
+	struct td_script *s = ctx;
+
+	if (fd != s->vcpu0) {
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	if (s->step == 1)
+		s->map_ret = run->hypercall.ret;
+	if (s->step == 2)
+		s->quote_ret = run->tdx.get_quote.ret;
+	memset(run, 0, sizeof(*run));
+	switch (s->step++) {
+	case 0:
+		run->exit_reason = KVM_EXIT_HYPERCALL;
+		run->hypercall.nr = KVM_HC_MAP_GPA_RANGE;
+		run->hypercall.args[0] = 0x100000;
+		run->hypercall.args[1] = 2;
+		run->hypercall.args[2] = KVM_MAP_GPA_RANGE_DECRYPTED;
+		return 0;
+	case 1:
+		run->exit_reason = KVM_EXIT_TDX;
+		run->tdx.nr = TDVMCALL_GET_QUOTE;
+		run->tdx.get_quote.ret = TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED;
+		run->tdx.get_quote.gpa = 0x100000;
+		run->tdx.get_quote.size = 0x2000;
+		return 0;
+	default:
+		run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		run->system_event.type = KVM_SYSTEM_EVENT_SHUTDOWN;
+		return 0;
+	}
+}
+
+static void test_run_after_launch(void **state)
+{
+	struct fixture *f = *state;
+	struct tdx_launch_req q = { .plan = &f->plan, .fw = &f->fw, .mem = 2ull << 30, .vcpus = 2,
+				    .attributes = 1ull << 28, .xfam = 0x3 };
+	struct cc_rec *rec = NULL;
+	struct tdx_vm *vm = NULL;
+	struct cc_vm_view view;
+	struct cc_mem mem;
+	struct cc_runner r;
+	struct tdx_run_ctx t;
+	struct td_script sc = { 0 };
+	uint64_t status, one = 1;
+	uint32_t in_len = 1024;
+	size_t n;
+	json_t **l;
+	bool cap = false;
+
+	assert_int_equal(cc_rec_create(f->path, &rec), 0);
+	assert_int_equal(tdx_backend_launch(cc_rec_io(rec), &q, &vm), 0);
+	tdx_backend_view(vm, &view);
+	assert_int_equal(view.nvcpus, 2);
+	uint8_t *buf = view.slot[0].host + 0x100000;
+	memcpy(buf, &one, 8);
+	memcpy(buf + 16, &in_len, 4);
+	sc.vcpu0 = view.vcpu_fd[0];
+	cc_rec_on_run(rec, td_on_run, &sc);
+	cc_mem_init(&mem, view.io, view.vm_fd, view.slot, view.nslot, true);
+	tdx_run_ctx_init(&t, &mem, NULL);
+	cc_runner_init(&r, &mem);
+	r.tdx = tdx_exit;
+	r.tdx_ctx = &t;
+	assert_int_equal(cc_run_vm(&view, &r), 0);
+	assert_string_equal(r.why, "guest powered off");
+	tdx_run_ctx_drain(&t);
+	assert_int_equal(sc.map_ret, 0);
+	assert_int_equal(sc.quote_ret, TDVMCALL_STATUS_SUCCESS);
+	memcpy(&status, buf + 8, 8);
+	assert_int_equal(status, TDX_GET_QUOTE_QGS_UNAVAILABLE);
+	assert_int_equal(mem.to_shared, 2);
+	cc_mem_destroy(&mem);
+	tdx_backend_release(vm);
+	assert_int_equal(cc_rec_open_fds(rec), 0);
+	assert_int_equal(cc_rec_close(rec), 0);
+	l = read_lines(f->path, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(str(l[i], "ioctl"), "KVM_ENABLE_CAP") && json_integer_value(json_object_get(l[i], "cap")) == 201) {
+			assert_int_equal(json_integer_value(json_array_get(json_object_get(l[i], "args"), 0)), 4096);
+			assert_string_equal(str(l[i - 1], "cmd"), "KVM_TDX_FINALIZE_VM");
+			cap = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(l[i]);
+	free(l);
+	assert_true(cap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mrtd_from_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_mid_launch, setup, teardown),
 		cmocka_unit_test(test_cli_refuses_without_tdx),
+		cmocka_unit_test_setup_teardown(test_run_after_launch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
