@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,22 @@ int file_write_mode(const char *path, const void *data, size_t len, unsigned int
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* A large buffer about to be filled by read(): fault its pages in with one
+ * call (MADV_POPULATE_WRITE) instead of one page fault per 4 KiB inside
+ * read(), which was most of `cvmm measure`'s time on a 4 MiB firmware.
+ * Best effort: an older kernel says EINVAL and the faults happen as before. */
+static void prefault(uint8_t *buf, size_t len)
+{
+	uintptr_t a = ((uintptr_t)buf + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)buf + len) & ~(uintptr_t)4095;
+
+	if (len >= (1u << 20) && e > a)
+		madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+}
+
 int file_read_any(const char *path, size_t max, uint8_t **data, size_t *len)
 {
 	struct stat st;
@@ -153,6 +170,8 @@ int file_read_any(const char *path, size_t max, uint8_t **data, size_t *len)
 				close(fd);
 				return err_set(ENOMEM, "%s: out of memory", path);
 			}
+			if (!cap && S_ISREG(st.st_mode))
+				prefault(nb, want);
 			buf = nb;
 			cap = want;
 		}
