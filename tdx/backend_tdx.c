@@ -104,6 +104,41 @@ static int init_mem_region(struct tdx_vm *v, const struct tdx_launch_req *q, siz
 		       (s->flags & PLAN_F_EXTEND) ? KVM_TDX_MEASURE_MEMORY_REGION : 0, (uintptr_t)&m, step);
 }
 
+/* The CPUID of the TD for KVM_TDX_INIT_VM (intel-tdx.rst: "cpuid" holds
+ * values for the CPUID bits the TDX module lets the VMM configure, which
+ * KVM_TDX_CAPABILITIES lists per leaf/sub-leaf; any other bit is refused):
+ * the host's KVM_GET_SUPPORTED_CPUID masked leaf by leaf with those bits.
+ * Leaves without configurable bits are left out; the module fixes them. */
+static int td_cpuid(struct tdx_vm *v, const struct kvm_tdx_capabilities *cap, struct kvm_cpuid2 *out)
+{
+	struct kvm_cpuid2 *sup = calloc(1, sizeof(*sup) + TDX_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	int rc;
+
+	if (!sup)
+		return err_set(ENOMEM, "out of memory");
+	sup->nent = TDX_CPUID_MAX;
+	rc = kvm_call(v, v->kvm_fd, KVM_GET_SUPPORTED_CPUID, sup, "capabilities", "KVM_GET_SUPPORTED_CPUID");
+	out->nent = 0;
+	for (uint32_t i = 0; rc >= 0 && i < sup->nent && i < TDX_CPUID_MAX; i++) {
+		const struct kvm_cpuid_entry2 *e = &sup->entries[i];
+
+		for (uint32_t k = 0; k < cap->cpuid.nent && k < TDX_CPUID_MAX; k++) {
+			const struct kvm_cpuid_entry2 *c = &cap->cpuid.entries[k];
+
+			if (c->function != e->function ||
+			    ((c->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && c->index != e->index))
+				continue;
+			out->entries[out->nent++] = (struct kvm_cpuid_entry2){
+				.function = e->function, .index = e->index, .flags = c->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+				.eax = e->eax & c->eax, .ebx = e->ebx & c->ebx, .ecx = e->ecx & c->ecx, .edx = e->edx & c->edx,
+			};
+			break;
+		}
+	}
+	free(sup);
+	return rc < 0 ? rc : 0;
+}
+
 static int launch(struct tdx_vm *v, const struct tdx_launch_req *q)
 {
 	const struct launch_plan *p = q->plan;
@@ -147,19 +182,27 @@ static int launch(struct tdx_vm *v, const struct tdx_launch_req *q)
 	cap->cpuid.nent = TDX_CPUID_MAX;
 	rc = tdx_cmd(v, v->vm_fd, KVM_TDX_CAPABILITIES, 0, (uintptr_t)cap, "capabilities");
 	uint64_t attrs = cap->supported_attrs, xfam = cap->supported_xfam;
+	struct kvm_tdx_init_vm *init = NULL;
+	if (!rc && !(init = calloc(1, sizeof(*init) + TDX_CPUID_MAX * sizeof(struct kvm_cpuid_entry2))))
+		rc = err_set(ENOMEM, "out of memory");
+	if (!rc)
+		rc = td_cpuid(v, cap, &init->cpuid);
 	free(cap);
-	if (rc)
+	if (rc) {
+		free(init);
 		return rc;
-	if ((q->attributes & ~attrs) || (q->xfam & ~xfam))
+	}
+	if ((q->attributes & ~attrs) || (q->xfam & ~xfam)) {
+		free(init);
 		return err_set(ENOTSUP, "TDX launch: the TDX module supports attributes %#llx and XFAM %#llx; asked for "
 					"%#llx and %#llx", (unsigned long long)attrs, (unsigned long long)xfam,
 			       (unsigned long long)q->attributes, (unsigned long long)q->xfam);
+	}
 	struct kvm_enable_cap ec = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { SPLIT_IRQCHIP_PINS } };
-	if ((rc = kvm_call(v, v->vm_fd, KVM_ENABLE_CAP, &ec, "create", "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)")) < 0)
+	if ((rc = kvm_call(v, v->vm_fd, KVM_ENABLE_CAP, &ec, "create", "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)")) < 0) {
+		free(init);
 		return rc;
-	struct kvm_tdx_init_vm *init = calloc(1, sizeof(*init));
-	if (!init)
-		return err_set(ENOMEM, "out of memory");
+	}
 	init->attributes = q->attributes;
 	init->xfam = q->xfam;
 	memcpy(init->mrconfigid, q->mrconfigid, TDX_MR_SIZE);

@@ -139,7 +139,8 @@ static void test_sequence(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const want[] = {
-		"KVM_CHECK_EXTENSION", "KVM_CREATE_VM", "KVM_TDX_CAPABILITIES", "KVM_ENABLE_CAP", "KVM_TDX_INIT_VM",
+		"KVM_CHECK_EXTENSION", "KVM_CREATE_VM", "KVM_TDX_CAPABILITIES", "KVM_GET_SUPPORTED_CPUID",
+		"KVM_ENABLE_CAP", "KVM_TDX_INIT_VM",
 		"KVM_CREATE_GUEST_MEMFD", "KVM_SET_USER_MEMORY_REGION2", "KVM_SET_MEMORY_ATTRIBUTES",
 		"KVM_CREATE_GUEST_MEMFD", "KVM_SET_USER_MEMORY_REGION2", "KVM_SET_MEMORY_ATTRIBUTES",
 		"KVM_CREATE_VCPU", "KVM_TDX_INIT_VCPU", "KVM_CREATE_VCPU", "KVM_TDX_INIT_VCPU",
@@ -154,19 +155,29 @@ static void test_sequence(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 		assert_string_equal(name_of(l[i]), want[i]);
 	assert_int_equal(inum(l[1], "type"), 5);
-	assert_int_equal(inum(l[3], "cap"), 121);
-	assert_string_equal(str(l[4], "attributes"), "0x10000000");
-	assert_string_equal(str(l[4], "xfam"), "0x3");
-	assert_string_equal(str(l[4], "mrconfigid"),
+	assert_int_equal(inum(l[4], "cap"), 121);
+	assert_string_equal(str(l[5], "attributes"), "0x10000000");
+	assert_string_equal(str(l[5], "xfam"), "0x3");
+	/* CPUID: KVM_GET_SUPPORTED_CPUID (the stand-in's EPYC-like leaves 0,
+	 * 1, 7.0, 0x8000001f) masked by the configurable bits the stand-in's
+	 * TDX module lists (1: ECX bit 9; 7.0: EBX bit 3): leaf 1 ECX
+	 * 0xfef83203 & 0x200, leaf 7.0 EBX 0x219c07ab & 0x8, the rest left out */
+	assert_int_equal(inum(l[5], "cpuid_nent"), 2);
+	char *cpuid = json_dumps(json_object_get(l[5], "cpuid"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(cpuid, "[{\"function\":\"0x1\",\"index\":0,\"eax\":\"0x0\",\"ebx\":\"0x0\",\"ecx\":\"0x200\","
+				   "\"edx\":\"0x0\"},{\"function\":\"0x7\",\"index\":0,\"eax\":\"0x0\",\"ebx\":\"0x8\","
+				   "\"ecx\":\"0x0\",\"edx\":\"0x0\"}]");
+	free(cpuid);
+	assert_string_equal(str(l[5], "mrconfigid"),
 			    "111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111");
 	for (size_t i = 0; i < f->plan.n; i++)
 		if (f->plan.steps[i].kind == PLAN_TD_HOB)
 			hob = f->plan.steps[i].gpa;
 	char hobs[24];
 	snprintf(hobs, sizeof(hobs), "0x%zx", hob);
-	assert_string_equal(str(l[12], "data"), hobs);
-	assert_string_equal(str(l[14], "data"), hobs);
-	json_int_t vcpu0 = inum(l[12], "fd");
+	assert_string_equal(str(l[13], "data"), hobs);
+	assert_string_equal(str(l[15], "data"), hobs);
+	json_int_t vcpu0 = inum(l[13], "fd");
 	for (size_t i = 0; i < f->plan.n; i++) {
 		const struct plan_step *s = &f->plan.steps[i];
 		char gpa[24];
@@ -255,18 +266,18 @@ static void test_fail_mid_launch(void **state)
 	struct fixture *f = *state;
 	unsigned fds;
 
-	/* call 16: the first KVM_TDX_INIT_MEM_REGION */
-	assert_int_equal(run(f, 16, EIO, 0xc000010000000000ull, &fds), -EIO);
+	/* call 17: the first KVM_TDX_INIT_MEM_REGION */
+	assert_int_equal(run(f, 17, EIO, 0xc000010000000000ull, &fds), -EIO);
 	assert_int_equal(fds, 0);
 	assert_non_null(strstr(err_msg(), "KVM_TDX_INIT_MEM_REGION failed: TDX module error 0xc000010000000000"));
 	assert_non_null(strstr(err_msg(), "plan step"));
 	assert_null(strchr(err_msg(), '\n'));
 
-	assert_int_equal(run(f, 5, EINVAL, 0xc000010100000000ull, &fds), -EINVAL);
+	assert_int_equal(run(f, 6, EINVAL, 0xc000010100000000ull, &fds), -EINVAL);
 	assert_int_equal(fds, 0);
 	assert_non_null(strstr(err_msg(), "init: KVM_TDX_INIT_VM failed: TDX module error 0xc000010100000000"));
 
-	assert_int_equal(run(f, 13, EIO, 0x1, &fds), -EIO);
+	assert_int_equal(run(f, 14, EIO, 0x1, &fds), -EIO);
 	assert_int_equal(fds, 0);
 	assert_non_null(strstr(err_msg(), "vCPU 0: KVM_TDX_INIT_VCPU failed"));
 }

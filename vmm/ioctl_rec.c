@@ -628,7 +628,17 @@ static int tdx_op(struct cc_rec *r, struct rec_fd *s, struct kvm_tdx_cmd *c, jso
 		 * PKS, PERFMON; XFAM x87, SSE, AVX, AVX-512, PKRU, AMX */
 		cap->supported_attrs = 1ull << 0 | 1ull << 28 | 1ull << 30 | 1ull << 63;
 		cap->supported_xfam = 0x602e7;
-		cap->cpuid.nent = 0;
+		/* the configurable CPUID bits (a small plausible set): leaf 1
+		 * ECX.SSSE3 (bit 9), leaf 7.0 EBX.BMI1 (bit 3) */
+		if (cap->cpuid.nent < 2) {
+			cap->cpuid.nent = 2;
+			emit(r, o);
+			return -E2BIG;
+		}
+		cap->cpuid.nent = 2;
+		cap->cpuid.entries[0] = (struct kvm_cpuid_entry2){ .function = 0x1, .ecx = 1u << 9 };
+		cap->cpuid.entries[1] = (struct kvm_cpuid_entry2){ .function = 0x7, .index = 0,
+								  .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 1u << 3 };
 		break;
 	}
 	case KVM_TDX_INIT_VM: {
@@ -640,6 +650,16 @@ static int tdx_op(struct cc_rec *r, struct rec_fd *s, struct kvm_tdx_cmd *c, jso
 		json_object_set_new(o, "mrowner", hexstr((const uint8_t *)in->mrowner, 48));
 		json_object_set_new(o, "mrownerconfig", hexstr((const uint8_t *)in->mrownerconfig, 48));
 		json_object_set_new(o, "cpuid_nent", json_integer(in->cpuid.nent));
+		json_t *ents = json_array();
+		for (uint32_t i = 0; i < in->cpuid.nent && i < 256; i++) {
+			const struct kvm_cpuid_entry2 *e = &in->cpuid.entries[i];
+
+			json_array_append_new(ents, json_pack("{s:o,s:I,s:o,s:o,s:o,s:o}", "function", hexnum(e->function),
+							      "index", (json_int_t)e->index, "eax", hexnum(e->eax),
+							      "ebx", hexnum(e->ebx), "ecx", hexnum(e->ecx),
+							      "edx", hexnum(e->edx)));
+		}
+		json_object_set_new(o, "cpuid", ents);
 		plan_free(&r->td);
 		r->finalized = false;
 		break;
