@@ -15,7 +15,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I/usr/include/tss2
 LDLIBS   := -lssl -lcrypto -ljwt -ljansson -lmicrohttpd -lcurl -ltss2-esys -ltss2-mu -ltss2-rc \
-            -ltss2-tctildr -lfdt -lseccomp -lselinux -lcap-ng -lpthread -lelf -llz4 -llzma -lz -lsystemd
+            -ltss2-tctildr -lfdt -luring -lseccomp -lselinux -lcap-ng -lpthread -lelf -llz4 -llzma -lz -lsystemd
 ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 

@@ -158,6 +158,7 @@ static uint8_t blk_req(struct blk_rig *g, uint32_t type, uint64_t sector, uint32
 	uint16_t before = ring_used_idx(&g->r);
 	ring_publish(&g->r, 0);
 	notify(g->p, 0);
+	virtio_blk_wait_idle(g->d);
 	assert_int_equal(ring_used_idx(&g->r), (uint16_t)(before + 1));
 	if (used_len)
 		*used_len = ring_used_len(&g->r, before);
@@ -218,6 +219,240 @@ static void test_blk_round_trip(void **state)
 	assert_int_equal(blk_req(&g, 0, 0, 100, true, NULL), 1);
 	/* unknown request type */
 	assert_int_equal(blk_req(&g, 99, 0, 0, false, NULL), 2);
+	blk_rig_down(&g);
+}
+
+/* Publish a chain at head 0 of the descriptors already written, notify
+ * queue q, wait for the I/O thread; the used length of that chain. */
+static uint32_t blk_kick(struct blk_rig *g, struct fake_ring *r, unsigned q)
+{
+	uint16_t before = ring_used_idx(r);
+
+	ring_publish(r, 0);
+	notify(g->p, q);
+	virtio_blk_wait_idle(g->d);
+	assert_int_equal(ring_used_idx(r), (uint16_t)(before + 1));
+	return ring_used_len(r, before);
+}
+
+/* Chains of the wrong shape get an answer (or at least their buffers back)
+ * and the device, and cvmm, go on. */
+static void test_blk_hostile(void **state)
+{
+	struct blk_rig g;
+	uint8_t *h, *st;
+
+	(void)state;
+	blk_rig_up(&g, false);
+	h = gpa(g.vm, HDR);
+	st = gpa(g.vm, STAT);
+	/* no writable byte at all: nowhere to put a status */
+	put_le32(h, 0);
+	put_le64(h + 8, 0);
+	ring_desc(&g.r, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&g.r, 1, DATA, 512, 0, 0);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 0);
+	/* a header shorter than 16 bytes */
+	*st = 0xee;
+	ring_desc(&g.r, 0, HDR, 8, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&g.r, 1, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*st, 1); /* IOERR */
+	/* a read whose data is device-readable: nothing to read into */
+	ring_desc(&g.r, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&g.r, 1, DATA, 512, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&g.r, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*st, 0);
+	/* huge request: 4 GiB less one sector of sectors past the end */
+	put_le32(h, 1);
+	put_le64(h + 8, 62);
+	ring_desc(&g.r, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&g.r, 1, DATA, 0x20000, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&g.r, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*st, 1); /* IOERR */
+	/* sector number that overflows when multiplied by 512 */
+	put_le64(h + 8, 1ull << 56);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*st, 1);
+	/* a flush carrying data, and the status byte inside a longer buffer */
+	put_le32(h, 4);
+	ring_desc(&g.r, 1, DATA, 512, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&g.r, 2, STAT, 16, VIRTQ_DESC_F_WRITE, 0);
+	memset(st, 0xee, 16);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(st[15], 0);
+	/* discard with too many segments, and of a size that is no segment */
+	put_le32(h, 11);
+	ring_desc(&g.r, 1, DATA, 32, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&g.r, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*st, 1);
+	ring_desc(&g.r, 1, DATA, 7, VIRTQ_DESC_F_NEXT, 2);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*st, 1);
+	assert_false(g.d->broken);
+	/* and the device still does real work */
+	assert_int_equal(blk_req(&g, 0, 0, 512, true, NULL), 0);
+	blk_rig_down(&g);
+}
+
+/* More requests than one batch in a single notification: all are served
+ * (the thread comes back for the rest), each once, in any order. */
+static void test_blk_many(void **state)
+{
+	struct blk_rig g;
+	struct fake_ring big;
+	uint8_t disk[512];
+	const unsigned n = 200;
+
+	(void)state;
+	g.vm = fake_vm_new();
+	g.fd = make_image(256 * 512);
+	for (unsigned i = 0; i < 256; i++) {
+		memset(disk, (int)i, sizeof(disk));
+		assert_int_equal(pwrite(g.fd, disk, 512, (off_t)i * 512), 512);
+	}
+	assert_int_equal(virtio_blk_create(g.vm, img_path, false), 0);
+	g.p = g.vm->pci[0];
+	g.d = fake_vm_dev(g.vm);
+	assert_true(drv_negotiate(g.p, V1) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&big, g.vm, RING, 256);
+	drv_queue(g.p, 0, &big);
+	drv_ok(g.p);
+	/* chain i: descriptors 3i..3i+2 read sector i into DATA + 512 i */
+	for (unsigned i = 0; i < n / 3 * 3 && i < 85; i++) {
+		uint64_t hdr = HDR + 16 * i, data = DATA + 512 * i, stat = STAT + i;
+		put_le32(gpa(g.vm, hdr), 0);
+		put_le64(gpa(g.vm, hdr + 8), i);
+		ring_desc(&big, (uint16_t)(3 * i), hdr, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(3 * i + 1));
+		ring_desc(&big, (uint16_t)(3 * i + 1), data, 512, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
+			  (uint16_t)(3 * i + 2));
+		ring_desc(&big, (uint16_t)(3 * i + 2), stat, 1, VIRTQ_DESC_F_WRITE, 0);
+		*(uint8_t *)gpa(g.vm, stat) = 0xee;
+		ring_publish(&big, (uint16_t)(3 * i));
+	}
+	notify(g.p, 0);
+	virtio_blk_wait_idle(g.d);
+	assert_int_equal(ring_used_idx(&big), 85);
+	for (unsigned i = 0; i < 85; i++) {
+		assert_int_equal(*(uint8_t *)gpa(g.vm, STAT + i), 0);
+		assert_int_equal(*(uint8_t *)gpa(g.vm, DATA + 512 * i + 511), (uint8_t)i);
+	}
+	/* every head came back exactly once */
+	uint8_t seen[85] = { 0 };
+	for (unsigned k = 0; k < 85; k++) {
+		uint32_t id = ring_used_id(&big, (uint16_t)k);
+		assert_true(id % 3 == 0 && id / 3 < 85);
+		assert_int_equal(seen[id / 3]++, 0);
+		assert_int_equal(ring_used_len(&big, (uint16_t)k), 513);
+	}
+	blk_rig_down(&g);
+}
+
+/* queues=2: VIRTIO_BLK_F_MQ, num_queues 2, and the second queue serves. */
+static void test_blk_multiqueue(void **state)
+{
+	struct virtio_blk_opts o = { .queues = 2 };
+	struct blk_rig g;
+	struct fake_ring r1;
+	uint8_t disk[512];
+
+	(void)state;
+	g.vm = fake_vm_new();
+	g.fd = make_image(64 * 512);
+	o.path = img_path;
+	memset(disk, 0x42, sizeof(disk));
+	assert_int_equal(pwrite(g.fd, disk, 512, 5 * 512), 512);
+	o.queues = VIRTIO_MAX_QUEUES + 1;
+	assert_int_equal(virtio_blk_create_opts(g.vm, &o), -EINVAL);
+	assert_non_null(strstr(err_msg(), "queues="));
+	o.queues = 2;
+	assert_int_equal(virtio_blk_create_opts(g.vm, &o), 0);
+	g.p = g.vm->pci[0];
+	g.d = fake_vm_dev(g.vm);
+	assert_true(features_of(g.p) & 1ull << 12);
+	assert_int_equal(bar_read(g.p, 0, DEVCFG(34), 2), 2);
+	assert_int_equal(bar_read(g.p, 0, CC(18), 2), 2);
+	assert_true(drv_negotiate(g.p, V1 | 1ull << 12) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&g.r, g.vm, RING, 16);
+	ring_init(&r1, g.vm, RING + 0x1000, 16);
+	drv_queue(g.p, 0, &g.r);
+	drv_queue(g.p, 1, &r1);
+	drv_ok(g.p);
+	put_le32(gpa(g.vm, HDR), 0);
+	put_le64(gpa(g.vm, HDR + 8), 5);
+	ring_desc(&r1, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&r1, 1, DATA, 512, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&r1, 2, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(blk_kick(&g, &r1, 1), 513);
+	assert_int_equal(ring_used_idx(&g.r), 0);
+	assert_memory_equal(gpa(g.vm, DATA), disk, 512);
+	/* the first queue still works too */
+	assert_int_equal(blk_req(&g, 0, 5, 512, true, NULL), 0);
+	blk_rig_down(&g);
+}
+
+/* direct=on: O_DIRECT where the file system has it; guest buffers that are
+ * not 512-byte aligned go through the bounce buffer. */
+static void test_blk_direct(void **state)
+{
+	struct virtio_blk_opts o = { .direct = true };
+	struct blk_rig g;
+	uint8_t *d, disk[1536];
+	int probe;
+
+	(void)state;
+	g.vm = fake_vm_new();
+	snprintf(img_path, sizeof(img_path), "cvmm-test-direct-XXXXXX"); /* the build's file system, not tmpfs */
+	g.fd = mkstemp(img_path);
+	assert_true(g.fd >= 0);
+	assert_int_equal(ftruncate(g.fd, 64 * 512), 0);
+	probe = open(img_path, O_RDWR | O_DIRECT);
+	if (probe < 0) { /* no O_DIRECT here: the error must say so */
+		o.path = img_path;
+		assert_int_equal(virtio_blk_create_opts(g.vm, &o), -EINVAL);
+		assert_non_null(strstr(err_msg(), "direct=on"));
+		blk_rig_down(&g);
+		skip();
+	}
+	close(probe);
+	o.path = img_path;
+	assert_int_equal(virtio_blk_create_opts(g.vm, &o), 0);
+	g.p = g.vm->pci[0];
+	g.d = fake_vm_dev(g.vm);
+	assert_true(drv_negotiate(g.p, V1) & VIRTIO_STATUS_FEATURES_OK);
+	ring_init(&g.r, g.vm, RING, 16);
+	drv_queue(g.p, 0, &g.r);
+	drv_ok(g.p);
+	d = gpa(g.vm, DATA);
+	for (int i = 0; i < 1024; i++)
+		d[i] = (uint8_t)(i * 13 + 5);
+	/* aligned: straight to the image */
+	assert_int_equal(blk_req(&g, 1, 2, 1024, false, NULL), 0);
+	assert_int_equal(pread(g.fd, disk, 1024, 2 * 512), 1024);
+	assert_memory_equal(disk, d, 1024);
+	/* unaligned guest buffer (DATA + 3) and an odd split: bounced */
+	put_le32(gpa(g.vm, HDR), 1);
+	put_le64(gpa(g.vm, HDR + 8), 8);
+	for (int i = 0; i < 1536; i++)
+		d[3 + i] = (uint8_t)(i * 7 + 1);
+	ring_desc(&g.r, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&g.r, 1, DATA + 3, 100, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&g.r, 2, DATA + 103, 1436, VIRTQ_DESC_F_NEXT, 3);
+	ring_desc(&g.r, 3, STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1);
+	assert_int_equal(*(uint8_t *)gpa(g.vm, STAT), 0);
+	assert_int_equal(pread(g.fd, disk, 1536, 8 * 512), 1536);
+	assert_memory_equal(disk, d + 3, 1536);
+	/* and read back unaligned */
+	memset(d, 0, 2048);
+	put_le32(gpa(g.vm, HDR), 0);
+	ring_desc(&g.r, 1, DATA + 3, 100, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&g.r, 2, DATA + 103, 1436, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
+	assert_int_equal(blk_kick(&g, &g.r, 0), 1537);
+	assert_memory_equal(d + 3, disk, 1536);
 	blk_rig_down(&g);
 }
 
@@ -488,7 +723,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blk_config),  cmocka_unit_test(test_blk_round_trip),
-		cmocka_unit_test(test_blk_read_only), cmocka_unit_test(test_net),
+		cmocka_unit_test(test_blk_read_only), cmocka_unit_test(test_blk_hostile),
+		cmocka_unit_test(test_blk_many), cmocka_unit_test(test_blk_multiqueue),
+		cmocka_unit_test(test_blk_direct), cmocka_unit_test(test_net),
 		cmocka_unit_test(test_console), cmocka_unit_test(test_console_output_unread),     cmocka_unit_test(test_vsock_config),
 		cmocka_unit_test(test_net_vhost_not_vhost),
 		cmocka_unit_test(test_net_vhost_not_vhost),

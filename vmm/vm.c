@@ -141,7 +141,8 @@ static int create_devices(struct vm *vm, const struct vm_config *c)
 	if (c->console_virtio)
 		rc = virtio_console_create(vm, STDIN_FILENO, STDOUT_FILENO);
 	for (unsigned i = 0; !rc && i < c->ndisks; i++)
-		rc = virtio_blk_create(vm, c->disk[i].path, c->disk[i].ro);
+		rc = virtio_blk_create_opts(vm, &(struct virtio_blk_opts){ .path = c->disk[i].path,
+			.read_only = c->disk[i].ro, .direct = c->disk[i].direct, .queues = c->disk[i].queues });
 	if (!rc && c->rng)
 		rc = virtio_rng_create(vm);
 	if (!rc && c->net_tap) {

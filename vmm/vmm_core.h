@@ -277,7 +277,8 @@ struct vm_config {
 	unsigned vcpus;
 	bool console_virtio;   /* --console virtio (else serial) */
 	bool debug_console;    /* 8250 even when the platform is confidential */
-	struct { const char *path; bool ro; } disk[VMM_MAX_DISKS];
+#define VMM_DISK_QUEUES_MAX 4 /* VIRTIO_MAX_QUEUES */
+	struct { const char *path; bool ro, direct; unsigned queues; } disk[VMM_MAX_DISKS];
 	unsigned ndisks;
 	bool rng;
 	const char *net_tap;

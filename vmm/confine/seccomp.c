@@ -78,6 +78,7 @@ static const char *const vmm_syscalls[] = {
 	/* a queue's re-kick (vq_serve stops after queue-size chains and the
 	 * loop serves the rest): what the vCPU does for blk and rng */
 	"pread64", "pwrite64", "fdatasync", "fallocate", "getrandom",
+	"io_uring_enter", /* virtio-blk I/O threads (same role): submit and reap */
 	"ioctl",         /* interrupts; teardown (below) */
 	"close",
 	"fcntl",         /* console output: O_NONBLOCK given back at exit (conout.c) */

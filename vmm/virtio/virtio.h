@@ -24,8 +24,17 @@ struct vm;
  * ownership of both fds (they are not closed). */
 int virtio_console_create(struct vm *vm, int in_fd, int out_fd);
 
-/* virtio-blk on a raw image (pread/pwrite). read_only offers
- * VIRTIO_BLK_F_RO and fails writes with VIRTIO_BLK_S_IOERR. */
+/* virtio-blk on a raw image, one I/O thread with io_uring per queue
+ * (`--disk PATH[,ro][,direct=on][,queues=N]`, docs/virtio.md). read_only
+ * offers VIRTIO_BLK_F_RO and fails writes with VIRTIO_BLK_S_IOERR; direct
+ * opens the image O_DIRECT; queues (1..4, 0 = 1) offers VIRTIO_BLK_F_MQ. */
+struct virtio_blk_opts {
+	const char *path;
+	bool read_only;
+	bool direct;
+	unsigned queues;
+};
+int virtio_blk_create_opts(struct vm *vm, const struct virtio_blk_opts *o);
 int virtio_blk_create(struct vm *vm, const char *path, bool read_only);
 
 /* virtio-rng fed by getrandom(2). */

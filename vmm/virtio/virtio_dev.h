@@ -256,6 +256,9 @@ void virtio_pci_free(struct virtio_dev *d);
 #define VPCI_MSIX_VECTORS     (VIRTIO_MAX_QUEUES + 1)
 
 /* ---- devices without their host backend, for tests ---- */
+/* virtio-blk: wait until every queue's thread has served the notifications
+ * so far and nothing is in flight (the requests are on the used ring). */
+void virtio_blk_wait_idle(struct virtio_dev *d);
 int virtio_net_create_fd(struct vm *vm, int tap_fd, const uint8_t mac[6], const char *tap_name);
 int virtio_net_create_vhost_fd(struct vm *vm, int tap_fd, int vhost_fd, const uint8_t mac[6],
 			       const char *tap_name);
