@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "common/common.h"
+#include "vmm/kvm_uapi.h"
 #include "vmm/vmm_core.h"
 
 static struct pci_bus bus;
@@ -276,6 +277,33 @@ static void test_shared_intx(void **state)
 	assert_int_equal(line_level, 0);
 }
 
+/* KVM_SET_GSI_ROUTING replaces the table: the irqfd routes start from
+ * KVM's own defaults (arch/x86/kvm/irq_comm.c default_routing). */
+static void test_default_routes(void **state)
+{
+	struct kvm_irq_routing_entry e[40];
+	unsigned n, ioapic = 0, pic = 0;
+	(void)state;
+	n = irq_route_default_table(e);
+	assert_int_equal(n, 40);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(e[i].type, KVM_IRQ_ROUTING_IRQCHIP);
+		assert_true(e[i].gsi < 24);
+		if (e[i].u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC) {
+			assert_int_equal(e[i].u.irqchip.pin, e[i].gsi);
+			ioapic++;
+		} else {
+			assert_true(e[i].gsi < 16);
+			assert_int_equal(e[i].u.irqchip.irqchip,
+					 e[i].gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE);
+			assert_int_equal(e[i].u.irqchip.pin, e[i].gsi % 8);
+			pic++;
+		}
+	}
+	assert_int_equal(ioapic, 24);
+	assert_int_equal(pic, 16);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +313,7 @@ int main(void)
 		cmocka_unit_test_setup(test_mmio, setup),
 		cmocka_unit_test_setup(test_bus_limits, setup),
 		cmocka_unit_test_setup(test_shared_intx, setup),
+		cmocka_unit_test(test_default_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

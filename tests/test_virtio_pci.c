@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -262,6 +263,74 @@ static void test_msix(void **state)
 	assert_int_equal(bar_read(p, 1, VPCI_MSIX_PBA_OFF, 8), 0);
 }
 
+static uint64_t eventfd_count(int fd)
+{
+	uint64_t v = 0;
+
+	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+/* With irqfd routes (KVM_IRQFD + KVM_SET_GSI_ROUTING): one GSI-bound
+ * eventfd per vector made at set-up; the route follows the table, sent
+ * to KVM once per change; firing is an eventfd write, not KVM_SIGNAL_MSI;
+ * masking still holds messages back in the PBA. */
+static void test_msix_irqfd(void **state)
+{
+	struct vm *vm = fake_vm_new();
+	struct pci_dev *p;
+	struct fake_ring r;
+	int fd1;
+
+	(void)state;
+	vm->irqfd = true;
+	assert_int_equal(virtio_rng_create(vm), 0);
+	p = vm->pci[0];
+	assert_int_equal(vm->n_irqfd, VPCI_MSIX_VECTORS);
+	fd1 = vm->irqfd_fd[1];
+	assert_true(drv_negotiate(p, V1) & VIRTIO_STATUS_FEATURES_OK);
+	msix_enable(p, true, false);
+	bar_write(p, 1, 16 + 0, 0xfee00000u, 4);
+	bar_write(p, 1, 16 + 4, 0, 4);
+	bar_write(p, 1, 16 + 8, 0x41, 4);
+	bar_write(p, 1, 16 + 12, 0, 4);
+	bar_write(p, 0, CC(22), 0, 2);
+	bar_write(p, 0, CC(26), 1, 2);
+	ring_init(&r, vm, 0x1000, 8);
+	drv_queue(p, 0, &r);
+	drv_ok(p);
+	assert_int_equal(vm->route_commits, 0); /* nothing fired yet */
+	ring_desc(&r, 0, 0x10000, 8, VIRTQ_DESC_F_WRITE, 0);
+	ring_publish(&r, 0);
+	notify(p, 0);
+	assert_int_equal(vm->route_commits, 1);
+	assert_int_equal(vm->route_addr[1], 0xfee00000u);
+	assert_int_equal(vm->route_data[1], 0x41);
+	assert_int_equal(eventfd_count(fd1), 1);
+	assert_int_equal(vm->msi_count, 0);
+	/* again: no new route */
+	ring_publish(&r, 0);
+	notify(p, 0);
+	assert_int_equal(vm->route_commits, 1);
+	assert_int_equal(eventfd_count(fd1), 1);
+	/* the guest moves the vector (another CPU): one new route */
+	bar_write(p, 1, 16 + 8, 0x52, 4);
+	ring_publish(&r, 0);
+	notify(p, 0);
+	assert_int_equal(vm->route_commits, 2);
+	assert_int_equal(vm->route_data[1], 0x52);
+	assert_int_equal(eventfd_count(fd1), 1);
+	/* masked: pending, no eventfd write until unmasked */
+	bar_write(p, 1, 16 + 12, 1, 4);
+	ring_publish(&r, 0);
+	notify(p, 0);
+	assert_int_equal(eventfd_count(fd1), 0);
+	assert_int_equal(bar_read(p, 1, VPCI_MSIX_PBA_OFF, 8), 1u << 1);
+	bar_write(p, 1, 16 + 12, 0, 4);
+	assert_int_equal(eventfd_count(fd1), 1);
+	assert_int_equal(vm->msi_count, 0);
+	fake_vm_free(vm);
+}
+
 static void test_intx_isr(void **state)
 {
 	struct fixture *f = *state;
@@ -317,7 +386,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_identity_and_caps), T(test_common_cfg_reads), T(test_feature_negotiation),
-		T(test_queue_setup), T(test_msix), T(test_intx_isr), T(test_pci_cfg_window),
+		T(test_queue_setup), T(test_msix), cmocka_unit_test(test_msix_irqfd), T(test_intx_isr), T(test_pci_cfg_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,7 @@ void kvm_vm_close(struct vm *vm)
 	vm->vm_fd = vm->kvm_fd = -1;
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	vm_irq_routes_free(vm);
 }
 
 void vm_set_irq(struct vm *vm, unsigned gsi, int level)

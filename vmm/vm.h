@@ -77,6 +77,13 @@ int pci_register(struct vm *vm, struct pci_dev *d);
 void pci_set_intx(struct pci_dev *d, bool level);
 /* Send an MSI (KVM_SIGNAL_MSI). */
 int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/* irqfd MSI routes (irq_route.c): bind eventfd efd to a new GSI with
+ * KVM_IRQFD (at set-up: returns the GSI or a negative errno), then point
+ * that GSI at an MSI address/data (KVM_SET_GSI_ROUTING; nothing is sent
+ * to KVM when they did not change). Writing efd then raises that MSI. A
+ * negative return means: use vm_signal_msi instead. */
+int vm_irqfd_route(struct vm *vm, int efd);
+int vm_irqfd_set_msi(struct vm *vm, unsigned gsi, uint64_t addr, uint32_t data);
 
 /* ---------------- the VM ---------------- */
 struct guest_mem *vm_mem(struct vm *vm);

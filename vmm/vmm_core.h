@@ -215,6 +215,11 @@ typedef void (*pio_fn)(void *opaque, uint16_t port, uint8_t *data, unsigned len,
 int vm_pio_register(struct vm *vm, uint16_t base, uint16_t len, pio_fn fn, void *opaque);
 /* Drive a GSI (KVM_IRQ_LINE). */
 void vm_set_irq(struct vm *vm, unsigned gsi, int level);
+/* irq_route.c: KVM's default GSI routes (0-15 IOAPIC + PIC, 16-23 IOAPIC)
+ * into e (room for 40); returns the count. Freed with the VM (kvm.c). */
+struct kvm_irq_routing_entry;
+unsigned irq_route_default_table(struct kvm_irq_routing_entry *e);
+void vm_irq_routes_free(struct vm *vm);
 /* End the VM with a `cvmm run` exit status; the first request wins. */
 void vm_request_exit(struct vm *vm, int status, const char *why);
 
@@ -344,6 +349,7 @@ struct vm {
 	pthread_mutex_t exit_lock;
 	bool tsc_deadline;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	struct irq_routes *irq_routes; /* irqfd MSI routes (irq_route.c) */
 	struct launch_plan plan;  /* what was loaded (boot_plan.c) */
 	struct fw_boot *fw;       /* --firmware (firmware_boot.c), else NULL */
 	uint8_t *manifest;        /* device manifest DTB */

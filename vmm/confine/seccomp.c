@@ -54,6 +54,7 @@ static const struct confine_ioctl vcpu_ioctls[] = {
 	IOC(KVM_RUN),
 	IOC(KVM_IRQ_LINE),
 	IOC(KVM_SIGNAL_MSI),
+	IOC(KVM_SET_GSI_ROUTING),       /* an MSI-X vector's irqfd route, on its first use */
 	IOC(KVM_IOEVENTFD),
 	IOC(VIRTIO_VHOST_SET_FEATURES),
 	IOC(VIRTIO_VHOST_SET_MEM_TABLE),
@@ -94,6 +95,7 @@ static const char *const vmm_syscalls[] = {
 static const struct confine_ioctl vmm_ioctls[] = {
 	IOC(KVM_IRQ_LINE),
 	IOC(KVM_SIGNAL_MSI),
+	IOC(KVM_SET_GSI_ROUTING),       /* irqfd route of a vector first used here */
 	IOC(KVM_IOEVENTFD),             /* vhost-vsock teardown (deassign) */
 	IOC(VIRTIO_VHOST_VSOCK_SET_RUNNING), /* vhost-vsock teardown */
 	IOC(VIRTIO_VHOST_NET_SET_BACKEND), /* vhost-net teardown (tap detached) */

@@ -714,6 +714,7 @@ static int queue_init(struct blk *b, unsigned i)
 	q->kick_fd = eventfd(0, EFD_CLOEXEC);
 	if (q->kick_fd < 0)
 		return err_set(errno, "virtio-blk: eventfd: %s", strerror(errno));
+	q->vq->kick_fd = q->kick_fd; /* the transport leaves this queue's notify to us */
 	/* one entry per descriptor the queue can hold, plus the kick read */
 	q->uring = io_uring_queue_init(2 * VIRTIO_QUEUE_MAX, &q->ring, 0) == 0;
 	r = pthread_create(&q->thread, NULL, io_thread, q);

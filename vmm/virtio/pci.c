@@ -6,8 +6,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "common/common.h"
+#include "vmm/kvm_uapi.h"
 #include "vmm/virtio/virtio_dev.h"
 
 /* §4.1.4 capability types */
@@ -29,6 +34,15 @@ struct vpci {
 	int msix_cap, pcicfg_cap;
 	uint8_t msix_table[VPCI_MSIX_VECTORS][16]; /* addr lo, addr hi, data, control */
 	uint64_t msix_pba;
+	/* per vector: an eventfd bound to a GSI by KVM_IRQFD, and the MSI
+	 * route last given to KVM for it (gsi < 0: KVM_SIGNAL_MSI instead) */
+	struct { int fd, gsi; bool routed; uint64_t addr; uint32_t data; } irqfd[VPCI_MSIX_VECTORS];
+	/* per queue: an eventfd KVM signals on a notify write (ioeventfd),
+	 * watched by the event loop while the device runs (-1: the device
+	 * has its own, vq->kick_fd) */
+	int notify_fd[VIRTIO_MAX_QUEUES];
+	bool notify_on[VIRTIO_MAX_QUEUES];
+	uint64_t notify_addr[VIRTIO_MAX_QUEUES]; /* where each is assigned */
 };
 
 static struct vpci *vpci_of(struct pci_dev *p) { return p->opaque; }
@@ -45,11 +59,80 @@ static bool msix_enabled(const struct vpci *vp, bool *masked)
 	return ctrl & MSIX_CTRL_ENABLE;
 }
 
+/* An unmasked vector fires: through its irqfd, its route first brought up
+ * to date with the table (once per change of address/data), or with
+ * KVM_SIGNAL_MSI where there is no irqfd route. */
 static void msix_fire(struct vpci *vp, unsigned vec)
 {
 	const uint8_t *e = vp->msix_table[vec];
+	uint64_t addr = le64(e);
+	uint32_t data = le32(e + 8);
+	__typeof__(vp->irqfd[0]) *f = &vp->irqfd[vec];
 
-	vm_signal_msi(vp->pci.vm, le64(e), le32(e + 8));
+	if (f->gsi >= 0 && (!f->routed || f->addr != addr || f->data != data)) {
+		f->routed = vm_irqfd_set_msi(vp->pci.vm, (unsigned)f->gsi, addr, data) == 0;
+		f->addr = addr;
+		f->data = data;
+		if (!f->routed)
+			f->gsi = -1; /* KVM will not route it: stay with KVM_SIGNAL_MSI */
+	}
+	if (f->gsi >= 0 && f->routed) {
+		virtio_eventfd_signal(f->fd);
+		return;
+	}
+	vm_signal_msi(vp->pci.vm, addr, data);
+}
+
+/* ---------------- notifications (ioeventfd) ---------------- */
+static void notify_cb(void *opaque, uint32_t events)
+{
+	struct virtqueue *vq = opaque;
+	struct virtio_dev *d = vq->dev;
+	struct vpci *vp = d->transport_priv;
+
+	(void)events;
+	if (!vp || !virtio_wake_clear(vp->notify_fd[vq->index]))
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (virtio_dev_running(d) && vq->enabled && d->ops->notify)
+		d->ops->notify(d, vq);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Every enabled queue's notify address as an ioeventfd on the event loop
+ * (on at DRIVER_OK, off at reset). Where KVM refuses (tests, no KVM), the
+ * MMIO notify path still serves; a queue whose device has its own
+ * eventfd (vq->kick_fd: vhost, the blk I/O threads) is the device's. */
+static void notify_fds(struct vpci *vp, bool on)
+{
+	struct virtio_dev *d = vp->dev;
+	uint32_t bar = vp->pci.bar_addr[VPCI_BAR_VIRTIO];
+
+	for (unsigned q = 0; q < d->num_queues; q++) {
+		struct kvm_ioeventfd io = { .len = 2, .fd = vp->notify_fd[q] };
+		struct virtqueue *vq = &d->vq[q];
+
+		if (vp->notify_fd[q] < 0 || on == vp->notify_on[q] || (on && (!vq->enabled || !bar)))
+			continue;
+		io.addr = on ? bar + VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * q : vp->notify_addr[q];
+		if (!on) {
+			io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
+			ioctl(vm_fd(d->vm), KVM_IOEVENTFD, &io);
+			ev_del(vm_evloop(d->vm), vp->notify_fd[q]);
+			virtio_wake_clear(vp->notify_fd[q]);
+			vp->notify_on[q] = false;
+			continue;
+		}
+		if (vm_fd(d->vm) < 0 || ioctl(vm_fd(d->vm), KVM_IOEVENTFD, &io) < 0)
+			continue;
+		if (ev_add(vm_evloop(d->vm), vp->notify_fd[q], EPOLLIN, notify_cb, vq) < 0) {
+			io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
+			ioctl(vm_fd(d->vm), KVM_IOEVENTFD, &io);
+			continue;
+		}
+		vp->notify_addr[q] = io.addr;
+		vp->notify_on[q] = true;
+	}
 }
 
 static void vpci_signal(struct vpci *vp, uint16_t vector, uint8_t isr_bit)
@@ -161,6 +244,7 @@ static void write_status(struct vpci *vp, uint8_t val)
 	uint8_t old = d->status, st;
 
 	if (val == 0) { /* §4.1.4.3.1: writing 0 resets the device */
+		notify_fds(vp, false);
 		virtio_dev_reset(d);
 		vp->msix_pba = 0;
 		pci_set_intx(&vp->pci, false);
@@ -175,9 +259,12 @@ static void write_status(struct vpci *vp, uint8_t val)
 	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_FEATURES_OK))
 		st &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
 	d->status = st;
-	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) && !d->broken &&
-	    d->ops->start && d->ops->start(d) < 0)
-		virtio_dev_set_broken(d, err_msg());
+	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) && !d->broken) {
+		if (d->ops->start && d->ops->start(d) < 0)
+			virtio_dev_set_broken(d, err_msg());
+		else
+			notify_fds(vp, true);
+	}
 }
 
 static void common_apply(struct vpci *vp, unsigned off, const uint8_t *img)
@@ -371,9 +458,46 @@ struct pci_dev *virtio_pci_dev(struct virtio_dev *d)
 	return vp ? &vp->pci : NULL;
 }
 
+/* The eventfds of the transport: a GSI-bound irqfd per MSI-X vector and a
+ * notify eventfd per queue, made here at set-up (before confinement; the
+ * vCPU threads that later switch them on may not create fds). Any that
+ * cannot be made leave that vector on KVM_SIGNAL_MSI, that queue on MMIO. */
+static void vpci_fds_open(struct vpci *vp)
+{
+	struct virtio_dev *d = vp->dev;
+
+	for (unsigned v = 0; v < VPCI_MSIX_VECTORS; v++) {
+		vp->irqfd[v].fd = vp->irqfd[v].gsi = -1;
+		if (vm_fd(d->vm) < 0)
+			continue;
+		vp->irqfd[v].fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (vp->irqfd[v].fd >= 0 && (vp->irqfd[v].gsi = vm_irqfd_route(d->vm, vp->irqfd[v].fd)) < 0) {
+			close(vp->irqfd[v].fd);
+			vp->irqfd[v].fd = vp->irqfd[v].gsi = -1;
+		}
+	}
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->notify_fd[q] = q < d->num_queues && d->vq[q].kick_fd < 0 && vm_fd(d->vm) >= 0
+					   ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+					   : -1;
+}
+
+static void vpci_fds_close(struct vpci *vp)
+{
+	notify_fds(vp, false);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		if (vp->notify_fd[q] >= 0)
+			close(vp->notify_fd[q]);
+	for (unsigned v = 0; v < VPCI_MSIX_VECTORS; v++)
+		if (vp->irqfd[v].fd >= 0)
+			close(vp->irqfd[v].fd); /* KVM drops the irqfd when its eventfd goes */
+}
+
 void virtio_pci_free(struct virtio_dev *d)
 {
 	virtio_rekick_close(d);
+	if (d->transport_priv)
+		vpci_fds_close(d->transport_priv);
 	free(d->transport_priv);
 	d->transport_priv = NULL;
 	d->transport = NULL;
@@ -431,6 +555,8 @@ int virtio_pci_register(struct virtio_dev *d)
 	d->transport = &vpci_transport;
 	d->transport_priv = vp;
 	r = pci_register(d->vm, p);
+	if (r == 0)
+		vpci_fds_open(vp);
 	if (r < 0) {
 		d->transport = NULL;
 		d->transport_priv = NULL;
