@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -500,6 +501,26 @@ static void test_rtc(void **state)
 	/* memory above 16 MiB (64 KiB units) and above 4 GiB */
 	assert_int_equal(rtc_rd(&r, 0x34) | rtc_rd(&r, 0x35) << 8, ((3ull << 30) - (16 << 20)) >> 16);
 	assert_int_equal(rtc_rd(&r, 0x5b) | rtc_rd(&r, 0x5c) << 8 | rtc_rd(&r, 0x5d) << 16, (3ull << 30) >> 16);
+	/* the clock is the host's UTC time (as gmtime_r tells it), in BCD */
+	for (int tries = 0; tries < 100; tries++) {
+		time_t t1 = time(NULL);
+		uint8_t sec = rtc_rd(&r, 0), min = rtc_rd(&r, 2), hour = rtc_rd(&r, 4), day = rtc_rd(&r, 7);
+		uint8_t mon = rtc_rd(&r, 8), year = rtc_rd(&r, 9), wday = rtc_rd(&r, 6), cent = rtc_rd(&r, 0x32);
+		struct tm tm;
+		if (time(NULL) != t1)
+			continue; /* a second boundary passed while reading */
+		gmtime_r(&t1, &tm);
+#define BCD(v) ((uint8_t)(((v) / 10) << 4 | (v) % 10))
+		assert_int_equal(sec, BCD(tm.tm_sec));
+		assert_int_equal(min, BCD(tm.tm_min));
+		assert_int_equal(hour, BCD(tm.tm_hour));
+		assert_int_equal(day, BCD(tm.tm_mday));
+		assert_int_equal(mon, BCD(tm.tm_mon + 1));
+		assert_int_equal(year, BCD(tm.tm_year % 100));
+		assert_int_equal(cent, BCD((tm.tm_year + 1900) / 100));
+		assert_int_equal(wday, tm.tm_wday + 1);
+		break;
+	}
 	/* binary mode */
 	uint8_t idx = 0x0b, b = 0x06;
 	rtc_io(&r, 0x70, &idx, 1, true);

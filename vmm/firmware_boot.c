@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "vmm/firmware_boot.h"
@@ -33,7 +34,7 @@ int vmm_firmware_read(const char *path, struct fw_boot **out)
 	if (!rc && fw_table_check(&fb->img)) {
 		char why[256];
 		snprintf(why, sizeof(why), "%s", err_msg());
-		rc = err_set(EINVAL, "--firmware: not an OVMF image: %s", why);
+		rc = err_set(EINVAL, "--firmware: %s", why);
 	}
 	if (!rc && fb->img.size > FW_ROM_MAX)
 		rc = err_set(EFBIG, "--firmware %s: %zu bytes; at most %u MiB fit below 4 GiB above the APICs", path,
@@ -72,6 +73,22 @@ int vmm_firmware_plan(const struct fw_boot *fb, struct launch_plan *plan)
 	return plan_add_firmware(plan, &fb->img);
 }
 
+/* CVMM_DEBUG_FIRMWARE=1: QEMU's isa-debugcon at 0x402, where OVMF's debug
+ * builds write their log (they probe for it: a read gives 0xe9); the bytes
+ * go to stderr. Without it the port is absent, as in a plain QEMU. */
+#define FW_DEBUG_PORT 0x402
+static void debugcon_io(void *opaque, uint16_t port, uint8_t *data, unsigned len, bool is_write)
+{
+	(void)opaque;
+	(void)port;
+	if (!is_write) {
+		memset(data, 0, len);
+		data[0] = 0xe9;
+	} else if (write(STDERR_FILENO, data, len) < 0) {
+		/* a debug log that cannot be written is lost, never the guest */
+	}
+}
+
 int vmm_firmware_devices(struct vm *vm)
 {
 	struct fw_boot *fb = vm->fw;
@@ -88,6 +105,10 @@ int vmm_firmware_devices(struct vm *vm)
 		rc = vm_pio_register(vm, 0x70, 2, rtc_io, &fb->rtc);
 	if (!rc)
 		rc = vm_pio_register(vm, PIIX_PM_BASE, PIIX_PM_LEN, piix_pm_io, &fb->piix);
+	if (!rc && getenv("CVMM_DEBUG_FIRMWARE")) {
+		fb->cfg.debug_fd = STDERR_FILENO;
+		rc = vm_pio_register(vm, FW_DEBUG_PORT, 1, debugcon_io, NULL);
+	}
 	return rc;
 }
 

@@ -10,8 +10,10 @@
  * Nothing a guest writes can make the device loop longer than the request
  * length allows or touch memory outside RAM. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "vmm/fw_cfg.h"
@@ -77,6 +79,7 @@ int fw_cfg_init(struct fw_cfg *fc, const struct guest_mem *mem)
 	memset(fc, 0, sizeof(*fc));
 	pthread_mutex_init(&fc->lock, NULL);
 	fc->mem = mem;
+	fc->debug_fd = -1;
 	put_le32(id, FW_CFG_F_TRADITIONAL | FW_CFG_F_DMA);
 	rc = blob_set(&fc->item[FW_CFG_SIGNATURE], "QEMU", 4);
 	if (!rc)
@@ -186,6 +189,17 @@ static void select_item(struct fw_cfg *fc, uint16_t key)
 {
 	fc->cur = fw_cfg_lookup(fc, key);
 	fc->off = 0;
+	if (fc->debug_fd >= 0) {
+		/* snprintf + write: dprintf would lseek, which no vCPU seccomp list has */
+		unsigned f = (key & 0x3fff) - FW_CFG_FILE_FIRST;
+		char line[128];
+		int n = snprintf(line, sizeof(line), "cvmm: fw_cfg select %#06x %s (%u bytes)\n", key,
+				 !(key & FW_CFG_ARCH_LOCAL) && f < fc->nfiles ? fc->name[f] : "",
+				 fc->cur ? fc->cur->len : 0);
+		if (n > 0 && write(fc->debug_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
+			/* a debug line that cannot be written is lost */
+		}
+	}
 }
 
 /* Called with the lock held. */

@@ -90,6 +90,7 @@ struct fw_cfg {
 	uint64_t dma_addr;
 	/* counters for tests and the debug log */
 	uint64_t dma_errors;
+	int debug_fd;                     /* >= 0: one line per selector (CVMM_DEBUG_FIRMWARE) */
 };
 
 /* A device with the signature, ID (traditional + DMA) and an empty file

@@ -26,10 +26,41 @@ static uint8_t enc(const struct rtc *r, int v)
 	return r->ram[REG_B] & REG_B_BINARY ? (uint8_t)v : (uint8_t)((v / 10) << 4 | v % 10);
 }
 
+/* UTC calendar fields of the host's clock, without libc's time zone code
+ * (its first use reads /etc/localtime: a vCPU thread's seccomp list has no
+ * open). Days since 1970-01-01 to a proleptic Gregorian date, counting in
+ * 400-year eras from 0000-03-01. */
+struct civil {
+	int year, mon, mday, wday, hour, min, sec; /* mon 1-12, wday 0 = Sunday */
+};
+
+static void civil_now(struct civil *c)
+{
+	struct timespec ts;
+	int64_t t, days, era, doe, yoe, doy, mp;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = ts.tv_sec;
+	days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	t -= days * 86400;
+	c->hour = (int)(t / 3600);
+	c->min = (int)(t / 60 % 60);
+	c->sec = (int)(t % 60);
+	c->wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+	days += 719468;                       /* from 0000-03-01 */
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	c->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	c->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	c->year = (int)(yoe + era * 400 + (c->mon <= 2));
+}
+
 static uint8_t rtc_reg(struct rtc *r, unsigned idx)
 {
-	struct tm tm;
-	time_t now = time(NULL);
+	struct civil tm;
 
 	if (idx > 9 && idx != CENTURY) {
 		if (idx == REG_A)
@@ -40,20 +71,20 @@ static uint8_t rtc_reg(struct rtc *r, unsigned idx)
 			return 0x80;                 /* VRT: the time is valid */
 		return r->ram[idx];
 	}
-	gmtime_r(&now, &tm);
+	civil_now(&tm);
 	switch (idx) {
-	case 0: return enc(r, tm.tm_sec);
-	case 2: return enc(r, tm.tm_min);
+	case 0: return enc(r, tm.sec);
+	case 2: return enc(r, tm.min);
 	case 4:
 		if (r->ram[REG_B] & REG_B_24H)
-			return enc(r, tm.tm_hour);
+			return enc(r, tm.hour);
 		/* 12-hour: 1-12, bit 7 = PM */
-		return (uint8_t)(enc(r, tm.tm_hour % 12 ? tm.tm_hour % 12 : 12) | (tm.tm_hour >= 12 ? 0x80 : 0));
-	case 6: return enc(r, tm.tm_wday + 1);
-	case 7: return enc(r, tm.tm_mday);
-	case 8: return enc(r, tm.tm_mon + 1);
-	case 9: return enc(r, tm.tm_year % 100);
-	case CENTURY: return enc(r, (tm.tm_year + 1900) / 100);
+		return (uint8_t)(enc(r, tm.hour % 12 ? tm.hour % 12 : 12) | (tm.hour >= 12 ? 0x80 : 0));
+	case 6: return enc(r, tm.wday + 1);
+	case 7: return enc(r, tm.mday);
+	case 8: return enc(r, tm.mon);
+	case 9: return enc(r, tm.year % 100);
+	case CENTURY: return enc(r, tm.year / 100);
 	default: return r->ram[idx]; /* alarm registers */
 	}
 }
