@@ -107,6 +107,8 @@ $(O)/fuzz/fuzz_agent_snp_rsp: tests/fuzz/fuzz_agent_snp_rsp.c $(AGENT_TESTED) $(
 	$(FUZZ_CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 unit: all $(TESTS:%=$(O)/tests/%)
 	@scripts/run-tests $(O) $(TESTS)
+	@tests/api-openapi $(O)/cvmm >$(O)/tests/api-openapi.log 2>&1 && echo "PASS api-openapi ($(O))" || \
+		{ echo "FAIL api-openapi: see $(O)/tests/api-openapi.log"; grep -v '^ok' $(O)/tests/api-openapi.log; exit 1; }
 unit-asan: $(TESTS:%=$(O)/asan/tests/%) $(O)/asan/cvmm $(O)/asan/cvmm-agent
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CVMM=$(O)/asan/cvmm scripts/run-tests $(O)/asan $(TESTS)
 

@@ -226,7 +226,11 @@ int api_server_start(const char *path, const char *group, struct api_vmm *a, str
 	s->fd = -1;
 	s->vmm = a;
 	s->uid = geteuid(); /* cached: the api filter has no geteuid */
-	tzset();            /* the Date header: glibc reads /etc/localtime once, here, not under the filter */
+	/* what would otherwise open files under the api filter, done here once:
+	 * the Date header's time zone (glibc reads /etc/localtime), jansson's
+	 * hash seed (read from /dev/urandom at the first object) */
+	tzset();
+	json_object_seed(0);
 	if ((rc = bind_socket(s, path, group)))
 		goto fail;
 	if ((rc = pthread_create(&t, NULL, start_thread, &st))) {
