@@ -34,7 +34,7 @@ TESTS    := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES  := $(patsubst bench/%.c,%,$(wildcard bench/bench_*.c))
 
-.PHONY: all demo check unit unit-asan nested fuzz bench deps clean policy
+.PHONY: all demo check unit unit-asan nested fuzz bench deps clean policy man install packaging
 all: $(O)/cvmm $(O)/cvmm-agent
 
 deps:
@@ -126,11 +126,35 @@ $(O)/policy/cvmm.pp: policy/cvmm.te policy/cvmm.fc policy/cvmm.if
 	@echo "policy: $(O)/policy/cvmm.pp"
 policy: $(O)/policy/cvmm.pp
 
+# ---- man pages (scdoc), install, packaging (docs/api.md "Installing") ----
+MANS := $(patsubst docs/man/%.scd,$(O)/man/%,$(wildcard docs/man/*.scd))
+$(O)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@
+man: $(MANS)
+PREFIX ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/cvmm $(foreach s,1 5 8,$(DESTDIR)$(PREFIX)/share/man/man$(s))
+	install -m 0755 $(O)/cvmm $(O)/cvmm-agent $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MANS); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
+	install -m 0644 scripts/completion/cvmm $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cvmm
+	sed 's|/usr/bin/cvmm|$(PREFIX)/bin/cvmm|g' scripts/systemd/cvmm@.service >$(DESTDIR)$(UNITDIR)/cvmm@.service
+	install -m 0644 scripts/systemd/example.json $(DESTDIR)$(PREFIX)/share/cvmm/example.json
+	if [ -f $(O)/policy/cvmm.pp ]; then install -d $(DESTDIR)$(PREFIX)/share/selinux/packages && \
+		install -m 0644 $(O)/policy/cvmm.pp $(DESTDIR)$(PREFIX)/share/selinux/packages/; fi
+# the unit installed into a scratch root and checked there; the .deb where
+# dpkg-buildpackage and lintian are present (tests/packaging)
+packaging: man
+	@tests/packaging $(O)
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory policy
+	@$(MAKE) --no-print-directory packaging
 	@$(MAKE) --no-print-directory nested
 
 # ---- fuzzing ----
