@@ -27,6 +27,7 @@
 #include "sev/sev.h"
 #include "sev/sev_measure.h"
 #include "vmm/ioctl_rec.h"
+#include "vmm/kvm_uapi.h"
 
 #define FIX "tests/fixtures/measure/"
 
@@ -309,6 +310,78 @@ static void test_launch_secret(void **state)
 	assert_non_null(strstr(err_msg(), "launch secret at gpa 0x50000000: 64 bytes there are not guest memory"));
 }
 
+/* SEV-ES after LAUNCH_FINISH: no guest_memfd, so MAP_GPA_RANGE (which a
+ * Linux guest issues for its shared pages) is validated and acknowledged
+ * without KVM_SET_MEMORY_ATTRIBUTES; a request outside RAM gets -EINVAL;
+ * the guest then powers off (exit 0). */
+struct es_script {
+	int vcpu0;
+	unsigned step;
+	uint64_t ret[2];
+};
+
+static int es_on_run(void *ctx, int fd, struct kvm_run *run)
+{
+	struct es_script *s = ctx;
+
+	if (fd != s->vcpu0) {
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	if (s->step == 1 || s->step == 2)
+		s->ret[s->step - 1] = run->hypercall.ret;
+	memset(run, 0, sizeof(*run));
+	if (s->step < 2) {
+		run->exit_reason = KVM_EXIT_HYPERCALL;
+		run->hypercall.nr = KVM_HC_MAP_GPA_RANGE;
+		run->hypercall.args[0] = s->step ? 0x40000000 : 0x100000; /* 1 GiB of RAM: the second is past it */
+		run->hypercall.args[1] = 4;
+	} else {
+		run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		run->system_event.type = KVM_SYSTEM_EVENT_SHUTDOWN;
+	}
+	s->step++;
+	return 0;
+}
+
+static void test_run_after_launch(void **state)
+{
+	struct fixture *f = *state;
+	struct sev_launch_req q = { .plan = &f->m.plan, .mode = f->m.mode, .mem = 1ull << 30, .vcpus = 2, .policy = 0x5 };
+	uint8_t meas[48];
+	struct cc_rec *rec = NULL;
+	struct sev_vm *vm = NULL;
+	struct cc_vm_view view;
+	struct cc_mem mem;
+	struct cc_runner r;
+	struct es_script sc = { 0 };
+	size_t n;
+	json_t **l;
+
+	assert_int_equal(cc_rec_create(f->path, &rec), 0);
+	assert_int_equal(sev_backend_launch(cc_rec_io(rec), &q, meas, &vm), 0);
+	sev_backend_view(vm, &view);
+	assert_false(view.private_mem);
+	assert_int_equal(view.slot[0].gmem_fd, -1);
+	sc.vcpu0 = view.vcpu_fd[0];
+	cc_rec_on_run(rec, es_on_run, &sc);
+	cc_mem_init(&mem, view.io, view.vm_fd, view.slot, view.nslot, false);
+	cc_runner_init(&r, &mem);
+	assert_int_equal(cc_run_vm(&view, &r), 0);
+	assert_int_equal(sc.ret[0], 0);
+	assert_int_equal((int64_t)sc.ret[1], -EINVAL);
+	cc_mem_destroy(&mem);
+	sev_backend_release(vm);
+	assert_int_equal(cc_rec_open_fds(rec), 0);
+	assert_int_equal(cc_rec_close(rec), 0);
+	l = read_lines(f->path, &n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_not_equal(name_of(l[i]), "KVM_SET_MEMORY_ATTRIBUTES");
+		json_decref(l[i]);
+	}
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sequence_sev, setup_sev, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_mid_launch, setup_es, teardown),
 		cmocka_unit_test_setup_teardown(test_launch_secret, setup_es, teardown),
+		cmocka_unit_test_setup_teardown(test_run_after_launch, setup_es, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@
 #include "sev/sev.h"
 #include "sev/sev_measure.h"
 #include "vmm/ioctl_rec.h"
+#include "vmm/kvm_uapi.h"
 
 #define FIX "tests/fixtures/measure/"
 
@@ -422,6 +423,110 @@ static void test_cli_refuses_without_snp(void **state)
 	assert_true(strstr(err_msg(), "missing") || strstr(err_msg(), "KVM_X86_SNP_VM"));
 }
 
+/* After SNP_LAUNCH_FINISH the guest runs (cc_run_vm; api.rst): the
+ * MAP_GPA_RANGE exit is enabled (KVM_CAP_EXIT_HYPERCALL 201, args[0] =
+ * 1 << 12); vCPU 0 touches a private RAM page as shared
+ * (KVM_EXIT_MEMORY_FAULT, flags 0 -> attributes 0, the guest_memfd range
+ * punched with mode FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE = 3), asks for
+ * it back private with MAP_GPA_RANGE (attributes bit 4 -> 0x8, the shared
+ * backing MADV_DONTNEED = 4), then sends a GHCB termination request
+ * (KVM_SYSTEM_EVENT_SEV_TERM 6): exit 4 naming the reason. */
+struct snp_script {
+	int vcpu0;
+	unsigned step;
+};
+
+static int snp_on_run(void *ctx, int fd, struct kvm_run *run)
+{
+	struct snp_script *s = ctx;
+
+	if (fd != s->vcpu0) {
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	memset(run, 0, sizeof(*run));
+	switch (s->step++) {
+	case 0:
+		run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+		run->memory_fault.gpa = 0x200000;
+		run->memory_fault.size = 0x1000;
+		return -EFAULT;
+	case 1:
+		run->exit_reason = KVM_EXIT_HYPERCALL;
+		run->hypercall.nr = KVM_HC_MAP_GPA_RANGE;
+		run->hypercall.args[0] = 0x200000;
+		run->hypercall.args[1] = 1;
+		run->hypercall.args[2] = KVM_MAP_GPA_RANGE_ENCRYPTED;
+		return 0;
+	default:
+		run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		run->system_event.type = KVM_SYSTEM_EVENT_SEV_TERM;
+		run->system_event.ndata = 1;
+		run->system_event.data[0] = 0x1003;
+		return 0;
+	}
+}
+
+static void test_run_after_launch(void **state)
+{
+	struct fixture *f = *state;
+	struct snp_launch_req q = req_of(f);
+	struct cc_rec *rec = NULL;
+	struct snp_vm *vm = NULL;
+	struct cc_vm_view view;
+	struct cc_mem mem;
+	struct cc_runner r;
+	struct snp_script sc = { 0 };
+	size_t n, k;
+	json_t **l;
+
+	assert_int_equal(cc_rec_create(f->path, &rec), 0);
+	assert_int_equal(snp_backend_launch(cc_rec_io(rec), &q, &vm), 0);
+	snp_backend_view(vm, &view);
+	assert_true(view.private_mem);
+	sc.vcpu0 = view.vcpu_fd[0];
+	cc_rec_on_run(rec, snp_on_run, &sc);
+	cc_mem_init(&mem, view.io, view.vm_fd, view.slot, view.nslot, true);
+	cc_runner_init(&r, &mem);
+	assert_int_equal(cc_run_vm(&view, &r), 4);
+	assert_string_equal(r.why, "vCPU 0: the guest asked to terminate (GHCB termination request, reason 0x1003)");
+	assert_int_equal(mem.to_shared, 1);
+	assert_int_equal(mem.to_private, 1);
+	assert_int_equal(mem.release_errors, 0);
+	cc_mem_destroy(&mem);
+	snp_backend_release(vm);
+	assert_int_equal(cc_rec_open_fds(rec), 0);
+	assert_int_equal(cc_rec_close(rec), 0);
+	l = read_lines(f->path, &n);
+	for (k = 0; k < n && strcmp(name_of(l[k]), "KVM_SEV_SNP_LAUNCH_FINISH"); k++)
+		;
+	assert_true(k + 1 < n);
+	assert_string_equal(name_of(l[k + 1]), "KVM_ENABLE_CAP");
+	assert_int_equal(json_integer_value(json_object_get(l[k + 1], "cap")), 201);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(l[k + 1], "args"), 0)), 4096);
+	/* then, whatever the threads' interleaving, these in this order */
+	static const char *const want[][3] = {
+		{ "KVM_SET_MEMORY_ATTRIBUTES", "attributes", "0x0" },
+		{ "fallocate", "offset", "0x200000" },
+		{ "KVM_SET_MEMORY_ATTRIBUTES", "attributes", "0x8" },
+		{ "madvise", "len", "0x1000" },
+	};
+	size_t w = 0;
+	for (size_t i = k + 2; i < n && w < ARRAY_SIZE(want); i++) {
+		const char *nm = json_object_get(l[i], "syscall") ? str(l[i], "syscall") : name_of(l[i]);
+
+		if (!strcmp(nm, "KVM_RUN") || !strcmp(nm, "KVM_GET_VCPU_MMAP_SIZE"))
+			continue;
+		assert_string_equal(nm, want[w][0]);
+		assert_string_equal(str(l[i], want[w][1]), want[w][2]);
+		if (!strcmp(nm, "fallocate"))
+			assert_int_equal(json_integer_value(json_object_get(l[i], "mode")), 3);
+		w++;
+	}
+	assert_int_equal(w, ARRAY_SIZE(want));
+	free_lines(l, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_mid_launch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpuid_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_id_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_after_launch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_features_need_snp_active, setup, teardown),
 		cmocka_unit_test(test_cli_refuses_without_snp),
 	};
