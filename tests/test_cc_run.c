@@ -15,8 +15,10 @@
  *    the bit mask of hypercalls to exit on, 1 << KVM_HC_MAP_GPA_RANGE (12);
  *    hypercalls.rst KVM_HC_MAP_GPA_RANGE: a0 GPA, a1 number of 4 KiB pages,
  *    a2 attributes (bits 3:0 page size 0/1/2, bit 4 encrypted, bits 63:5
- *    reserved); the result goes to run->hypercall.ret, negative KVM_E*
- *    (kvm_para.h: KVM_EINVAL = EINVAL 22, KVM_ENOSYS 1000) on failure.
+ *    reserved); api.rst KVM_CAP_EXIT_HYPERCALL: userspace fails the
+ *    hypercall with hypercall.ret = EINVAL (22) or asks for a retry with
+ *    EAGAIN (11), positive (KVM refuses other values for MAP_GPA_RANGE);
+ *    hypercalls cvmm does not serve get -KVM_ENOSYS (kvm_para.h: 1000).
  *  - api.rst KVM_EXIT_SYSTEM_EVENT: SHUTDOWN 1, RESET 2, SEV_TERM 6,
  *    TDX_FATAL 7. */
 #include <errno.h>
@@ -236,15 +238,15 @@ static void test_map_gpa_range(void **state)
 		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 16, KVM_MAP_GPA_RANGE_DECRYPTED, 0 },              /* to shared */
 		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 16, KVM_MAP_GPA_RANGE_ENCRYPTED | 1, 0 },          /* back, 2M hint */
 		{ 5 /* KVM_HC_KICK_CPU */, 0, 0, 0, -1000 },                                        /* not ours */
-		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 1, 1ull << 5, -EINVAL },                           /* reserved bit */
-		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 1, 3, -EINVAL },                                   /* page size 3 */
-		{ KVM_HC_MAP_GPA_RANGE, 0x10800, 1, 0, -EINVAL },                                   /* unaligned */
-		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 0, 0, -EINVAL },                                   /* no pages */
-		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 1ull << 52, 0, -EINVAL },                          /* huge npages */
-		{ KVM_HC_MAP_GPA_RANGE, 0x10000, UINT64_MAX, 0, -EINVAL },                          /* overflows << 12 */
-		{ KVM_HC_MAP_GPA_RANGE, RAM_END, 1, 0, -EINVAL },                                   /* outside RAM */
-		{ KVM_HC_MAP_GPA_RANGE, RAM_END - 0x1000, 2, 0, -EINVAL },                          /* crosses the end */
-		{ KVM_HC_MAP_GPA_RANGE, 0xfffffffffffff000ull, 2, 0, -EINVAL },                     /* wraps */
+		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 1, 1ull << 5, EINVAL },                           /* reserved bit */
+		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 1, 3, EINVAL },                                   /* page size 3 */
+		{ KVM_HC_MAP_GPA_RANGE, 0x10800, 1, 0, EINVAL },                                   /* unaligned */
+		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 0, 0, EINVAL },                                   /* no pages */
+		{ KVM_HC_MAP_GPA_RANGE, 0x10000, 1ull << 52, 0, EINVAL },                          /* huge npages */
+		{ KVM_HC_MAP_GPA_RANGE, 0x10000, UINT64_MAX, 0, EINVAL },                          /* overflows << 12 */
+		{ KVM_HC_MAP_GPA_RANGE, RAM_END, 1, 0, EINVAL },                                   /* outside RAM */
+		{ KVM_HC_MAP_GPA_RANGE, RAM_END - 0x1000, 2, 0, EINVAL },                          /* crosses the end */
+		{ KVM_HC_MAP_GPA_RANGE, 0xfffffffffffff000ull, 2, 0, EINVAL },                     /* wraps */
 	};
 	struct kvm_run run;
 	struct env e;
@@ -257,9 +259,20 @@ static void test_map_gpa_range(void **state)
 		if ((int64_t)run.hypercall.ret != c[i].ret)
 			fail_msg("case %zu: ret %lld, want %lld", i, (long long)run.hypercall.ret, (long long)c[i].ret);
 	}
+	/* KVM short of memory for the attributes: the guest retries (EAGAIN);
+	 * any other refusal fails the request (EINVAL) */
+	cc_rec_fail(e.rec, cc_rec_calls(e.rec) + 1, ENOMEM, 0);
+	hypercall(&run, KVM_HC_MAP_GPA_RANGE, 0x10000, 1, 0);
+	cc_exit_hypercall(&e.mem, &run);
+	assert_int_equal(run.hypercall.ret, EAGAIN);
+	cc_rec_fail(e.rec, cc_rec_calls(e.rec) + 1, EPERM, 0);
+	hypercall(&run, KVM_HC_MAP_GPA_RANGE, 0x10000, 1, 0);
+	cc_exit_hypercall(&e.mem, &run);
+	assert_int_equal(run.hypercall.ret, EINVAL);
 	down(&e);
-	/* only the two good requests reached KVM */
-	assert_int_equal(e.n, 4);
+	/* the two good requests reached KVM (attributes, then the backing),
+	 * then the two KVM refused */
+	assert_int_equal(e.n, 6);
 	line_is(&e, 0, "{\"ioctl\":\"KVM_SET_MEMORY_ATTRIBUTES\",\"fd\":101,\"address\":\"0x10000\",\"size\":\"0x10000\","
 		       "\"attributes\":\"0x0\",\"flags\":0}");
 	line_is(&e, 1, "{\"syscall\":\"fallocate\",\"fd\":102,\"mode\":3,\"offset\":\"0x10000\",\"len\":\"0x10000\"}");
@@ -320,7 +333,7 @@ static void test_no_private_mem(void **state)
 	assert_int_equal(run.hypercall.ret, 0);
 	hypercall(&run, KVM_HC_MAP_GPA_RANGE, RAM_END, 1, 0);
 	cc_exit_hypercall(&e.mem, &run);
-	assert_int_equal((int64_t)run.hypercall.ret, -EINVAL);
+	assert_int_equal(run.hypercall.ret, EINVAL);
 	fault(&run, 0, 0x4000, 0x1000);
 	assert_int_equal(cc_exit_memory_fault(&e.mem, &run), -EINVAL);
 	down(&e);

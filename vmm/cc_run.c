@@ -11,7 +11,9 @@
  *    KVM_HC_MAP_GPA_RANGE: nr, args[0] = GPA, args[1] = number of 4 KiB pages,
  *    args[2] = attributes (Documentation/virt/kvm/x86/hypercalls.rst: bits
  *    3:0 page size 0 4K / 1 2M / 2 1G, bit 4 encrypted, the rest reserved);
- *    userspace sets run->hypercall.ret (0, or a negative KVM_E* code).
+ *    userspace sets run->hypercall.ret: 0, EINVAL (the request fails) or
+ *    EAGAIN (the guest retries it), positive values; KVM refuses anything
+ *    else for MAP_GPA_RANGE (KVM_RUN fails with EINVAL on SNP and TDX).
  * Both change the KVM memory attributes of guest_memfd-backed slots; the
  * unused backing is given back (fallocate PUNCH_HOLE on the guest_memfd,
  * madvise on the shared mapping) as api.rst's KVM_CREATE_GUEST_MEMFD
@@ -34,7 +36,6 @@
 
 #define PAGE        4096ull
 #define KVM_ENOSYS  1000 /* include/uapi/linux/kvm_para.h */
-#define KVM_EINVAL  EINVAL
 #define MAP_GPA_PAGE_SZ_MASK 0xfull
 #define MAP_GPA_KNOWN (MAP_GPA_PAGE_SZ_MASK | KVM_MAP_GPA_RANGE_ENCRYPTED)
 #define CC_SIG_KICK SIGUSR1
@@ -169,12 +170,13 @@ int cc_exit_hypercall(struct cc_mem *m, struct kvm_run *run)
 	}
 	/* the page size hint (bits 3:0) is 4K, 2M or 1G; reserved bits zero;
 	 * npages counts 4 KiB pages and must fit the address space */
-	if ((attr & ~MAP_GPA_KNOWN) || (attr & MAP_GPA_PAGE_SZ_MASK) > 2 || !npages || npages > (UINT64_MAX >> 12) ||
-	    cc_mem_convert(m, gpa, npages << 12, attr & KVM_MAP_GPA_RANGE_ENCRYPTED)) {
-		run->hypercall.ret = (uint64_t)-KVM_EINVAL;
+	if ((attr & ~MAP_GPA_KNOWN) || (attr & MAP_GPA_PAGE_SZ_MASK) > 2 || !npages || npages > (UINT64_MAX >> 12)) {
+		run->hypercall.ret = EINVAL;
 		return 0;
 	}
-	run->hypercall.ret = 0;
+	int rc = cc_mem_convert(m, gpa, npages << 12, attr & KVM_MAP_GPA_RANGE_ENCRYPTED);
+	/* a kernel short of memory for the attributes: let the guest retry */
+	run->hypercall.ret = !rc ? 0 : rc == -EAGAIN || rc == -EINTR || rc == -ENOMEM ? EAGAIN : EINVAL;
 	return 0;
 }
 

@@ -114,8 +114,9 @@ int cc_enable_map_gpa_exit(struct cc_io *io, int vm_fd);
  * KVM_RUN; < 0 (err_set): the guest cannot go on (a range that is not its
  * RAM would fault again at once). */
 int cc_exit_memory_fault(struct cc_mem *m, struct kvm_run *run);
-/* KVM_EXIT_HYPERCALL: MAP_GPA_RANGE converted, hypercall.ret 0 or
- * -KVM_EINVAL for a bad request; any other hypercall -KVM_ENOSYS. Always
+/* KVM_EXIT_HYPERCALL: MAP_GPA_RANGE converted, hypercall.ret 0, EINVAL for
+ * a bad request, EAGAIN when KVM ran short (api.rst KVM_CAP_EXIT_HYPERCALL:
+ * those three, positive); any other hypercall -KVM_ENOSYS. Always
  * 0: the guest gets the error, the VMM goes on. */
 int cc_exit_hypercall(struct cc_mem *m, struct kvm_run *run);
 
