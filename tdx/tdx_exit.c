@@ -206,15 +206,15 @@ int tdx_exit(void *ctx, unsigned vcpu, struct kvm_run *run)
 		break;
 	}
 	case TDVMCALL_GET_TD_VM_CALL_INFO:
-		/* leaf 1: the sub-functions served beyond the base set (KVM
-		 * answers leaf 0 itself) */
-		if (run->tdx.get_tdvmcall_info.leaf != 1) {
-			run->tdx.get_tdvmcall_info.ret = TDVMCALL_STATUS_INVALID_OPERAND;
-			break;
+		/* api.rst: "This TDVMCALL must succeed", KVM enters with ret
+		 * SUCCESS and r11..r14 zero; leaf 1 lists the sub-functions
+		 * served beyond the base set, any other leaf stays as KVM set it */
+		if (run->tdx.get_tdvmcall_info.leaf == 1) {
+			run->tdx.get_tdvmcall_info.r11 = TDVMCALL_INFO_GET_QUOTE | TDVMCALL_INFO_SETUP_EVENT_NOTIFY;
+			run->tdx.get_tdvmcall_info.r12 = run->tdx.get_tdvmcall_info.r13 = 0;
+			run->tdx.get_tdvmcall_info.r14 = 0;
+			run->tdx.get_tdvmcall_info.ret = TDVMCALL_STATUS_SUCCESS;
 		}
-		run->tdx.get_tdvmcall_info.r11 = TDVMCALL_INFO_GET_QUOTE | TDVMCALL_INFO_SETUP_EVENT_NOTIFY;
-		run->tdx.get_tdvmcall_info.r12 = run->tdx.get_tdvmcall_info.r13 = run->tdx.get_tdvmcall_info.r14 = 0;
-		run->tdx.get_tdvmcall_info.ret = TDVMCALL_STATUS_SUCCESS;
 		break;
 	default:
 		run->tdx.unknown.ret = TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED;
