@@ -290,7 +290,7 @@ int cc_vcpu_loop(struct cc_runner *r, unsigned index, int vcpu_fd, struct kvm_ru
 	while (!r->stop) {
 		int rc = io->ioctl(io, vcpu_fd, KVM_RUN, NULL);
 
-		r->exits++;
+		__atomic_fetch_add(&r->exits, 1, __ATOMIC_RELAXED);
 		if (rc == -EINTR || rc == -EAGAIN) {
 			run->immediate_exit = 0;
 			continue; /* a kick: look at r->stop */
