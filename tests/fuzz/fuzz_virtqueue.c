@@ -26,7 +26,9 @@ void *gm_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 
 static const struct virtio_dev_ops fuzz_ops = { .name = "virtio-fuzz", .device_id = 4 };
 
-/* header: [0] log2 queue size, [1] bit0 INDIRECT_DESC, [2..3] start idx,
+/* header: [0] log2 queue size, [1] bit0 INDIRECT_DESC, bit1 EVENT_IDX
+ * (the walker publishes avail_event, vq_interrupt reads used_event / the
+ * avail flags after each push), [2..3] start idx,
  * [4..7] [8..11] [12..15] desc/avail/used gpa (bit 31 selects high RAM) */
 #define HDR 16
 
@@ -42,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t ram[LOW + HIGH];
 	static struct virtio_dev dev;
 	static struct vq_chain c;
-	struct guest_mem mem = { ram, sizeof(ram), LOW };
+	struct guest_mem mem = { .host = ram, .size = sizeof(ram), .low_size = LOW, .fd = -1 };
 	struct virtqueue *vq;
 
 	if (size < HDR)
@@ -51,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, sizeof(ram));
 	memcpy(ram, data + HDR, size - HDR < sizeof(ram) ? size - HDR : sizeof(ram));
 	virtio_dev_init(&dev, NULL, &mem, &fuzz_ops, 1, VIRTIO_QUEUE_MAX, 0);
-	dev.driver_features = 1ull << VIRTIO_F_VERSION_1 | (data[1] & 1 ? 1ull << VIRTIO_F_INDIRECT_DESC : 0);
+	dev.driver_features = 1ull << VIRTIO_F_VERSION_1 | (data[1] & 1 ? 1ull << VIRTIO_F_INDIRECT_DESC : 0) |
+			      (data[1] & 2 ? 1ull << VIRTIO_F_EVENT_IDX : 0);
 	dev.status = VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
 	vq = &dev.vq[0];
 	vq->size = (uint16_t)(1u << (data[0] % 10)); /* 1 .. 512: above max must fail */
@@ -74,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)sink;
 			if (vq_push(vq, &c, (uint32_t)c.in_len) < 0)
 				break;
+			vq_interrupt(vq); /* no transport: only the EVENT_IDX decision */
 		}
 	}
 	pthread_mutex_destroy(&dev.lock);
