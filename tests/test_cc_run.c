@@ -498,6 +498,56 @@ static void test_run_vcpus(void **state)
 	done(&e);
 }
 
+/* The bare debug console: COM1 THR and port 0x402 to the fd, control
+ * characters (an escape sequence) as '?', COM1 LSR (0x3fd) reads THRE|TEMT
+ * (0x60, 16550 LSR bits 5 and 6), other ports and MMIO read all ones. */
+static void test_console(void **state)
+{
+	static const char msg[] = "ok\x1b[2J\n";
+	uint8_t *page = calloc(1, 8192);
+	struct kvm_run *run = (struct kvm_run *)page;
+	int p[2], fd;
+	char got[32] = { 0 };
+
+	(void)state;
+	assert_non_null(page);
+	assert_int_equal(pipe(p), 0);
+	fd = p[1];
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = KVM_EXIT_IO_OUT;
+	run->io.size = 1;
+	run->io.count = sizeof(msg) - 1;
+	run->io.port = 0x3f8;
+	run->io.data_offset = 4096;
+	memcpy(page + 4096, msg, sizeof(msg) - 1);
+	assert_int_equal(cc_console_io(&fd, 0, run), 0);
+	run->io.port = 0x402;
+	run->io.count = 1;
+	page[4096] = 'x';
+	assert_int_equal(cc_console_io(&fd, 0, run), 0);
+	run->io.port = 0x80; /* POST codes: dropped */
+	assert_int_equal(cc_console_io(&fd, 0, run), 0);
+	close(p[1]);
+	assert_int_equal(read(p[0], got, sizeof(got)), 8);
+	assert_string_equal(got, "ok?[2J\nx");
+	close(p[0]);
+	run->io.direction = KVM_EXIT_IO_IN;
+	run->io.port = 0x3fd;
+	assert_int_equal(cc_console_io(&fd, 0, run), 0);
+	assert_int_equal(page[4096], 0x60);
+	run->io.port = 0x60;
+	run->io.size = 2;
+	assert_int_equal(cc_console_io(&fd, 0, run), 0);
+	assert_int_equal(page[4096], 0xff);
+	assert_int_equal(page[4097], 0xff);
+	memset(run, 0, sizeof(*run));
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.len = 4;
+	assert_int_equal(cc_console_io(&fd, 0, run), 0);
+	assert_int_equal(run->mmio.data[0], 0xff);
+	free(page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_loop),
 		cmocka_unit_test(test_loop_hostile_fault),
 		cmocka_unit_test(test_run_vcpus),
+		cmocka_unit_test(test_console),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -417,9 +417,14 @@ int cc_console_io(void *ctx, unsigned vcpu, struct kvm_run *run)
 	p = (uint8_t *)run + run->io.data_offset;
 	if (run->io.direction == KVM_EXIT_IO_OUT) {
 		if ((run->io.port == COM1 || run->io.port == FW_DEBUG_PORT) && run->io.size == 1 && fd >= 0)
-			for (uint32_t i = 0; i < run->io.count; i++)
-				if (write(fd, p + i, 1) < 0)
+			for (uint32_t i = 0; i < run->io.count; i++) {
+				/* no terminal control sequences from the guest */
+				uint8_t c = (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t') || p[i] == 0x7f
+						    ? '?' : p[i];
+
+				if (write(fd, &c, 1) < 0)
 					break; /* a console that cannot take it loses output, never the guest */
+			}
 		return 0;
 	}
 	memset(p, run->io.port == COM1_LSR ? LSR_THRE_TEMT : 0xff, (size_t)run->io.size * run->io.count);

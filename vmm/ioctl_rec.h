@@ -160,7 +160,8 @@ struct cc_vm_view {
  * exit status (r->why says why), or -errno (err_set) before any vCPU ran. */
 int cc_run_vm(const struct cc_vm_view *v, struct cc_runner *r);
 /* The cc_runner io hook of a bare debug console: bytes the guest writes to
- * COM1's THR (0x3f8) or the firmware debug port (0x402) go to *(int *)ctx;
+ * COM1's THR (0x3f8) or the firmware debug port (0x402) go to *(int *)ctx
+ * (control characters but \n \r \t as '?');
  * COM1's LSR reads "transmitter empty"; everything else reads all ones. */
 int cc_console_io(void *ctx, unsigned vcpu, struct kvm_run *run);
 
