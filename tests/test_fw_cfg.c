@@ -219,7 +219,7 @@ static void test_dma_hostile(void **state)
 	memcpy(ram + 0x8000, "EVIL", 4);
 	dma_req(0x1000, FW_CFG_SIGNATURE << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_WRITE, 4, 0x8000);
 	assert_int_equal(fw_cfg_dma(&fc, 0x1000), FW_CFG_DMA_CTL_ERROR);
-	dma_req(0x1000, 0x3fff << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_WRITE, 4, 0x8000);
+	dma_req(0x1000, 0x3fffu << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_WRITE, 4, 0x8000);
 	assert_int_equal(fw_cfg_dma(&fc, 0x1000), FW_CFG_DMA_CTL_ERROR);
 	dma_req(0x1000, (FW_CFG_FILE_FIRST | FW_CFG_WRITE_CHANNEL) << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_WRITE,
 		4, 0x8000);
@@ -227,10 +227,10 @@ static void test_dma_hostile(void **state)
 	/* an unknown selector reads as zeros (QEMU's behaviour: OVMF stops
 	 * dead on an error), its write is an error */
 	memset(ram + 0x8000, 0xff, 8);
-	dma_req(0x1000, 0x1234 << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ, 8, 0x8000);
+	dma_req(0x1000, 0x1234u << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ, 8, 0x8000);
 	assert_int_equal(fw_cfg_dma(&fc, 0x1000), 0);
 	assert_memory_equal(ram + 0x8000, "\0\0\0\0\0\0\0\0", 8);
-	dma_req(0x1000, 0xffff << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ, 8, 0x8000);
+	dma_req(0x1000, 0xffffu << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ, 8, 0x8000);
 	assert_int_equal(fw_cfg_dma(&fc, 0x1000), 0);
 	/* no operation bit: nothing happens, no error */
 	dma_req(0x1000, 0, 100, 0x200000000ull);

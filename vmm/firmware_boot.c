@@ -155,6 +155,8 @@ int vmm_firmware_load(struct vm *vm, const struct fw_cfg_boot *b)
 	if (!rc)
 		rc = map_plan(vm, fb);
 	if (!rc)
+		fw_free(&fb->img); /* the plan points at the mapped copy now */
+	if (!rc)
 		rc = fw_cfg_boot_items(&fb->cfg, &vm->mem, b);
 	return rc;
 }
