@@ -4,7 +4,8 @@
  * api seccomp filter: socket mode, the state machine up to Created, and
  * hostile requests (huge bodies, bad JSON, wrong methods, unknown fields,
  * unknown paths) answered 4xx with the server still serving; when run as
- * root, a peer of another uid gets 403 (SO_PEERCRED). */
+ * root, a peer of another uid gets 403 (SO_PEERCRED) and a peer in the
+ * --api-socket-group group is let in; sd_notify READY=1 and STOPPING=1. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -183,6 +184,7 @@ struct server {
 	struct api_vmm *vmm;
 	struct api_server *srv;
 	pthread_t control;
+	int notify_fd;
 };
 
 static void *control_main(void *arg)
@@ -250,6 +252,13 @@ static int server_up(void **state)
 	if (!mkdtemp(s->dir))
 		return -1;
 	snprintf(s->path, sizeof(s->path), "%s/api.sock", s->dir);
+	/* systemd's notification socket, as a Type=notify service has it */
+	struct sockaddr_un na = { .sun_family = AF_UNIX };
+	snprintf(na.sun_path, sizeof(na.sun_path), "%s/notify", s->dir);
+	s->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s->notify_fd < 0 || bind(s->notify_fd, (struct sockaddr *)&na, sizeof(na)))
+		return -1;
+	setenv("NOTIFY_SOCKET", na.sun_path, 1);
 	/* the API threads run under the api role's filter, as in cvmm: a call
 	 * off its list would end this test */
 	confine_seccomp_set_mode(CONFINE_SECCOMP_KILL);
@@ -270,6 +279,11 @@ static int server_down(void **state)
 	assert_int_equal(call_s(s, "PUT", "vmm.shutdown", NULL, &o), 204);
 	pthread_join(s->control, NULL);
 	api_server_stop(s->srv);
+	unsetenv("NOTIFY_SOCKET");
+	close(s->notify_fd);
+	char np[160];
+	snprintf(np, sizeof(np), "%s/notify", s->dir);
+	unlink(np);
 	api_vmm_destroy(s->vmm);
 	rmdir(s->dir);
 	free(s);
@@ -392,6 +406,68 @@ static void test_server_peer(void **state)
 	chmod(s->path, 0600);
 }
 
+/* Type=notify: READY=1 once the socket serves, STOPPING=1 at vmm.shutdown */
+static void test_server_notify(void **state)
+{
+	struct server *s = *state;
+	char msg[64] = "";
+	ssize_t n;
+	struct out o;
+
+	n = recv(s->notify_fd, msg, sizeof(msg) - 1, 0);
+	assert_true(n > 0);
+	msg[n] = 0;
+	assert_string_equal(msg, "READY=1");
+	assert_int_equal(call_s(s, "PUT", "vmm.shutdown", NULL, &o), 204);
+	pthread_join(s->control, NULL);
+	memset(msg, 0, sizeof(msg));
+	n = recv(s->notify_fd, msg, sizeof(msg) - 1, 0);
+	assert_true(n > 0);
+	assert_string_equal(msg, "STOPPING=1");
+	/* server_down's vmm.shutdown: a new control thread to answer it */
+	assert_int_equal(pthread_create(&s->control, NULL, control_main, s->vmm), 0);
+}
+
+/* --api-socket-group: mode 0660, the group's; a peer in the group may
+ * connect (as root: a child with another uid and that gid). */
+static void test_server_group(void **state)
+{
+	char dir[] = "/tmp/test_api_group.XXXXXX", path[64];
+	struct api_vmm *a;
+	struct api_server *srv;
+	struct stat st;
+	struct vm_config base = { .platform = "kvm", .mem = 512ull << 20, .vcpus = 1 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/api.sock", dir);
+	assert_non_null(a = api_vmm_create(&base));
+	assert_int_equal(api_server_start(path, "no-such-group-here", a, &srv), -EINVAL);
+	assert_int_equal(api_server_start(path, "65534", a, &srv), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(st.st_gid, 65534);
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(dir, 0755), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct out o;
+			if (setresgid(65534, 65534, 65534) || setresuid(65533, 65533, 65533))
+				_exit(3);
+			_exit(call(path, "GET", "vmm.ping", NULL, 0, &o) == 200 ? 0 : 1);
+		}
+		int wst;
+		assert_int_equal(waitpid(pid, &wst, 0), pid);
+		assert_true(WIFEXITED(wst));
+		assert_int_equal(WEXITSTATUS(wst), 0);
+	}
+	api_server_stop(srv);
+	assert_int_equal(access(path, F_OK), -1); /* removed */
+	api_vmm_destroy(a);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +477,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_lifecycle, server_up, server_down),
 		cmocka_unit_test_setup_teardown(test_server_hostile, server_up, server_down),
 		cmocka_unit_test_setup_teardown(test_server_peer, server_up, server_down),
+		cmocka_unit_test_setup_teardown(test_server_notify, server_up, server_down),
+		cmocka_unit_test(test_server_group),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,9 @@ struct vm_config;
  * fields and fields cvmm does not support (at other than their default)
  * fail with -EINVAL and a message naming the field. */
 int api_vmconfig_apply(json_t *j, struct vm_config *c);
+/* A unicast MAC "XX:XX:XX:XX:XX:XX" (cvmm run --net mac=, net[].mac);
+ * what prefixes the error ("--net: mac="). */
+int api_parse_mac(const char *s, uint8_t mac[6], const char *what);
 /* The VmConfig describing c (cvmm run --api-socket with flags; vm.info). */
 json_t *api_vmconfig_from_run(const struct vm_config *c);
 /* Read and apply a VmConfig file (cvmm run --config, cvmm config check):

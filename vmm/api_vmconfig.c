@@ -231,19 +231,27 @@ static int apply_net(const json_t *net, struct vm_config *c)
 	if (!c->net_tap)
 		return err_set(EINVAL, "net[0].tap: required (cvmm does not create taps from ip/mask, nor take tap fds)");
 	if (mac) {
-		unsigned v[6];
-		char tail;
-		if (sscanf(mac, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-			return err_set(EINVAL, "net[0].mac: %s: expected XX:XX:XX:XX:XX:XX", mac);
-		for (int i = 0; i < 6; i++) {
-			if (v[i] > 0xff)
-				return err_set(EINVAL, "net[0].mac: %s: byte out of range", mac);
-			c->net_mac[i] = (uint8_t)v[i];
-		}
-		if (c->net_mac[0] & 1)
-			return err_set(EINVAL, "net[0].mac: %s is a multicast address", mac);
+		if ((rc = api_parse_mac(mac, c->net_mac, "net[0].mac: ")))
+			return rc;
 		c->net_mac_set = true;
 	}
+	return 0;
+}
+
+int api_parse_mac(const char *s, uint8_t mac[6], const char *what)
+{
+	unsigned v[6];
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return err_set(EINVAL, "%s%s: expected XX:XX:XX:XX:XX:XX", what, s);
+	for (int i = 0; i < 6; i++) {
+		if (v[i] > 0xff)
+			return err_set(EINVAL, "%s%s: byte out of range", what, s);
+		mac[i] = (uint8_t)v[i];
+	}
+	if (mac[0] & 1)
+		return err_set(EINVAL, "%s%s is a multicast address", what, s);
 	return 0;
 }
 

@@ -51,6 +51,7 @@ struct api_vmm {
 	enum api_op cmd;
 	struct api_reply *cmd_rep;
 	bool quit, exit_with_vm;
+	bool stopped;              /* the control thread has left its loop */
 	int exit_status;
 };
 
@@ -245,7 +246,9 @@ static void reap(struct api_vmm *a)
 		fprintf(stderr, "cvmm: reboot failed: %s\n", a->runner_msg);
 		a->runner_status = VMM_EXIT_ERROR;
 	}
-	if (a->runner_status == VMM_EXIT_CRASH)
+	if (a->runner_status == VMM_EXIT_CRASH && a->exit_with_vm)
+		err_set(EIO, "%s", a->runner_msg); /* cvmm run prints it, as without the API */
+	else if (a->runner_status == VMM_EXIT_CRASH)
 		fprintf(stderr, "cvmm: guest crashed: %s\n", a->runner_msg);
 	a->state = ST_SHUTDOWN;
 	a->exit_status = a->runner_status == VMM_EXIT_REBOOT ? VMM_EXIT_POWEROFF : a->runner_status;
@@ -385,13 +388,24 @@ void api_vmm_execute(struct api_vmm *a, struct api_request *rq, struct api_reply
 	/* everything else changes the VM: the control thread does it */
 	pthread_mutex_lock(&a->cmd_lock);
 	pthread_mutex_lock(&a->lock);
+	if (a->stopped) {
+		/* a request that came in while the VMM shuts down */
+		reply_error(rep, 500, "%s: the VMM is shutting down", api_op_name(rq->op));
+		pthread_mutex_unlock(&a->lock);
+		pthread_mutex_unlock(&a->cmd_lock);
+		return;
+	}
 	a->cmd = rq->op;
 	a->cmd_rep = rep;
 	a->cmd_pending = true;
 	a->cmd_done = false;
 	wake(a);
-	while (!a->cmd_done)
+	while (!a->cmd_done && !a->stopped)
 		pthread_cond_wait(&a->cond, &a->lock);
+	if (!a->cmd_done) {
+		a->cmd_pending = false;
+		reply_error(rep, 500, "%s: the VMM is shutting down", api_op_name(rq->op));
+	}
 	pthread_mutex_unlock(&a->lock);
 	pthread_mutex_unlock(&a->cmd_lock);
 }
@@ -408,9 +422,12 @@ int api_vmm_loop(struct api_vmm *a, bool boot_now, bool exit_with_vm)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC); /* the caller blocked them in every thread */
 	pthread_mutex_lock(&a->lock);
 	a->exit_with_vm = exit_with_vm;
+	a->quit = a->stopped = false;
 	if (boot_now) {
 		if (boot(a)) {
 			err_set(EIO, "%s", a->runner_msg);
+			a->stopped = true;
+			pthread_cond_broadcast(&a->cond);
 			pthread_mutex_unlock(&a->lock);
 			if (sfd >= 0)
 				close(sfd);
@@ -450,6 +467,8 @@ int api_vmm_loop(struct api_vmm *a, bool boot_now, bool exit_with_vm)
 	api_notify("STOPPING=1");
 	if (a->runner_live)
 		stop_guest(a, VMM_EXIT_POWEROFF, "the VMM is shutting down");
+	a->stopped = true;
+	pthread_cond_broadcast(&a->cond);
 	int status = a->exit_status;
 	pthread_mutex_unlock(&a->lock);
 	if (sfd >= 0)

@@ -102,18 +102,7 @@ enum { O_FIRMWARE = 1024 };
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	unsigned v[6];
-	char tail;
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-		return err_set(EINVAL, "--net: mac=%s: expected XX:XX:XX:XX:XX:XX", s);
-	for (int i = 0; i < 6; i++) {
-		if (v[i] > 0xff)
-			return err_set(EINVAL, "--net: mac=%s: byte out of range", s);
-		mac[i] = (uint8_t)v[i];
-	}
-	if (mac[0] & 1)
-		return err_set(EINVAL, "--net: mac=%s is a multicast address", s);
-	return 0;
+	return api_parse_mac(s, mac, "--net: mac=");
 }
 
 static int parse_net(char *arg, struct vm_config *c)
