@@ -10,26 +10,6 @@
 #include "common/common.h"
 #include "vmm/vmm_core.h"
 
-/* Setup header offsets (boot.rst "THE REAL-MODE KERNEL HEADER"). */
-#define HDR_SETUP_SECTS   0x1f1
-#define HDR_BOOT_FLAG     0x1fe
-#define HDR_JUMP          0x200
-#define HDR_HEADER        0x202
-#define HDR_VERSION       0x206
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS     0x211
-#define HDR_RAMDISK_IMAGE 0x218
-#define HDR_RAMDISK_SIZE  0x21c
-#define HDR_HEAP_END_PTR  0x224
-#define HDR_CMD_LINE_PTR  0x228
-#define HDR_INITRD_ADDR_MAX 0x22c
-#define HDR_KERNEL_ALIGNMENT 0x230
-#define HDR_RELOCATABLE   0x234
-#define HDR_XLOADFLAGS    0x236
-#define HDR_CMDLINE_SIZE  0x238
-#define HDR_PAYLOAD_OFFSET 0x248
-#define HDR_PREF_ADDRESS  0x258
-#define HDR_INIT_SIZE     0x260
 /* boot_params outside the header (zero-page.rst). */
 #define BP_ACPI_RSDP_ADDR 0x070
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
@@ -39,7 +19,6 @@
 #define BP_E820_TABLE     0x2d0
 
 #define LOADED_HIGH  0x01
-#define CAN_USE_HEAP 0x80
 #define XLF_KERNEL_64 0x01
 
 int vmm_bzimage_parse(const uint8_t *img, size_t len, const char *what, struct bzimage *bz)

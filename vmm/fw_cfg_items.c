@@ -18,15 +18,6 @@
 #define LINUX_PROT_ADDR    0x100000u /* protected-mode kernel */
 #define ACPI_DATA_SIZE     0x20000u  /* kept free below the top of low RAM */
 
-/* setup header fields (Documentation/arch/x86/boot.rst) */
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS      0x211
-#define HDR_RAMDISK_IMAGE  0x218
-#define HDR_RAMDISK_SIZE   0x21c
-#define HDR_HEAP_END_PTR   0x224
-#define HDR_CMD_LINE_PTR   0x228
-#define LOADFLAGS_CAN_USE_HEAP 0x80
-
 int fw_cfg_add_e820(struct fw_cfg *fc, const struct guest_mem *m)
 {
 	uint8_t e[2 * 20] = { 0 };
@@ -74,7 +65,7 @@ static int kernel_items(struct fw_cfg *fc, const struct guest_mem *m, const stru
 		return err_set(ENOMEM, "out of memory");
 	memcpy(setup, bz.setup, bz.setup_len);
 	setup[HDR_TYPE_OF_LOADER] = 0xb0; /* QEMU */
-	setup[HDR_LOADFLAGS] |= LOADFLAGS_CAN_USE_HEAP;
+	setup[HDR_LOADFLAGS] |= CAN_USE_HEAP;
 	put_le16(setup + HDR_HEAP_END_PTR, (uint16_t)(LINUX_CMDLINE_ADDR - LINUX_REAL_ADDR - 0x200));
 	put_le32(setup + HDR_CMD_LINE_PTR, LINUX_CMDLINE_ADDR);
 	put_le32(setup + HDR_RAMDISK_IMAGE, initrd_addr);

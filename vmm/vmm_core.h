@@ -81,6 +81,28 @@ void gm_free(struct guest_mem *m);
 /* ---------------- bzImage and boot_params (boot.c) ----------------
  * Linux x86 boot protocol (Documentation/arch/x86/boot.rst) 2.12+, 64-bit
  * entry point. */
+/* Setup header offsets (boot.rst "THE REAL-MODE KERNEL HEADER"): boot.c
+ * reads and fills them, fw_cfg_items.c fills the loader fields. */
+#define HDR_SETUP_SECTS   0x1f1
+#define HDR_BOOT_FLAG     0x1fe
+#define HDR_JUMP          0x200
+#define HDR_HEADER        0x202
+#define HDR_VERSION       0x206
+#define HDR_TYPE_OF_LOADER 0x210
+#define HDR_LOADFLAGS     0x211
+#define HDR_RAMDISK_IMAGE 0x218
+#define HDR_RAMDISK_SIZE  0x21c
+#define HDR_HEAP_END_PTR  0x224
+#define HDR_CMD_LINE_PTR  0x228
+#define HDR_INITRD_ADDR_MAX 0x22c
+#define HDR_KERNEL_ALIGNMENT 0x230
+#define HDR_RELOCATABLE   0x234
+#define HDR_XLOADFLAGS    0x236
+#define HDR_CMDLINE_SIZE  0x238
+#define HDR_PAYLOAD_OFFSET 0x248
+#define HDR_PREF_ADDRESS  0x258
+#define HDR_INIT_SIZE     0x260
+#define CAN_USE_HEAP      0x80 /* loadflags bit 7 */
 struct bzimage {
 	const uint8_t *setup;    /* real-mode part: boot sector + setup header */
 	size_t setup_len;
