@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <libfdt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -105,6 +106,7 @@ struct blk_queue {
 	bool more;             /* the batch bound stopped popping: serve again */
 	uint64_t kicks, served;
 	bool quit;
+	bool dead;             /* the thread ended on an io_uring error: nobody to wait for */
 	pthread_cond_t cond;   /* inflight or served changed (reset, idle wait) */
 	struct blk_req *pool, *free;
 	uint8_t *bounce;       /* direct=on */
@@ -537,8 +539,17 @@ static void *io_thread(void *arg)
 		if (q->uring) {
 			/* with a batch left over, only collect what is done */
 			int r = more ? io_uring_submit(&q->ring) : io_uring_submit_and_wait(&q->ring, 1);
-			if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+			if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+				char why[96];
+				snprintf(why, sizeof(why), "queue %u: I/O thread ended: io_uring_enter: %s",
+					 q->vq->index, strerror(-r));
+				pthread_mutex_lock(&d->lock);
+				q->dead = true;
+				virtio_dev_set_broken(d, why);
+				pthread_cond_broadcast(&q->cond);
+				pthread_mutex_unlock(&d->lock);
 				break;
+			}
 			reap(q, &kicked);
 		} else if (!more) {
 			uint64_t v;
@@ -606,7 +617,7 @@ static void blk_reset(struct virtio_dev *d)
 		struct blk_queue *q = &b->q[i];
 		q->epoch++;
 		q->more = false;
-		while (q->inflight && q->thread_started)
+		while (q->inflight && q->thread_started && !q->dead)
 			pthread_cond_wait(&q->cond, &d->lock);
 	}
 }
@@ -618,7 +629,7 @@ void virtio_blk_wait_idle(struct virtio_dev *d)
 	pthread_mutex_lock(&d->lock);
 	for (unsigned i = 0; i < b->nq; i++) {
 		struct blk_queue *q = &b->q[i];
-		while (q->thread_started && (q->inflight || q->more || q->served != q->kicks))
+		while (q->thread_started && !q->dead && (q->inflight || q->more || q->served != q->kicks))
 			pthread_cond_wait(&q->cond, &d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -717,10 +728,16 @@ static int queue_init(struct blk *b, unsigned i)
 	q->vq->kick_fd = q->kick_fd; /* the transport leaves this queue's notify to us */
 	/* one entry per descriptor the queue can hold, plus the kick read */
 	q->uring = io_uring_queue_init(2 * VIRTIO_QUEUE_MAX, &q->ring, 0) == 0;
-	r = pthread_create(&q->thread, NULL, io_thread, q);
+	/* a small stack: the thread's deepest frame holds one vq_chain (8 KiB) */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	r = pthread_create(&q->thread, &attr, io_thread, q);
+	pthread_attr_destroy(&attr);
 	if (r)
 		return err_set(r, "virtio-blk: I/O thread: %s", strerror(r));
 	q->thread_started = true;
+	pthread_setname_np(q->thread, "cvmm-blk"); /* before confinement: /proc comm */
 	return 0;
 }
 
