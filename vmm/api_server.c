@@ -38,7 +38,7 @@ struct api_server {
 };
 
 struct request {
-	bool checked, too_large;
+	bool too_large;
 	char *body;
 	size_t len, dropped;
 };
@@ -93,15 +93,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	(void)version;
 	if (!rq) {
+		/* the first call, before any body is read: refuse others here */
+		if (!peer_allowed(s, c))
+			return send_error(c, 403, "this socket is for its owner (and group) only");
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
 		return MHD_YES;
-	}
-	if (!rq->checked) {
-		rq->checked = true;
-		if (!peer_allowed(s, c))
-			return send_error(c, 403, "this socket is for its owner (and group) only");
 	}
 	if (*upload_size) {
 		if (rq->too_large || rq->len + *upload_size > API_BODY_MAX) {

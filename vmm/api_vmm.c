@@ -42,6 +42,7 @@ struct api_vmm {
 	struct vm_config cfg;
 	enum vm_state state;
 	struct vm *vm;             /* while the guest runs (attach..detach) */
+	bool attached;             /* the runner's guest got as far as running */
 	json_t *attestation;       /* vm.attestation of the running guest */
 	bool runner_live, runner_done;
 	pthread_t runner;
@@ -131,6 +132,7 @@ void api_vmm_attach(struct api_vmm *a, struct vm *vm)
 {
 	pthread_mutex_lock(&a->lock);
 	a->vm = vm;
+	a->attached = true;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 }
@@ -210,24 +212,25 @@ static int boot(struct api_vmm *a)
 {
 	int rc;
 
-	a->runner_done = false;
+	a->runner_done = a->attached = false;
 	if ((rc = pthread_create(&a->runner, NULL, runner_main, a))) {
 		snprintf(a->runner_msg, sizeof(a->runner_msg), "runner thread: %s", strerror(rc));
 		return -1;
 	}
 	a->runner_live = true;
-	while (!a->vm && !a->runner_done)
+	while (!a->attached && !a->runner_done)
 		pthread_cond_wait(&a->cond, &a->lock);
-	if (!a->vm) {
+	if (!a->attached) {
 		pthread_mutex_unlock(&a->lock);
 		pthread_join(a->runner, NULL);
 		pthread_mutex_lock(&a->lock);
 		a->runner_live = a->runner_done = false;
 		return -1;
 	}
+	/* it ran (it may have ended already: the loop reaps it next) */
 	a->state = ST_RUNNING;
 	json_decref(a->attestation);
-	a->attestation = attestation_info(a);
+	a->attestation = a->vm ? attestation_info(a) : NULL;
 	return 0;
 }
 
