@@ -171,6 +171,7 @@ $(O)/bench/%: bench/%.c $(O)/libcvmm.a $(BENCH_HDRS)
 bench: deps all $(BENCHES:%=$(O)/bench/%)
 	@for b in $(BENCHES); do $(O)/bench/$$b || exit 1; done
 	@if [ -x bench/nested-boot ]; then bench/nested-boot --build $(O); fi
+	@if [ -x bench/nested-io ]; then bench/nested-io --build $(O); fi
 	@if [ -x bench/nested-boot ]; then bench/nested-boot --build $(O) \
 		--firmware tests/fixtures/measure/firmware/OVMF-2022.11-6+deb12u2.fd; fi
 

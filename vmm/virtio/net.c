@@ -68,7 +68,7 @@ struct net {
 	uint8_t mac[6];
 	size_t pend_len;       /* a received frame waiting for a receive chain */
 	uint64_t rx_dropped, tx_dropped;
-	uint8_t pend[NET_FRAME_MAX];
+	uint8_t *pend;         /* NET_FRAME_MAX bytes, userspace path only */
 };
 
 static struct net *net_of(struct virtio_dev *d) { return virtio_container(d, struct net, dev); }
@@ -143,7 +143,7 @@ static void net_drain(struct net *n)
 		if (!virtio_dev_running(&n->dev) || n->tap_fd < 0)
 			return; /* DRIVER_OK wakes us */
 		if (!n->pend_len) {
-			ssize_t k = read(n->tap_fd, n->pend, sizeof(n->pend));
+			ssize_t k = read(n->tap_fd, n->pend, NET_FRAME_MAX);
 			if (k <= 0)
 				return;
 			if (k <= VNET_HDR_LEN) {
@@ -279,6 +279,7 @@ static void net_destroy(struct virtio_dev *d)
 	virtio_wake_close(d, n->wake_fd);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
+	free(n->pend);
 	free(n);
 }
 
@@ -353,6 +354,13 @@ int virtio_net_create_vhost_fd(struct vm *vm, int tap_fd, int vhost_fd, const ui
 			goto fail; /* it closed the backend (fd -1) */
 		vhost_features(n);
 	} else {
+		/* the receive frame buffer (64 KiB): not needed, and not
+		 * allocated, when vhost moves the frames */
+		n->pend = malloc(NET_FRAME_MAX);
+		if (!n->pend) {
+			r = err_set(ENOMEM, "virtio-net: out of memory");
+			goto fail;
+		}
 		n->wake_fd = virtio_wake_open(&n->dev, net_wake, n);
 		if (n->wake_fd < 0) {
 			r = n->wake_fd;
