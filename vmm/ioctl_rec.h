@@ -132,7 +132,7 @@ struct cc_runner {
 	void *tdx_ctx;
 	volatile int stop;
 	pthread_mutex_t lock;
-	int status;               /* -1 running; then 0 poweroff, 3 reset, 4 crash */
+	int status;               /* -1 running; then 0 poweroff, 3 reset, 4 crash, 2 setup error */
 	char why[192];
 	uint64_t exits;
 };
