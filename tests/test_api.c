@@ -95,7 +95,9 @@ static void test_create_bodies(void **state)
 	expect_create_fails("{\"payload\":{\"kernel\":\"/k\"},\"payload\":{}}", "bad JSON"); /* duplicate key */
 	expect_create_fails("{\"cpus\":{\"boot_vcpus\":1,\"max_vcpus\":1}}", "payload: required");
 	expect_create_fails("{\"payload\":{\"kernel\":\"/k\"},\"colour\":1}", "VmConfig.colour: unknown field");
-	expect_create_fails("{\"payload\":{\"kernel\":\"/k\",\"firmware\":\"/f\"}}", "payload.firmware: not supported");
+	expect_create_fails("{\"payload\":{\"kernel\":\"/k\",\"igvm\":\"/f\"}}", "payload.igvm: not supported");
+	expect_create_fails("{\"payload\":{\"kernel\":\"/k\",\"firmware\":\"/f\"},\"platform\":{\"tdx\":true}}",
+			    "payload.firmware: firmware boot is for the kvm platform");
 	expect_create_fails("{\"payload\":{\"kernel\":\"/k\"},\"balloon\":{\"size\":1}}", "balloon: not supported");
 	expect_create_fails("{\"payload\":{\"kernel\":\"/k\"},\"memory\":{\"size\":1073741824,\"shared\":true}}",
 			    "memory.shared: only false");
@@ -166,6 +168,15 @@ static void test_vmconfig_apply(void **state)
 	assert_int_equal(back.vsock_cid, 7);
 	assert_string_equal(back.platform, "sim-snp");
 	json_decref(k);
+	/* payload.firmware: cvmm run --firmware, and back */
+	json_t *fw = json_loads("{\"payload\":{\"kernel\":\"/k\",\"firmware\":\"/OVMF.fd\"}}", 0, NULL);
+	c.platform = "kvm";
+	assert_int_equal(api_vmconfig_apply(fw, &c), 0);
+	assert_string_equal(c.firmware, "/OVMF.fd");
+	k = api_vmconfig_from_run(&c);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(k, "payload"), "firmware")), "/OVMF.fd");
+	json_decref(k);
+	json_decref(fw);
 	/* serial Tty and no console: the 8250 is the console */
 	json_t *s = json_loads("{\"payload\":{\"kernel\":\"/k\"},\"serial\":{\"mode\":\"Tty\"},\"console\":{\"mode\":\"Off\"}}",
 			       0, NULL);
@@ -429,8 +440,12 @@ static void test_server_notify(void **state)
 	n = recv(s->notify_fd, msg, sizeof(msg) - 1, 0);
 	assert_true(n > 0);
 	assert_string_equal(msg, "STOPPING=1");
-	/* server_down's vmm.shutdown: a new control thread to answer it */
+	/* server_down's vmm.shutdown: a new control thread to answer it, once
+	 * it says it is ready */
 	assert_int_equal(pthread_create(&s->control, NULL, control_main, s->vmm), 0);
+	memset(msg, 0, sizeof(msg));
+	assert_true(recv(s->notify_fd, msg, sizeof(msg) - 1, 0) > 0);
+	assert_string_equal(msg, "READY=1");
 }
 
 /* --api-socket-group: mode 0660, the group's; a peer in the group may

@@ -342,6 +342,8 @@ int vmm_config_check(const char *path, struct vm_config *c, json_t **owner)
 	free(k);
 	if (!rc && c->initrd)
 		rc = check_file("payload.initramfs", c->initrd, false);
+	if (!rc && c->firmware)
+		rc = check_file("payload.firmware", c->firmware, false);
 	for (unsigned i = 0; !rc && i < c->ndisks; i++)
 		rc = check_file("disk", c->disk[i].path, !c->disk[i].ro);
 	if (!rc && c->net_tap && access("/dev/net/tun", R_OK | W_OK))

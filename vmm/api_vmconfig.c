@@ -35,7 +35,7 @@ static const struct field vmconfig_fields[] = {
 	{ "tpm", NO }, { "landlock_rules", NO }, { NULL, NO },
 };
 static const struct field payload_fields[] = {
-	{ "kernel", USE }, { "cmdline", USE }, { "initramfs", USE }, { "firmware", NO }, { "igvm", NO },
+	{ "kernel", USE }, { "cmdline", USE }, { "initramfs", USE }, { "firmware", USE }, { "igvm", NO },
 	{ "host_data", NO }, { NULL, NO },
 };
 static const struct field cpus_fields[] = {
@@ -158,6 +158,8 @@ static int apply_payload(const json_t *p, struct vm_config *c)
 		rc = get_string(p, "payload", "initramfs", false, &c->initrd);
 	if (!rc)
 		rc = get_string(p, "payload", "cmdline", false, &c->cmdline);
+	if (!rc)
+		rc = get_string(p, "payload", "firmware", false, &c->firmware);
 	return rc;
 }
 
@@ -349,10 +351,13 @@ int api_vmconfig_apply(json_t *j, struct vm_config *c)
 	c->net_mac_set = false;
 	c->rng = false;
 	c->vsock_cid = 0;
-	c->initrd = c->cmdline = NULL;
+	c->initrd = c->cmdline = c->firmware = NULL;
 	if ((rc = apply_payload(json_object_get(j, "payload"), c)) || (rc = apply_cpus_memory(j, c)) ||
 	    (rc = apply_devices(j, c)) || (rc = apply_platform(json_object_get(j, "platform"), c)))
 		return rc;
+	/* as cvmm run --firmware (docs/firmware.md) */
+	if (c->firmware && strcmp(c->platform, "kvm") && strcmp(c->platform, "auto"))
+		return err_set(EINVAL, "payload.firmware: firmware boot is for the kvm platform, not %s", c->platform);
 	return 0;
 }
 
@@ -365,6 +370,8 @@ json_t *api_vmconfig_from_run(const struct vm_config *c)
 
 	if (payload && c->initrd)
 		json_object_set_new(payload, "initramfs", json_string(c->initrd));
+	if (payload && c->firmware)
+		json_object_set_new(payload, "firmware", json_string(c->firmware));
 	for (unsigned i = 0; disks && i < c->ndisks; i++)
 		json_array_append_new(disks, json_pack("{s:s,s:b}", "path", c->disk[i].path, "readonly", c->disk[i].ro));
 	if (net && c->net_tap) {
