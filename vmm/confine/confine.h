@@ -14,7 +14,7 @@
 enum confine_role {
 	CONFINE_VCPU, /* vCPU threads: KVM_RUN and the device exits they handle */
 	CONFINE_VMM,  /* the main thread and the device event loop */
-	CONFINE_API,  /* the attestation endpoint (libmicrohttpd) and sim channel threads */
+	CONFINE_API,  /* libmicrohttpd's (attestation endpoint, API socket) and sim channel threads */
 	CONFINE_NROLES,
 };
 

@@ -107,7 +107,8 @@ static const struct confine_ioctl vmm_ioctls[] = {
 
 /* ---- api: libmicrohttpd's threads (the daemon is started in a thread
  * that already carries this filter: its polling thread and one thread per
- * connection are born with it) and the sim channel thread. */
+ * connection are born with it) of the attestation endpoint and of the
+ * control API socket (vmm/api_server.c), and the sim channel thread. */
 static const char *const api_syscalls[] = {
 	"socket", "connect", "getsockopt", /* the guest agent, over vsock, per request */
 	"setsockopt", "bind", "listen", "getsockname", /* the daemon's listening socket */
