@@ -39,12 +39,12 @@ static const char *const vcpu_syscalls[] = {
 	"pread64",      /* virtio-blk read */
 	"pwrite64",     /* virtio-blk write, WRITE_ZEROES fallback */
 	"fdatasync",    /* virtio-blk FLUSH */
-	"fallocate",    /* virtio-blk DISCARD / WRITE_ZEROES */
+	"fallocate",    /* virtio-blk DISCARD / WRITE_ZEROES; a CC guest_memfd's PUNCH_HOLE */
 	"getrandom",    /* virtio-rng */
 	"epoll_ctl",    /* device watches changed on reset */
 	"close",        /* device reset closes its eventfds */
 	"futex",        /* locks (PCI bus, devices, exit) */
-	"mmap", "munmap", "mremap", "madvise", /* malloc */
+	"mmap", "munmap", "mremap", "madvise", /* malloc; madvise also a CC shared backing's DONTNEED */
 	"clock_gettime", /* where the vDSO falls back (e.g. TCG hosts) */
 	"rt_sigreturn", /* the kick signal (SIGUSR1) that ends KVM_RUN */
 	"rt_sigprocmask", /* SIG_BLOCK only: glibc blocks signals as a thread ends */
@@ -66,11 +66,17 @@ static const struct confine_ioctl vcpu_ioctls[] = {
 	IOC(VIRTIO_VHOST_VSOCK_SET_RUNNING),
 	IOC(VIRTIO_VHOST_NET_SET_BACKEND), /* vhost-net: tap attached at DRIVER_OK, detached on reset */
 	IOC(TUNSETOFFLOAD),             /* vhost-net: the offloads the driver accepted */
+	/* confidential VMs (cc_run.c): a private/shared conversion on
+	 * KVM_EXIT_MEMORY_FAULT or MAP_GPA_RANGE, then fallocate PUNCH_HOLE on
+	 * the guest_memfd or madvise(DONTNEED) on the shared backing */
+	IOC(KVM_SET_MEMORY_ATTRIBUTES),
 };
 
 /* ---- vmm: the device event loop (tap receive, console input, vhost call
  * eventfds -> interrupts, queues re-kicked after a bounded batch) and the main thread (waits for the end, then
- * stops the threads and releases everything). */
+ * stops the threads and releases everything). On snp/sev-es/sev/tdx the
+ * main thread once the launch is finished (cc_run.c): it waits, raises a
+ * TD's GetQuote notification (KVM_SIGNAL_MSI), kicks and joins the vCPUs. */
 static const char *const vmm_syscalls[] = {
 	"epoll_wait", "epoll_ctl", /* the event loop */
 	"poll",          /* main: exit eventfd and signalfd */
@@ -108,7 +114,9 @@ static const struct confine_ioctl vmm_ioctls[] = {
 /* ---- api: libmicrohttpd's threads (the daemon is started in a thread
  * that already carries this filter: its polling thread and one thread per
  * connection are born with it) of the attestation endpoint and of the
- * control API socket (vmm/api_server.c), and the sim channel thread. */
+ * control API socket (vmm/api_server.c), the sim channel thread, and a
+ * TD's GetQuote threads (tdx/tdx_exit.c: socket, connect, sendto, recvfrom
+ * to the QGS; a thread per request). */
 static const char *const api_syscalls[] = {
 	"socket", "connect", "getsockopt", /* the guest agent, over vsock, per request */
 	"setsockopt", "bind", "listen", "getsockname", /* the daemon's listening socket */
