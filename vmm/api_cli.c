@@ -177,22 +177,28 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 	return add;
 }
 
+/* a string member of a reply, or "-" (the server may be any server) */
+static const char *str(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : "-";
+}
+
 static void print_human(const struct ctl_cmd *cmd, json_t *j)
 {
 	const char *k;
 	json_t *v;
 
 	if (!strcmp(cmd->name, "ping")) {
-		printf("%s (pid %lld)\n", json_string_value(json_object_get(j, "version")),
+		printf("%s (pid %lld)\n", str(json_object_get(j, "version")),
 		       (long long)json_integer_value(json_object_get(j, "pid")));
 	} else if (!strcmp(cmd->name, "info")) {
 		json_t *c = json_object_get(j, "config"), *p = json_object_get(c, "payload");
 		json_t *plat = json_object_get(c, "platform");
 		printf("state: %s\nvcpus: %lld\nmemory: %lld MiB\nkernel: %s\n",
-		       json_string_value(json_object_get(j, "state")),
+		       str(json_object_get(j, "state")),
 		       (long long)json_integer_value(json_object_get(json_object_get(c, "cpus"), "boot_vcpus")),
 		       (long long)(json_integer_value(json_object_get(json_object_get(c, "memory"), "size")) >> 20),
-		       json_string_value(json_object_get(p, "kernel")));
+		       str(json_object_get(p, "kernel")));
 		printf("platform: %s\n", json_is_true(json_object_get(plat, "sev_snp")) ? "sev_snp"
 					 : json_is_true(json_object_get(plat, "tdx")) ? "tdx" : "none");
 	} else if (!strcmp(cmd->name, "counters")) {
