@@ -20,6 +20,7 @@
 #include "backend_snp.h"
 #include "sev_measure.h"
 #include "sev_uapi.h"
+#include "vmm/confine/confine.h"
 #include "vmm/kvm_uapi.h"
 #include "vmm/vmm_core.h"
 
@@ -37,6 +38,10 @@ static const char usage_text[] =
 	"                       \"gpa\": N (optional; default OVMF's SEV secret area)}\n"
 	"  --sev-dh-cert F --sev-session F   sev, sev-es: the guest owner's PDH certificate and\n"
 	"                       launch session blob for LAUNCH_START\n"
+	"  --print-seccomp      print the allow-lists as JSON and exit\n"
+	"  --seccomp=kill|log|off   per-thread seccomp allow-lists once the launch is finished\n"
+	"                       (vcpu, vmm; docs/security.md); kill (default) ends cvmm on a call\n"
+	"                       off its list, log only logs it, off installs none\n"
 	"  --dry-run FILE       launch against the ioctl recorder: FILE gets one JSON line per ioctl,\n"
 	"                       stdout the launch digest; nothing runs\n";
 
@@ -146,12 +151,18 @@ out:
 }
 
 /* After the launch on a real host: the vCPUs until the guest stops; a
- * bare debug console (COM1 / the firmware debug port) on stderr. */
-static int run_guest(struct cc_vm_view *view, const char *platform)
+ * bare debug console (COM1 / the firmware debug port) on stderr. Each
+ * thread confines itself (cc_run_vcpus) with the --seccomp mode. */
+static int run_guest(struct cc_vm_view *view, const char *platform, enum confine_seccomp_mode seccomp)
 {
 	struct cc_mem mem;
 	struct cc_runner r;
 	int console = STDERR_FILENO, st;
+
+	confine_seccomp_set_mode(seccomp);
+	if (seccomp == CONFINE_SECCOMP_OFF)
+		fprintf(stderr, "cvmm run: warning: --seccomp=off: the VMM runs with every system call; a device "
+				"model bug is the host's problem\n");
 
 	cc_mem_init(&mem, view->io, view->vm_fd, view->slot, view->nslot, view->private_mem);
 	cc_runner_init(&r, &mem);
@@ -170,7 +181,7 @@ static int run_guest(struct cc_vm_view *view, const char *platform)
 int sev_cli_run(int argc, char **argv)
 {
 	enum { O_PLATFORM = 256, O_FW, O_KERNEL, O_INITRD, O_CMDLINE, O_VCPUS, O_VTYPE, O_VSIG, O_FEAT, O_POLICY,
-	       O_MEM, O_DRY, O_IDB, O_IDA, O_AUTHOR, O_SECRET, O_DH, O_SESSION };
+	       O_MEM, O_DRY, O_IDB, O_IDA, O_AUTHOR, O_SECRET, O_DH, O_SESSION, O_SECCOMP, O_PRINT_SECCOMP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM }, { "firmware", required_argument, NULL, O_FW },
 		{ "ovmf", required_argument, NULL, O_FW }, { "kernel", required_argument, NULL, O_KERNEL },
@@ -183,6 +194,8 @@ int sev_cli_run(int argc, char **argv)
 		{ "author-key-en", no_argument, NULL, O_AUTHOR }, { "help", no_argument, NULL, 'h' },
 		{ "launch-secret", required_argument, NULL, O_SECRET }, { "sev-dh-cert", required_argument, NULL, O_DH },
 		{ "sev-session", required_argument, NULL, O_SESSION },
+		{ "seccomp", required_argument, NULL, O_SECCOMP },
+		{ "print-seccomp", no_argument, NULL, O_PRINT_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct measure_req m = { .mode = SEV_MODE_SNP, .guest_features = 0x1, .vmm = SEV_VMM_QEMU };
@@ -193,6 +206,8 @@ int sev_cli_run(int argc, char **argv)
 	uint8_t *id_block = NULL, *id_auth = NULL, *sec_hdr = NULL, *sec = NULL, *dh_cert = NULL, *sess = NULL;
 	size_t dh_len = 0, sess_len = 0;
 	struct cc_vm_view view;
+	enum confine_seccomp_mode seccomp = CONFINE_SECCOMP_KILL;
+	bool print_seccomp = false;
 	int status = 0;
 	struct cc_rec *rec = NULL;
 	struct snp_vm *vm = NULL;
@@ -231,6 +246,8 @@ int sev_cli_run(int argc, char **argv)
 		case O_SECRET: secret = optarg; break;
 		case O_DH: dh = optarg; break;
 		case O_SESSION: session = optarg; break;
+		case O_SECCOMP: rc = confine_seccomp_parse(optarg, &seccomp); break;
+		case O_PRINT_SECCOMP: print_seccomp = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			rc = err_set(EINVAL, "unknown option or missing value '%s' (try cvmm run --platform snp --help)",
@@ -239,6 +256,11 @@ int sev_cli_run(int argc, char **argv)
 	}
 	if (!rc && optind < argc)
 		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!rc && print_seccomp) {
+		if (!confine_seccomp_dump(stdout))
+			return 0;
+		rc = -EIO;
+	}
 	if (!rc && platform && !strcmp(platform, "sev-es"))
 		m.mode = SEV_MODE_SEV_ES;
 	else if (!rc && platform && !strcmp(platform, "sev"))
@@ -325,7 +347,7 @@ int sev_cli_run(int argc, char **argv)
 			printf("%s\n", mhex);
 			fflush(stdout);
 			sev_backend_view(svm, &view);
-			status = run_guest(&view, platform);
+			status = run_guest(&view, platform, seccomp);
 		}
 		sev_backend_release(svm);
 		if (!rc && dry) {
@@ -347,7 +369,7 @@ int sev_cli_run(int argc, char **argv)
 		rc = snp_backend_launch(dry ? cc_rec_io(rec) : &cc_io_real, &q, &vm);
 		if (!rc && !dry) {
 			snp_backend_view(vm, &view);
-			status = run_guest(&view, platform);
+			status = run_guest(&view, platform, seccomp);
 		}
 		snp_backend_release(vm);
 	}

@@ -74,9 +74,29 @@ struct tdx_run_ctx {
 	bool notify_set;
 	uint32_t notify_vector, notify_apic;
 	uint64_t quotes, quote_errors;
+	/* tdx_run_ctx_start: the vCPU thread only queues a request (no
+	 * allocation, no thread: neither is on the vcpu seccomp list); a
+	 * dispatcher thread under the api role copies the report and starts
+	 * the quote thread (born with its filter), whose notification goes
+	 * through notify_fd to the main thread, which holds KVM_SIGNAL_MSI
+	 * (tdx_run_ctx_wake). Without it the vCPU thread does all that itself
+	 * and the quote thread raises the interrupt (tests). */
+	bool dispatch, quit;
+	pthread_t dispatcher;
+	pthread_cond_t work;
+	struct { uint8_t *buf; uint64_t size; uint32_t len; } pending[TDX_GET_QUOTE_MAX_INFLIGHT];
+	unsigned npending;             /* counted in inflight too */
+	int notify_fd;                 /* eventfd, -1 without a dispatcher */
 };
 void tdx_run_ctx_init(struct tdx_run_ctx *t, struct cc_mem *mem, const struct qgs_addr *qgs);
-/* Wait until no quote is in flight, then free what init made. */
+/* Before the threads are confined (cvmm run): the dispatcher and its
+ * eventfd. 0 or -errno (err_set). */
+int tdx_run_ctx_start(struct tdx_run_ctx *t);
+/* The cc_runner's wake hook (its wake_fd is notify_fd): raise the
+ * interrupt the TD registered for the quotes that completed. */
+void tdx_run_ctx_wake(void *ctx);
+/* Wait until no quote is in flight, stop the dispatcher, then free what
+ * init and start made. */
 void tdx_run_ctx_drain(struct tdx_run_ctx *t);
 /* The cc_runner's tdx hook: GetQuote, SetupEventNotifyInterrupt,
  * GetTdVmCallInfo; the guest's mistakes become TDVMCALL status codes.

@@ -18,9 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "backend_tdx.h"
+#include "vmm/confine/confine.h"
 #include "vmm/kvm_uapi.h"
 
 #define QGS_TIMEOUT_MS 30000
@@ -43,8 +46,10 @@ void tdx_run_ctx_init(struct tdx_run_ctx *t, struct cc_mem *mem, const struct qg
 	t->mem = mem;
 	t->qgs = qgs;
 	t->timeout_ms = QGS_TIMEOUT_MS;
+	t->notify_fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->idle, NULL);
+	pthread_cond_init(&t->work, NULL);
 }
 
 void tdx_run_ctx_drain(struct tdx_run_ctx *t)
@@ -52,7 +57,16 @@ void tdx_run_ctx_drain(struct tdx_run_ctx *t)
 	pthread_mutex_lock(&t->lock);
 	while (t->inflight)
 		pthread_cond_wait(&t->idle, &t->lock);
+	t->quit = true; /* nothing queued: inflight counts the queue too */
+	pthread_cond_broadcast(&t->work);
 	pthread_mutex_unlock(&t->lock);
+	if (t->dispatch)
+		pthread_join(t->dispatcher, NULL);
+	if (t->notify_fd >= 0)
+		close(t->notify_fd);
+	t->dispatch = false;
+	t->notify_fd = -1;
+	pthread_cond_destroy(&t->work);
 	pthread_cond_destroy(&t->idle);
 	pthread_mutex_destroy(&t->lock);
 }
@@ -67,7 +81,7 @@ struct quote_job {
 
 /* The interrupt the TD asked for: a fixed, edge MSI to its APIC (x2APIC
  * ids above 255 in address_hi, as with KVM_CAP_X2APIC_API). */
-static void notify(struct tdx_run_ctx *t)
+static void raise_notify(struct tdx_run_ctx *t)
 {
 	struct cc_io *io = t->mem->io;
 	struct kvm_msi m;
@@ -84,6 +98,27 @@ static void notify(struct tdx_run_ctx *t)
 	m = (struct kvm_msi){ .address_lo = 0xfee00000u | (apic & 0xff) << 12, .address_hi = apic & 0xffffff00u,
 			      .data = vector };
 	io->ioctl(io, t->mem->vm_fd, KVM_SIGNAL_MSI, &m);
+}
+
+/* A quote thread under the api role has no ioctl: the main thread raises
+ * the interrupt (tdx_run_ctx_wake) when the eventfd says so. */
+static void notify(struct tdx_run_ctx *t)
+{
+	uint64_t one = 1;
+
+	if (t->notify_fd < 0)
+		raise_notify(t);
+	else
+		(void)!write(t->notify_fd, &one, sizeof(one)); /* only fails when full: a wake-up is pending anyway */
+}
+
+void tdx_run_ctx_wake(void *ctx)
+{
+	struct tdx_run_ctx *t = ctx;
+	uint64_t n;
+
+	if (read(t->notify_fd, &n, sizeof(n)) == sizeof(n) && n)
+		raise_notify(t); /* one interrupt for all that completed since: the TD reads each buffer's status */
 }
 
 static void *quote_worker(void *arg)
@@ -131,11 +166,75 @@ static void release(struct tdx_run_ctx *t, struct quote_job *j)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* A detached thread per request: it reaches the QGS on its own. */
+static int spawn(struct quote_job *j)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	int failed;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	failed = pthread_create(&tid, &attr, quote_worker, j);
+	pthread_attr_destroy(&attr);
+	return failed;
+}
+
+/* The report is copied here, after the call returned IN_FLIGHT: the
+ * buffer is the VMM's until the status changes (GHCI GetQuote), and its
+ * length was checked at the call (len, size kept from then). */
+static void *dispatcher_main(void *arg)
+{
+	struct tdx_run_ctx *t = arg;
+	struct quote_job *j;
+
+	confine_thread(CONFINE_API); /* fails closed; the quote threads are born with it */
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		while (!t->npending && !t->quit)
+			pthread_cond_wait(&t->work, &t->lock);
+		if (!t->npending)
+			break;
+		uint8_t *buf = t->pending[0].buf;
+		uint64_t size = t->pending[0].size;
+		uint32_t len = t->pending[0].len;
+
+		memmove(&t->pending[0], &t->pending[1], --t->npending * sizeof(t->pending[0]));
+		pthread_mutex_unlock(&t->lock);
+		if ((j = calloc(1, sizeof(*j))) && (j->report = malloc(len))) {
+			*j = (struct quote_job){ .t = t, .buf = buf, .size = size, .report = j->report, .len = len };
+			memcpy(j->report, buf + TDX_GET_QUOTE_HDR, len);
+		}
+		if (!j || !j->report || spawn(j)) {
+			set_status(buf, TDX_GET_QUOTE_ERROR); /* this request failed; the call went through */
+			release(t, j);
+		}
+		pthread_mutex_lock(&t->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+int tdx_run_ctx_start(struct tdx_run_ctx *t)
+{
+	int rc;
+
+	if (!t->qgs)
+		return 0; /* GetQuote answers QGS_UNAVAILABLE on the vCPU thread */
+	if ((t->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return err_set(errno, "GetQuote: eventfd: %s", strerror(errno));
+	if ((rc = pthread_create(&t->dispatcher, NULL, dispatcher_main, t))) {
+		close(t->notify_fd);
+		t->notify_fd = -1;
+		return err_set(rc, "GetQuote: cannot start its thread: %s", strerror(rc));
+	}
+	t->dispatch = true;
+	return 0;
+}
+
 static uint64_t get_quote(struct tdx_run_ctx *t, uint64_t gpa, uint64_t size)
 {
 	struct quote_job *j;
-	pthread_attr_t attr;
-	pthread_t tid;
 	uint8_t *buf;
 	uint32_t in_len;
 
@@ -157,6 +256,18 @@ static uint64_t get_quote(struct tdx_run_ctx *t, uint64_t gpa, uint64_t size)
 		return TDVMCALL_STATUS_RETRY;
 	}
 	t->inflight++;
+	if (t->dispatch) {
+		/* a confined vCPU thread allocates nothing (a thread's first malloc
+		 * makes an arena: mprotect) and starts no thread */
+		t->pending[t->npending].buf = buf; /* npending < inflight <= the maximum */
+		t->pending[t->npending].size = size;
+		t->pending[t->npending++].len = in_len;
+		st32(buf + 20, 0);
+		set_status(buf, TDX_GET_QUOTE_IN_FLIGHT);
+		pthread_cond_signal(&t->work);
+		pthread_mutex_unlock(&t->lock);
+		return TDVMCALL_STATUS_SUCCESS;
+	}
 	pthread_mutex_unlock(&t->lock);
 	if (!(j = calloc(1, sizeof(*j))) || !(j->report = malloc(in_len)))
 		goto fail;
@@ -167,11 +278,7 @@ static uint64_t get_quote(struct tdx_run_ctx *t, uint64_t gpa, uint64_t size)
 	memcpy(j->report, buf + TDX_GET_QUOTE_HDR, in_len); /* a copy: the guest may change its buffer */
 	st32(buf + 20, 0);
 	set_status(buf, TDX_GET_QUOTE_IN_FLIGHT);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int failed = pthread_create(&tid, &attr, quote_worker, j);
-	pthread_attr_destroy(&attr);
-	if (!failed)
+	if (!spawn(j))
 		return TDVMCALL_STATUS_SUCCESS;
 	set_status(buf, TDX_GET_QUOTE_ERROR); /* this request failed; the call itself went through */
 	release(t, j);

@@ -14,6 +14,7 @@
 #include "common/common.h"
 #include "backend_tdx.h"
 #include "tdx_uapi.h"
+#include "vmm/confine/confine.h"
 #include "vmm/kvm_uapi.h"
 #include "vmm/vmm_core.h"
 
@@ -31,6 +32,11 @@ static const char usage_text[] =
 	"                       the quote generation service the TD's GetQuote requests go to\n"
 	"                       (Intel's qgsd: vsock:2:4050); without it GetQuote answers\n"
 	"                       QGS_UNAVAILABLE\n"
+	"  --print-seccomp      print the allow-lists as JSON and exit\n"
+	"  --seccomp=kill|log|off   per-thread seccomp allow-lists once the TD is finalized\n"
+	"                       (vcpu, vmm, api for the GetQuote threads; docs/security.md);\n"
+	"                       kill (default) ends cvmm on a call off its list, log only logs it,\n"
+	"                       off installs none\n"
 	"  --dry-run FILE       build the TD against the ioctl recorder: FILE gets one JSON line per\n"
 	"                       ioctl, stdout the MRTD; nothing runs\n";
 
@@ -61,8 +67,10 @@ static int host_check(void)
 }
 
 /* After FINALIZE on a real host: the vCPUs with KVM_EXIT_TDX served, until
- * the TD stops; a bare debug console on stderr. */
-static int run_td(struct tdx_vm *vm, const struct qgs_addr *qgs)
+ * the TD stops; a bare debug console on stderr. Each thread confines
+ * itself with the --seccomp mode: the GetQuote dispatcher (api) here, the
+ * vCPUs (vcpu) and this thread (vmm) in cc_run_vcpus. */
+static int run_td(struct tdx_vm *vm, const struct qgs_addr *qgs, enum confine_seccomp_mode seccomp)
 {
 	struct cc_vm_view view;
 	struct cc_mem mem;
@@ -70,6 +78,10 @@ static int run_td(struct tdx_vm *vm, const struct qgs_addr *qgs)
 	struct tdx_run_ctx t;
 	int console = STDERR_FILENO, st;
 
+	confine_seccomp_set_mode(seccomp);
+	if (seccomp == CONFINE_SECCOMP_OFF)
+		fprintf(stderr, "cvmm run: warning: --seccomp=off: the VMM runs with every system call; a device "
+				"model bug is the host's problem\n");
 	tdx_backend_view(vm, &view);
 	cc_mem_init(&mem, view.io, view.vm_fd, view.slot, view.nslot, true);
 	tdx_run_ctx_init(&t, &mem, qgs);
@@ -78,7 +90,12 @@ static int run_td(struct tdx_vm *vm, const struct qgs_addr *qgs)
 	r.io_ctx = &console;
 	r.tdx = tdx_exit;
 	r.tdx_ctx = &t;
-	st = cc_run_vm(&view, &r);
+	if ((st = tdx_run_ctx_start(&t)) == 0) {
+		r.wake_fd = t.notify_fd;
+		r.wake = tdx_run_ctx_wake;
+		r.wake_ctx = &t;
+		st = cc_run_vm(&view, &r);
+	}
 	tdx_run_ctx_drain(&t); /* no quote worker may outlive the TD's memory */
 	cc_mem_destroy(&mem);
 	if (st < 0) {
@@ -93,7 +110,7 @@ static int run_td(struct tdx_vm *vm, const struct qgs_addr *qgs)
 int tdx_cli_run(int argc, char **argv)
 {
 	enum { O_PLATFORM = 256, O_FW, O_KERNEL, O_INITRD, O_CMDLINE, O_VCPUS, O_MEM, O_DRY, O_CFG, O_OWN, O_OWNCFG,
-	       O_ATTR, O_XFAM, O_QGS };
+	       O_ATTR, O_XFAM, O_QGS, O_SECCOMP, O_PRINT_SECCOMP };
 	static const struct option opts[] = {
 		{ "platform", required_argument, NULL, O_PLATFORM }, { "firmware", required_argument, NULL, O_FW },
 		{ "kernel", required_argument, NULL, O_KERNEL }, { "initrd", required_argument, NULL, O_INITRD },
@@ -103,6 +120,8 @@ int tdx_cli_run(int argc, char **argv)
 		{ "mrownerconfig", required_argument, NULL, O_OWNCFG },
 		{ "attributes", required_argument, NULL, O_ATTR }, { "xfam", required_argument, NULL, O_XFAM },
 		{ "tdx-qgs", required_argument, NULL, O_QGS },
+		{ "seccomp", required_argument, NULL, O_SECCOMP },
+		{ "print-seccomp", no_argument, NULL, O_PRINT_SECCOMP },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct tdx_launch_req q = { .mem = TDX_DEFAULT_MEM, .vcpus = 1, .attributes = TDX_ATTR_SEPT_VE_DISABLE,
@@ -116,6 +135,8 @@ int tdx_cli_run(int argc, char **argv)
 	struct tdx_vm *vm = NULL;
 	struct qgs_addr qgs;
 	bool has_qgs = false;
+	enum confine_seccomp_mode seccomp = CONFINE_SECCOMP_KILL;
+	bool print_seccomp = false;
 	uint64_t v;
 	int o, rc = 0, status = 0;
 
@@ -145,6 +166,8 @@ int tdx_cli_run(int argc, char **argv)
 		case O_ATTR: rc = num("--attributes", optarg, &q.attributes); break;
 		case O_XFAM: rc = num("--xfam", optarg, &q.xfam); break;
 		case O_QGS: rc = qgs_parse_addr(optarg, &qgs); has_qgs = !rc; break;
+		case O_SECCOMP: rc = confine_seccomp_parse(optarg, &seccomp); break;
+		case O_PRINT_SECCOMP: print_seccomp = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default:
 			rc = err_set(EINVAL, "unknown option or missing value '%s' (try cvmm run --platform tdx --help)",
@@ -153,6 +176,11 @@ int tdx_cli_run(int argc, char **argv)
 	}
 	if (!rc && optind < argc)
 		rc = err_set(EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (!rc && print_seccomp) {
+		if (!confine_seccomp_dump(stdout))
+			return 0;
+		rc = -EIO;
+	}
 	if (!rc && !firmware)
 		rc = err_set(EINVAL, "--platform tdx needs --firmware TDVF.fd");
 	if (!rc && (initrd || cmdline) && !kernel)
@@ -178,7 +206,7 @@ int tdx_cli_run(int argc, char **argv)
 		q.fw = &fw;
 		rc = tdx_backend_launch(dry ? cc_rec_io(rec) : &cc_io_real, &q, &vm);
 		if (!rc && !dry)
-			status = run_td(vm, has_qgs ? &qgs : NULL);
+			status = run_td(vm, has_qgs ? &qgs : NULL, seccomp);
 		tdx_backend_release(vm);
 	}
 	if (!rc && dry) {

@@ -21,6 +21,7 @@
  * RAM, unaligned or overflowing is refused without touching anything. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "vmm/confine/confine.h"
 #include "vmm/ioctl_rec.h"
 #include "vmm/kvm_uapi.h"
 #include "vmm/vmm_core.h"
@@ -185,6 +187,7 @@ void cc_runner_init(struct cc_runner *r, struct cc_mem *mem)
 {
 	memset(r, 0, sizeof(*r));
 	r->mem = mem;
+	r->wake_fd = -1;
 	r->status = -1;
 	pthread_mutex_init(&r->lock, NULL);
 }
@@ -330,6 +333,8 @@ static void *vcpu_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, CC_SIG_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* the vcpu role before the first KVM_RUN (fails closed: _exit) */
+	confine_thread(CONFINE_VCPU);
 	cc_vcpu_loop(t->r, t->index, t->fd, t->run);
 	/* the first to stop kicks the others out of KVM_RUN */
 	return NULL;
@@ -366,13 +371,22 @@ int cc_run_vcpus(struct cc_runner *r, int kvm_fd, const int *vcpu_fd, unsigned n
 		t[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* this thread is the last to be confined: what it does from here on
+	 * (wait, wake, kick, join, unmap, release) is on the vmm list */
+	if (confine_seccomp_install(CONFINE_VMM, confine_seccomp_get_mode()))
+		cc_runner_stop(r, VMM_EXIT_ERROR, "%s", err_msg());
 	/* wait for the first vCPU to stop the VM, then kick the rest */
 	for (unsigned k = 0; k < n; k++) {
 		if (!t[k].started)
 			continue;
 		while (!r->stop) {
 			struct timespec ts = { 0, 50 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
+			struct pollfd p = { .fd = r->wake_fd, .events = POLLIN };
+
+			if (r->wake_fd < 0)
+				nanosleep(&ts, NULL);
+			else if (poll(&p, 1, 50) > 0 && r->wake)
+				r->wake(r->wake_ctx);
 		}
 		for (unsigned j = 0; j < n; j++)
 			if (t[j].started) {

@@ -130,6 +130,11 @@ struct cc_runner {
 	void *io_ctx;
 	int (*tdx)(void *ctx, unsigned vcpu, struct kvm_run *run);
 	void *tdx_ctx;
+	/* the main thread, while the vCPUs run: wake(wake_ctx) each time
+	 * wake_fd (an eventfd; -1: none) is readable */
+	int wake_fd;
+	void (*wake)(void *ctx);
+	void *wake_ctx;
 	volatile int stop;
 	pthread_mutex_t lock;
 	int status;               /* -1 running; then 0 poweroff, 3 reset, 4 crash, 2 setup error */
@@ -142,7 +147,11 @@ void cc_runner_stop(struct cc_runner *r, int status, const char *fmt, ...) __att
 /* Run vCPU index until the VM stops; returns r->status. */
 int cc_vcpu_loop(struct cc_runner *r, unsigned index, int vcpu_fd, struct kvm_run *run);
 /* One thread per vCPU (each maps its kvm_run through the seam), until the
- * VM stops; the others are kicked out of KVM_RUN. Returns r->status. */
+ * VM stops; the others are kicked out of KVM_RUN. Returns r->status.
+ * seccomp (vmm/confine, the process-wide mode): each vCPU thread installs
+ * the vcpu role before its first KVM_RUN, the calling thread the vmm role
+ * once they are started (the launch is finished by then: no
+ * KVM_MEMORY_ENCRYPT_OP, KVM_CREATE_VCPU, memory slots after it). */
 int cc_run_vcpus(struct cc_runner *r, int kvm_fd, const int *vcpu_fd, unsigned n);
 
 /* A launched confidential VM as the run loop sees it (the backends fill it). */
