@@ -276,6 +276,17 @@ static void test_boot_items(void **state)
 	assert_int_equal(le16(b->data), 0);
 	assert_non_null(b = fw_cfg_lookup(&f, FW_CFG_UUID));
 	assert_int_equal(b->len, 16);
+	assert_memory_equal(b->data, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	assert_non_null(b = fw_cfg_lookup(&f, FW_CFG_NOGRAPHIC));
+	assert_int_equal(b->len, 2);
+	assert_int_equal(le16(b->data), 1);
+	assert_non_null(b = fw_cfg_lookup(&f, FW_CFG_NUMA)); /* le64 node count 0, no arrays */
+	assert_int_equal(b->len, 8);
+	assert_int_equal(le64(b->data), 0);
+	/* numbered items a firmware boot does not set read as absent */
+	assert_null(fw_cfg_lookup(&f, FW_CFG_MACHINE_ID));
+	assert_null(fw_cfg_lookup(&f, FW_CFG_KERNEL_ENTRY));
+	assert_null(fw_cfg_lookup(&f, FW_CFG_BOOT_DEVICE));
 
 	/* etc/e820: {le64 addr, le64 len, le32 type} for low and high RAM */
 	assert_non_null(b = fw_cfg_lookup(&f, (uint16_t)fw_cfg_file_select(&f, "etc/e820")));
