@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -240,6 +241,38 @@ static void test_allowed_ioctls(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	st = in_child(CONFINE_VMM, CONFINE_SECCOMP_KILL, allowed_then_exit, &tc);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* glibc makes and grows a thread's malloc arena with mprotect: vcpu and
+ * vmm threads may make memory readable/writable, never executable. */
+static void mprotect_rw(void *arg)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p == MAP_FAILED || mprotect(p, 4096, PROT_READ | PROT_WRITE))
+		syscall(SYS_exit_group, 3);
+	end_child();
+}
+
+static void mprotect_exec(void *arg)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p != MAP_FAILED)
+		mprotect(p, 4096, PROT_READ | PROT_EXEC);
+	end_child();
+}
+
+static void test_mprotect_no_exec(void **state)
+{
+	(void)state;
+	for (enum confine_role r = CONFINE_VCPU; r <= CONFINE_VMM; r++) {
+		int st = in_child(r, CONFINE_SECCOMP_KILL, mprotect_rw, NULL);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		assert_true(killed_by_sigsys(in_child(r, CONFINE_SECCOMP_KILL, mprotect_exec, NULL)));
+	}
 }
 
 /* A thread that takes a role's filter can end normally (glibc blocks
@@ -554,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_vmm_refuses),
 		cmocka_unit_test(test_api_refuses),
 		cmocka_unit_test(test_allowed_ioctls),
+		cmocka_unit_test(test_mprotect_no_exec),
 		cmocka_unit_test(test_thread_ends),
 		cmocka_unit_test(test_log_mode),
 		cmocka_unit_test(test_status_fields),

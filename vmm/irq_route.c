@@ -26,7 +26,14 @@ struct irq_routes {
 	unsigned n_msi;                 /* GSIs handed out: FIRST_MSI .. FIRST_MSI + n_msi - 1 */
 	struct { bool set; uint64_t addr; uint32_t data; } msi[IRQ_ROUTE_MAX_MSI];
 	bool broken;                    /* KVM refused a table: every caller falls back */
+	/* the table handed to KVM, allocated with the routes (at set-up):
+	 * commits run on vCPU, event-loop and I/O threads, whose seccomp
+	 * lists have no mprotect for a malloc arena that would have to grow */
+	struct kvm_irq_routing *table;
 };
+
+#define IRQ_ROUTE_TABLE_SIZE (sizeof(struct kvm_irq_routing) + \
+			      (40 + IRQ_ROUTE_MAX_MSI) * sizeof(struct kvm_irq_routing_entry))
 
 unsigned irq_route_default_table(struct kvm_irq_routing_entry *e)
 {
@@ -47,6 +54,10 @@ static struct irq_routes *routes_of(struct vm *vm)
 {
 	if (!vm->irq_routes) {
 		struct irq_routes *r = calloc(1, sizeof(*r));
+		if (r && !(r->table = calloc(1, IRQ_ROUTE_TABLE_SIZE))) {
+			free(r);
+			r = NULL;
+		}
 		if (!r)
 			return NULL;
 		pthread_mutex_init(&r->lock, NULL);
@@ -58,13 +69,11 @@ static struct irq_routes *routes_of(struct vm *vm)
 /* The whole table to KVM (r->lock held). */
 static int commit(struct vm *vm, struct irq_routes *r)
 {
-	struct kvm_irq_routing *t;
+	struct kvm_irq_routing *t = r->table;
 	unsigned n;
 	int rc = 0;
 
-	t = calloc(1, sizeof(*t) + (40 + IRQ_ROUTE_MAX_MSI) * sizeof(t->entries[0]));
-	if (!t)
-		return -ENOMEM;
+	memset(t, 0, IRQ_ROUTE_TABLE_SIZE);
 	n = irq_route_default_table(t->entries);
 	for (unsigned i = 0; i < r->n_msi; i++) {
 		if (!r->msi[i].set)
@@ -79,7 +88,6 @@ static int commit(struct vm *vm, struct irq_routes *r)
 		rc = -errno;
 		r->broken = true; /* e.g. a split irqchip: stay with KVM_SIGNAL_MSI */
 	}
-	free(t);
 	return rc;
 }
 
@@ -135,6 +143,7 @@ void vm_irq_routes_free(struct vm *vm)
 	if (!vm->irq_routes)
 		return;
 	pthread_mutex_destroy(&vm->irq_routes->lock);
+	free(vm->irq_routes->table);
 	free(vm->irq_routes);
 	vm->irq_routes = NULL;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <linux/if_tun.h>
 #include <unistd.h>
@@ -45,6 +46,10 @@ static const char *const vcpu_syscalls[] = {
 	"close",        /* device reset closes its eventfds */
 	"futex",        /* locks (PCI bus, devices, exit) */
 	"mmap", "munmap", "mremap", "madvise", /* malloc; madvise also a CC shared backing's DONTNEED */
+	"mprotect",     /* malloc: a thread's arena is made and grown with it; never PROT_EXEC (below) */
+	"brk",          /* malloc: a vCPU thread may share the main arena (more threads than arenas).
+			 * Not an errno: glibc's __brk takes -ENOMEM for the new break and
+			 * reports success, and malloc then writes past the real break */
 	"clock_gettime", /* where the vDSO falls back (e.g. TCG hosts) */
 	"rt_sigreturn", /* the kick signal (SIGUSR1) that ends KVM_RUN */
 	"rt_sigprocmask", /* SIG_BLOCK only: glibc blocks signals as a thread ends */
@@ -93,6 +98,7 @@ static const char *const vmm_syscalls[] = {
 	"getpid", "tgkill", /* pthread_kill: kicking the vCPUs out of KVM_RUN */
 	"futex",
 	"mmap", "munmap", "mremap", "madvise", "brk", /* malloc, thread stacks */
+	"mprotect",      /* malloc's thread arenas (event loop, blk I/O threads); never PROT_EXEC */
 	"rt_sigprocmask", "rt_sigreturn",
 	"clock_gettime", "clock_nanosleep", /* vDSO fallback; CVMM_PROFILE sampling */
 	"newfstatat",    /* stdio at exit */
@@ -139,11 +145,9 @@ static const char *const api_syscalls[] = {
 static const struct confine_errno api_errnos[] = {
 	{ "brk", ENOMEM }, { "mremap", ENOMEM }, { "set_robust_list", ENOSYS }, { "prctl", EPERM },
 };
-static const struct confine_errno vcpu_errnos[] = { { "brk", ENOMEM } };
 
 static const struct confine_list lists[CONFINE_NROLES] = {
-	[CONFINE_VCPU] = { "vcpu", vcpu_syscalls, N(vcpu_syscalls), vcpu_ioctls, N(vcpu_ioctls), vcpu_errnos,
-			   N(vcpu_errnos), 27 },
+	[CONFINE_VCPU] = { "vcpu", vcpu_syscalls, N(vcpu_syscalls), vcpu_ioctls, N(vcpu_ioctls), NULL, 0, 27 },
 	[CONFINE_VMM] = { "vmm", vmm_syscalls, N(vmm_syscalls), vmm_ioctls, N(vmm_ioctls), NULL, 0, 50 },
 	[CONFINE_API] = { "api", api_syscalls, N(api_syscalls), NULL, 0, api_errnos, N(api_errnos), 31 },
 };
@@ -190,6 +194,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct confine_list *l)
 		}
 		if (!strcmp(name, "prctl"))
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0));
+		else if (!strcmp(name, "mprotect") && l != &lists[CONFINE_API])
+			/* what glibc's arenas need (read/write), never executable memory */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		else if (!strcmp(name, "rt_sigprocmask") && l == &lists[CONFINE_VCPU])
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, SIG_BLOCK, 0));
 		else
