@@ -400,8 +400,12 @@ static void arm_kick(struct blk_queue *q)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
+	if (!sqe) { /* cannot happen (the SQ holds twice the queue), but never lose the kick */
+		io_uring_submit(&q->ring);
+		sqe = io_uring_get_sqe(&q->ring);
+	}
 	if (!sqe)
-		return; /* the queue is full of requests: re-armed on the next turn */
+		return;
 	io_uring_prep_read(sqe, q->kick_fd, &q->kick_val, sizeof(q->kick_val), 0);
 	io_uring_sqe_set_data64(sqe, BLK_KICK_TAG);
 }
