@@ -343,6 +343,14 @@ static void test_boot_items(void **state)
 	assert_int_equal(fw_cfg_init(&f, &big), 0);
 	const struct fw_cfg_boot junk = { (const uint8_t *)"MZ not a kernel", 15, "junk", NULL, 0, NULL, 1 };
 	assert_int_not_equal(fw_cfg_boot_items(&f, &big, &junk), 0);
+	/* an initrd larger than low RAM allows: named, refused */
+	struct guest_mem tiny = { .host = ram, .size = 64u << 10, .low_size = 64u << 10 };
+	const struct fw_cfg_boot big_initrd = { kernel, kernel_len, KERNEL, initrd, sizeof(initrd), NULL, 1 };
+	struct fw_cfg f2;
+	assert_int_equal(fw_cfg_init(&f2, &tiny), 0);
+	assert_int_equal(fw_cfg_boot_items(&f2, &tiny, &big_initrd), -EFBIG);
+	assert_non_null(strstr(err_msg(), "initrd"));
+	fw_cfg_destroy(&f2);
 	const struct fw_cfg_boot nocpu = { NULL, 0, NULL, NULL, 0, NULL, 0 };
 	assert_int_equal(fw_cfg_boot_items(&f, &big, &nocpu), -EINVAL);
 	fw_cfg_destroy(&f);

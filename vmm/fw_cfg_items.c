@@ -47,7 +47,7 @@ static int kernel_items(struct fw_cfg *fc, const struct guest_mem *m, const stru
 	if (rc)
 		return rc;
 	if (b->initrd) {
-		uint64_t max = m->low_size - ACPI_DATA_SIZE - 1;
+		uint64_t max = m->low_size > ACPI_DATA_SIZE ? m->low_size - ACPI_DATA_SIZE - 1 : 0;
 		if (bz.initrd_addr_max && bz.initrd_addr_max < max)
 			max = bz.initrd_addr_max;
 		if (b->initrd_len > max || b->initrd_len >= UINT32_MAX)
