@@ -306,15 +306,15 @@ static const struct virtio_dev_ops net_ops = {
 	.manifest = net_manifest,
 };
 
-/* Offer the vhost device's features: the backend's ring features, and the
- * offloads if the tap takes them (probed here, cleared until DRIVER_OK). */
+/* Offer the vhost device's features: mergeable receive buffers if vhost
+ * has them, and the offloads if the tap takes them (probed here, cleared
+ * until DRIVER_OK). */
 static void vhost_features(struct net *n)
 {
 	const unsigned all = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
-	n->dev.features |= n->vhost.features & (1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_VHOST_F_RING_EVENT_IDX);
-	if (!(n->vhost.features & 1ull << VIRTIO_F_INDIRECT_DESC))
-		n->dev.features &= ~(1ull << VIRTIO_F_INDIRECT_DESC);
+	/* (INDIRECT_DESC and EVENT_IDX: as vhost has them, virtio_vhost_open) */
+	n->dev.features |= n->vhost.features & 1ull << VIRTIO_NET_F_MRG_RXBUF;
 	if (n->tap_fd >= 0 && ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)all) == 0)
 		n->dev.features |= NET_VHOST_OFFLOADS;
 	if (n->tap_fd >= 0)

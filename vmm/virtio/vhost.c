@@ -65,6 +65,8 @@ int virtio_vhost_open(struct virtio_vhost *h, struct virtio_dev *d, int fd, cons
 		r = err_set(ENOTSUP, "%s: the backend does not support VIRTIO_F_VERSION_1", what);
 		goto fail;
 	}
+	/* ring features the kernel would not honour on its queues are not offered */
+	d->features &= ~((1ull << VIRTIO_F_INDIRECT_DESC | 1ull << VIRTIO_F_EVENT_IDX) & ~h->features);
 	for (unsigned i = 0; i < n; i++) {
 		struct virtqueue *vq = &d->vq[first + i];
 		vq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

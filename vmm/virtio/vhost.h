@@ -57,8 +57,6 @@ struct virtio_vhost_memory {
 #define VIRTIO_VHOST_VSOCK_SET_GUEST_CID _IOW(VIRTIO_VHOST_MAGIC, 0x60, uint64_t)
 #define VIRTIO_VHOST_VSOCK_SET_RUNNING _IOW(VIRTIO_VHOST_MAGIC, 0x61, int)
 #define VIRTIO_VHOST_NET_SET_BACKEND   _IOW(VIRTIO_VHOST_MAGIC, 0x30, struct virtio_vhost_vring_file)
-/* <linux/virtio_config.h> / <linux/virtio_ring.h> feature bits vhost reports */
-#define VIRTIO_VHOST_F_RING_EVENT_IDX  29
 
 /* ---- a vhost kernel backend running some of a device's queues (vhost.c) ----
  * Device queues first .. first+n-1 are the backend's rings 0 .. n-1 (vhost-net:

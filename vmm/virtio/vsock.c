@@ -129,8 +129,6 @@ int virtio_vsock_create_fd(struct vm *vm, int vhost_fd, uint64_t guest_cid)
 					    "VHOST_VSOCK_SET_GUEST_CID (CID in use?)")))
 			goto fail;
 		v->dev.features |= v->vhost.features & 1ull << VIRTIO_VSOCK_F_SEQPACKET;
-		if (!(v->vhost.features & 1ull << VIRTIO_F_INDIRECT_DESC))
-			v->dev.features &= ~(1ull << VIRTIO_F_INDIRECT_DESC);
 	}
 	r = virtio_dev_register(&v->dev);
 	if (r < 0)
