@@ -47,7 +47,7 @@ static void usage(FILE *f)
 		"  --ear-out FILE --ear-key KEY.pem [--ear-ttl S]   also write the result as a signed EAR token\n"
 		"                             (JWT, ES256, eat_nonce = the nonce; cvmm verify-ear checks it)\n"
 		"  --bundle FILE --nonce HEX  verify a saved bundle (POST /v1/evidence answer) for this nonce\n"
-		"  --timeout SEC              network timeout (default 30)\n"
+		"  --timeout SEC              network timeout (default 60)\n"
 		"  --json                     print the result as JSON\n"
 		"Exit status: 0 verified (and the secret released), 1 evidence invalid, policy failed\n"
 		"or secret refused, 2 usage, input or network error.\n");
@@ -109,7 +109,7 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 
 	optind = 1;
 	opterr = 0;
-	a->https.timeout_s = 30;
+	a->https.timeout_s = 60;
 	a->ear_ttl = 300;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {

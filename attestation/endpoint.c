@@ -261,7 +261,7 @@ static int setup(struct att_endpoint *ep, const struct att_endpoint_cfg *cfg, co
 {
 	int ret;
 
-	ep->agent_timeout_ms = (int)(cfg->agent_timeout_ms ? cfg->agent_timeout_ms : 10000);
+	ep->agent_timeout_ms = (int)(cfg->agent_timeout_ms ? cfg->agent_timeout_ms : ATT_EP_AGENT_TIMEOUT_MS);
 	if (!cfg->agent_addr || !(ep->agent_addr = strdup(cfg->agent_addr)))
 		return err_set(EINVAL, "attestation endpoint: no agent address");
 	if (cfg->manifest) {

@@ -16,6 +16,7 @@
 
 #define ATT_EP_BODY_MAX (128u << 10)      /* largest request body; more -> 413 */
 #define ATT_EP_TIMEOUT_S 10u             /* idle connection cut after this */
+#define ATT_EP_AGENT_TIMEOUT_MS 30000u   /* default wait for the guest agent's answer */
 #define ATT_BUNDLE_MAX (4u << 20)        /* largest bundle cvmm attest reads */
 #define ATT_BUNDLE_REPORT_MAX (64u << 10) /* SNP report / TDX quote */
 #define ATT_BUNDLE_CERTS_MAX (128u << 10) /* SNP certificate table */

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"  --launch-json FILE         launch inputs to put into every bundle (a JSON object)\n"
 		"  --manifest FILE            device manifest DTB to put into every bundle\n"
 		"  --max-concurrent N         connections served at once (default 16)\n"
-		"  --agent-timeout MS         how long to wait for the agent (default 10000)\n");
+		"  --agent-timeout MS         how long to wait for the agent (default 30000)\n");
 }
 
 struct endpoint_args {
