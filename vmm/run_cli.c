@@ -13,7 +13,6 @@
 #include "common/common.h"
 #include "tdx/tdx.h"
 #include "vmm/host_info.h"
-#include "vmm/host_info.h"
 #include "vmm/api.h"
 #include "vmm/virtio/virtio.h"
 #include "vmm/vmm.h"
