@@ -59,6 +59,7 @@ static int hashes_location(const struct sev_launch_cfg *cfg)
 }
 
 /* SNP: the SNP_KERNEL_HASHES section's pages with the table at its gpa. */
+#define KERNEL_HASHES_MAX (16u << 20)
 static int kernel_hashes_pages(const struct sev_launch_cfg *cfg, const struct fw_sev_section *sec,
 			       struct launch_plan *p)
 {
@@ -71,6 +72,11 @@ static int kernel_hashes_pages(const struct sev_launch_cfg *cfg, const struct fw
 	if (cfg->info->hashes_gpa < sec->gpa || !range_ok(off, FW_SEV_HASHES_PADDED_LEN, sec->size))
 		return err_set(EINVAL, "%s: SEV hashes table at %#x is outside the SNP_KERNEL_HASHES section %#x+%#x",
 			       cfg->fw->path, cfg->info->hashes_gpa, sec->gpa, sec->size);
+	/* measured as normal pages, so they are built in memory: OVMF's is one
+	 * page; a firmware claiming megabytes is refused, not allocated */
+	if (sec->size > KERNEL_HASHES_MAX)
+		return err_set(EINVAL, "%s: SNP_KERNEL_HASHES section %#x+%#x is larger than %u MiB", cfg->fw->path,
+			       sec->gpa, sec->size, KERNEL_HASHES_MAX >> 20);
 	ret = owned_buf(p, sec->size, &buf);
 	if (ret)
 		return ret;
