@@ -326,20 +326,25 @@ void vm_gate_open(struct vm *vm)
 	pthread_mutex_unlock(&vm->gate_lock);
 }
 
+/* Out of KVM_RUN, every started vCPU: immediate_exit covers a thread about
+ * to enter it, the signal kicks one inside it (api.rst "immediate_exit"). */
+static void kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		if (!v->started)
+			continue;
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, SIG_KICK);
+	}
+}
+
 void vcpu_pause_all(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->gate_lock);
 	vm->pause_req = true;
 	pthread_mutex_unlock(&vm->gate_lock);
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpu[i];
-		if (!v->started)
-			continue;
-		/* as for stopping: immediate_exit for a thread about to enter
-		 * KVM_RUN, the signal for one inside it */
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, SIG_KICK);
-	}
+	kick_all(vm);
 	pthread_mutex_lock(&vm->gate_lock);
 	while (vm->parked < vm->in_loop && !vm->stopping)
 		pthread_cond_wait(&vm->pause_cond, &vm->gate_lock);
@@ -362,15 +367,7 @@ void vcpu_stop_all(struct vm *vm)
 	pthread_mutex_lock(&vm->gate_lock);
 	pthread_cond_broadcast(&vm->pause_cond); /* parked vCPUs end too */
 	pthread_mutex_unlock(&vm->gate_lock);
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = &vm->vcpu[i];
-		if (!v->started)
-			continue;
-		/* immediate_exit covers a thread about to enter KVM_RUN; the
-		 * signal kicks one inside it (api.rst "immediate_exit"). */
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, SIG_KICK);
-	}
+	kick_all(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = &vm->vcpu[i];
 		if (v->started)
